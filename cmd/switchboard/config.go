@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard/switchboard/configs"
+	"github.com/switchboard/switchboard/httpapi"
+	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/sip"
+	"github.com/switchboard/switchboard/store"
+)
+
+// Config is the whole configuration file; each section belongs to the
+// package that uses it.
+type Config struct {
+	// Roles this process runs: any of presence, acd, web.
+	Roles     []string        `yaml:"roles"`
+	Log       LogConfig       `yaml:"log"`
+	Store     store.Config    `yaml:"store"`
+	SIP       sip.Config      `yaml:"sip"`
+	Presence  presence.Config `yaml:"presence"`
+	Registrar location.Config `yaml:"registrar"`
+	HTTP      httpapi.Config  `yaml:"http"`
+}
+
+// LogConfig chooses the log format and level.
+type LogConfig struct {
+	// Format is text or json.
+	Format string `yaml:"format"`
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+}
+
+var knownRoles = []string{"presence", "acd", "web"}
+
+// loadConfig reads the embedded default, then the file at path (when not
+// empty) over it, then SWITCHBOARD_* environment variables, then the
+// --set overrides, and validates the result.
+func loadConfig(path string, environ []string, sets []string) (Config, error) {
+	var cfg Config
+	if err := decodeYAML(configs.Default, &cfg); err != nil {
+		return cfg, fmt.Errorf("embedded default: %w", err)
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, err
+		}
+		if err := decodeYAML(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	leaves := fields(reflect.ValueOf(&cfg).Elem(), "")
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		name, ok := strings.CutPrefix(k, "SWITCHBOARD_")
+		if !ok {
+			continue
+		}
+		path := envPath(leaves, name)
+		if path == "" {
+			return cfg, fmt.Errorf("%s: no such setting", k)
+		}
+		if err := setField(leaves[path], v); err != nil {
+			return cfg, fmt.Errorf("%s (%s): %w", k, path, err)
+		}
+	}
+	for _, s := range sets {
+		path, v, ok := strings.Cut(s, "=")
+		f, known := leaves[path]
+		if !ok || !known {
+			return cfg, fmt.Errorf("--set %s: want path=value with a known path such as sip.udp", s)
+		}
+		if err := setField(f, v); err != nil {
+			return cfg, fmt.Errorf("--set %s: %w", path, err)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// decodeYAML decodes strictly: an unknown field is an error that names it.
+func decodeYAML(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return dec.Decode(cfg)
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if len(c.Roles) == 0 {
+		return errors.New("roles: at least one role is required")
+	}
+	for i, r := range c.Roles {
+		if !slices.Contains(knownRoles, r) {
+			return fmt.Errorf("roles[%d]: %q is not one of %s", i, r, strings.Join(knownRoles, ", "))
+		}
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return fmt.Errorf("log.level: %w", err)
+	}
+	for _, v := range []func() error{
+		func() error { return c.Store.Validate("store") },
+		func() error { return c.SIP.Validate("sip") },
+		func() error { return c.Presence.Validate("presence") },
+		func() error { return c.Registrar.Validate("registrar") },
+		func() error { return c.HTTP.Validate("http") },
+	} {
+		if err := v(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c Config) runs(role string) bool { return slices.Contains(c.Roles, role) }
+
+// fields maps every settable leaf of v by its dotted YAML path.
+func fields(v reflect.Value, prefix string) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	t := v.Type()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		f := v.Field(i)
+		path := prefix
+		if opts != "inline" {
+			path = strings.TrimPrefix(prefix+"."+name, ".")
+		}
+		if f.Kind() == reflect.Struct {
+			for k, leaf := range fields(f, path) {
+				out[k] = leaf
+			}
+			continue
+		}
+		out[path] = f
+	}
+	return out
+}
+
+// envPath finds the path whose upper-cased, underscore-joined form is name.
+func envPath(leaves map[string]reflect.Value, name string) string {
+	for path := range leaves {
+		if strings.ToUpper(strings.NewReplacer(".", "_").Replace(path)) == name {
+			return path
+		}
+	}
+	return ""
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// setField parses s into f: strings, booleans, integers, durations, and
+// comma-separated string lists.
+func setField(f reflect.Value, s string) error {
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(s)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(n))
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var items []string
+		if s != "" {
+			items = strings.Split(s, ",")
+		}
+		f.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("cannot be set from text (%s)", f.Type())
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/switchboard/switchboard/httpapi"
+	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/sip"
+	"github.com/switchboard/switchboard/store"
+)
+
+// shutdownGrace bounds the drain after the first signal.
+const shutdownGrace = 10 * time.Second
+
+// serve wires the configured roles together and runs them until ctx ends,
+// then drains: HTTP stops accepting, SIP listeners close, notifications in
+// flight finish, and the store is closed with everything in it.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	db, err := store.Open(cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	sipSrv, err := sip.NewServer(cfg.SIP, reg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.runs("presence") {
+		svc := presence.New(cfg.Presence, db, sipSrv, log)
+		if err := svc.Load(ctx); err != nil {
+			return err
+		}
+		defer svc.Close()
+		registerPresenceMetrics(reg, svc)
+		sipSrv.ServePresence(svc)
+
+		loc := location.New(cfg.Registrar, db)
+		if err := loc.Load(ctx); err != nil {
+			return err
+		}
+		sipSrv.ServeRegistrar(loc)
+	}
+	if err := sipSrv.Start(); err != nil {
+		return err
+	}
+	defer sipSrv.Close()
+
+	var draining atomic.Bool
+	ready := func() error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}
+	web, err := httpapi.New(cfg.HTTP, reg, ready, log)
+	if err != nil {
+		return err
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- web.Run() }()
+
+	log.Info("switchboard started", "version", buildVersion(), "roles", cfg.Roles,
+		"sip_udp", sipSrv.Addr("udp"), "sip_tcp", sipSrv.Addr("tcp"), "sip_ws", sipSrv.Addr("ws"),
+		"http", web.Addr(), "store", cfg.Store.Path)
+
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		return err
+	}
+	log.Info("shutting down")
+	draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := web.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// registerPresenceMetrics exposes the presence service's counts as gauges.
+func registerPresenceMetrics(reg prometheus.Registerer, svc *presence.Service) {
+	gauge := func(name, help string, f func(presence.Stats) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return float64(f(svc.Stats())) })
+	}
+	reg.MustRegister(
+		gauge("switchboard_presence_publications", "Live publications.", func(s presence.Stats) int { return s.Publications }),
+		gauge("switchboard_presence_subscriptions", "Live subscriptions.", func(s presence.Stats) int { return s.Subscriptions }),
+		gauge("switchboard_presence_presentities", "Presentities known.", func(s presence.Stats) int { return s.Presentities }),
+	)
+}

@@ -1,0 +1,204 @@
+// Package location is the registrar's location service (RFC 3261 §10):
+// which contacts each address-of-record is reachable at, until when. It
+// imports no transport; sip/ turns REGISTER into Register, and other parts
+// (the ACD, the B2BUA) ask Lookup where to reach a user.
+package location
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Binding is one contact of an address-of-record.
+type Binding struct {
+	AOR       string    `json:"aor"`
+	Contact   string    `json:"contact"`
+	Expires   time.Time `json:"expires"`
+	CallID    string    `json:"call_id"`
+	CSeq      uint32    `json:"cseq"`
+	Source    string    `json:"source"`    // host:port the REGISTER came from
+	Transport string    `json:"transport"` // transport it came over
+}
+
+// Store keeps bindings durable; PutBindings replaces all bindings of aor.
+type Store interface {
+	PutBindings(ctx context.Context, aor string, bs []Binding) error
+	LoadBindings(ctx context.Context, fn func(Binding) error) error
+}
+
+// Config bounds registration lifetimes.
+type Config struct {
+	// MinExpires is the shortest registration accepted (423 below it).
+	MinExpires time.Duration `yaml:"min_expires"`
+	// MaxExpires caps a registration.
+	MaxExpires time.Duration `yaml:"max_expires"`
+	// DefaultExpires applies to a contact with no expiry of its own.
+	DefaultExpires time.Duration `yaml:"default_expires"`
+}
+
+// DefaultConfig returns the usual registrar bounds.
+func DefaultConfig() Config {
+	return Config{MinExpires: 60 * time.Second, MaxExpires: 2 * time.Hour, DefaultExpires: time.Hour}
+}
+
+// Validate names the first bad field under prefix.
+func (c Config) Validate(prefix string) error {
+	if c.MinExpires < time.Second || c.DefaultExpires < c.MinExpires || c.MaxExpires < c.DefaultExpires {
+		return fmt.Errorf("%s: need 1s <= min_expires (%s) <= default_expires (%s) <= max_expires (%s)",
+			prefix, c.MinExpires, c.DefaultExpires, c.MaxExpires)
+	}
+	return nil
+}
+
+var (
+	// ErrOutOfOrder is returned for a REGISTER older than one already
+	// applied in the same Call-ID (RFC 3261 §10.3 step 7).
+	ErrOutOfOrder = errors.New("out-of-order registration")
+	// ErrWildcard is returned for "Contact: *" with other contacts or a
+	// non-zero expiry (RFC 3261 §10.3 step 6).
+	ErrWildcard = errors.New(`"Contact: *" needs Expires: 0 and no other contact`)
+)
+
+// IntervalTooBriefError is returned for an expiry under Config.MinExpires.
+type IntervalTooBriefError struct{ Min time.Duration }
+
+func (e *IntervalTooBriefError) Error() string {
+	return fmt.Sprintf("interval too brief: minimum is %s", e.Min)
+}
+
+// Contact is one Contact of a REGISTER.
+type Contact struct {
+	URI string
+	// Expires is the contact's own expiry, or the request's; nil for none.
+	Expires *time.Duration
+}
+
+// Request is a REGISTER stripped of its transport.
+type Request struct {
+	AOR       string
+	CallID    string
+	CSeq      uint32
+	Contacts  []Contact
+	Wildcard  bool // "Contact: *"
+	Source    string
+	Transport string
+}
+
+// Service holds every binding in memory, written through to a Store.
+type Service struct {
+	cfg   Config
+	store Store
+
+	mu       sync.Mutex
+	bindings map[string][]Binding // by AOR
+}
+
+// New returns a Service; call Load before use.
+func New(cfg Config, store Store) *Service {
+	return &Service{cfg: cfg, store: store, bindings: make(map[string][]Binding)}
+}
+
+// Load reads stored bindings that have not expired.
+func (s *Service) Load(ctx context.Context) error {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.store.LoadBindings(ctx, func(b Binding) error {
+		if b.Expires.After(now) {
+			s.bindings[b.AOR] = append(s.bindings[b.AOR], b)
+		}
+		return nil
+	})
+}
+
+// Register applies a REGISTER (RFC 3261 §10.3) and returns the bindings of
+// the AOR afterwards. Nothing changes when it returns an error.
+func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := live(s.bindings[r.AOR], now)
+	if r.Wildcard {
+		if len(r.Contacts) > 0 {
+			return nil, ErrWildcard
+		}
+		for _, b := range cur {
+			if b.CallID == r.CallID && r.CSeq <= b.CSeq {
+				return nil, ErrOutOfOrder
+			}
+		}
+		return nil, s.put(ctx, r.AOR, nil)
+	}
+	next := slices.Clone(cur)
+	for _, c := range r.Contacts {
+		d, err := s.grant(c.Expires)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(next, func(b Binding) bool { return b.Contact == c.URI })
+		if i >= 0 {
+			if next[i].CallID == r.CallID && r.CSeq <= next[i].CSeq {
+				return nil, ErrOutOfOrder
+			}
+			next = slices.Delete(next, i, i+1)
+		}
+		if d > 0 {
+			next = append(next, Binding{AOR: r.AOR, Contact: c.URI, Expires: now.Add(d),
+				CallID: r.CallID, CSeq: r.CSeq, Source: r.Source, Transport: r.Transport})
+		}
+	}
+	if len(r.Contacts) == 0 {
+		return cur, nil // a query (RFC 3261 §10.2.3)
+	}
+	if err := s.put(ctx, r.AOR, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// Lookup returns the live bindings of aor.
+func (s *Service) Lookup(aor string) []Binding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return live(s.bindings[aor], time.Now())
+}
+
+func (s *Service) put(ctx context.Context, aor string, bs []Binding) error {
+	if err := s.store.PutBindings(ctx, aor, bs); err != nil {
+		return fmt.Errorf("register %s: %w", aor, err)
+	}
+	if len(bs) == 0 {
+		delete(s.bindings, aor)
+	} else {
+		s.bindings[aor] = bs
+	}
+	return nil
+}
+
+func (s *Service) grant(req *time.Duration) (time.Duration, error) {
+	switch {
+	case req == nil:
+		return s.cfg.DefaultExpires, nil
+	case *req == 0:
+		return 0, nil
+	case *req < s.cfg.MinExpires:
+		return 0, &IntervalTooBriefError{Min: s.cfg.MinExpires}
+	case *req > s.cfg.MaxExpires:
+		return s.cfg.MaxExpires, nil
+	}
+	return *req, nil
+}
+
+func live(bs []Binding, now time.Time) []Binding {
+	out := make([]Binding, 0, len(bs))
+	for _, b := range bs {
+		if b.Expires.After(now) {
+			out = append(out, b)
+		}
+	}
+	return out
+}

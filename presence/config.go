@@ -1,0 +1,108 @@
+package presence
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config bounds what the presence server accepts.
+type Config struct {
+	// Domains are the hosts whose presentities this server keeps, for example
+	// "example.com": a PUBLISH or SUBSCRIBE for any other host is refused.
+	Domains []string `yaml:"domains"`
+	// PublishMinExpires is the shortest publication lifetime accepted; shorter
+	// requests get 423 with Min-Expires.
+	PublishMinExpires time.Duration `yaml:"publish_min_expires"`
+	// PublishMaxExpires caps a publication's lifetime; longer requests are
+	// granted this much.
+	PublishMaxExpires time.Duration `yaml:"publish_max_expires"`
+	// PublishDefaultExpires applies when a PUBLISH has no Expires header.
+	PublishDefaultExpires time.Duration `yaml:"publish_default_expires"`
+	// SubscribeMinExpires is the shortest subscription accepted (besides 0, a fetch).
+	SubscribeMinExpires time.Duration `yaml:"subscribe_min_expires"`
+	// SubscribeMaxExpires caps a subscription's lifetime.
+	SubscribeMaxExpires time.Duration `yaml:"subscribe_max_expires"`
+	// SubscribeDefaultExpires applies when a SUBSCRIBE has no Expires header
+	// (RFC 3856 §6.4: 3600 seconds).
+	SubscribeDefaultExpires time.Duration `yaml:"subscribe_default_expires"`
+	// MinNotifyInterval is the least time between two notifications to one
+	// watcher; changes in between are coalesced into the next one.
+	MinNotifyInterval time.Duration `yaml:"min_notify_interval"`
+	// MaxDocumentBytes caps a published document's size.
+	MaxDocumentBytes int `yaml:"max_document_bytes"`
+}
+
+// Defaults for Config.
+const (
+	DefaultPublishMinExpires       = 60 * time.Second
+	DefaultPublishMaxExpires       = 2 * time.Hour
+	DefaultPublishDefaultExpires   = time.Hour
+	DefaultSubscribeMinExpires     = 60 * time.Second
+	DefaultSubscribeMaxExpires     = 2 * time.Hour
+	DefaultSubscribeDefaultExpires = time.Hour
+	DefaultMinNotifyInterval       = 200 * time.Millisecond
+	DefaultMaxDocumentBytes        = 64 << 10
+)
+
+// DefaultConfig returns a Config with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		Domains:                 []string{"example.com"},
+		PublishMinExpires:       DefaultPublishMinExpires,
+		PublishMaxExpires:       DefaultPublishMaxExpires,
+		PublishDefaultExpires:   DefaultPublishDefaultExpires,
+		SubscribeMinExpires:     DefaultSubscribeMinExpires,
+		SubscribeMaxExpires:     DefaultSubscribeMaxExpires,
+		SubscribeDefaultExpires: DefaultSubscribeDefaultExpires,
+		MinNotifyInterval:       DefaultMinNotifyInterval,
+		MaxDocumentBytes:        DefaultMaxDocumentBytes,
+	}
+}
+
+// Validate reports the first invalid field, named as in the YAML file under
+// prefix (for example "presence").
+func (c Config) Validate(prefix string) error {
+	if len(c.Domains) == 0 {
+		return fmt.Errorf("%s.domains: at least one domain is required", prefix)
+	}
+	for i, d := range c.Domains {
+		if d == "" || strings.ContainsAny(d, " @:;/") {
+			return fmt.Errorf("%s.domains[%d]: %q is not a host name", prefix, i, d)
+		}
+	}
+	checks := []struct {
+		name string
+		min  time.Duration
+		v    time.Duration
+		max  time.Duration
+	}{
+		{"publish_min_expires", time.Second, c.PublishMinExpires, c.PublishDefaultExpires},
+		{"publish_default_expires", c.PublishMinExpires, c.PublishDefaultExpires, c.PublishMaxExpires},
+		{"subscribe_min_expires", time.Second, c.SubscribeMinExpires, c.SubscribeDefaultExpires},
+		{"subscribe_default_expires", c.SubscribeMinExpires, c.SubscribeDefaultExpires, c.SubscribeMaxExpires},
+	}
+	for _, k := range checks {
+		if k.v < k.min || k.v > k.max {
+			return fmt.Errorf("%s.%s: %s must lie between %s and %s", prefix, k.name, k.v, k.min, k.max)
+		}
+	}
+	if c.MinNotifyInterval < 0 {
+		return fmt.Errorf("%s.min_notify_interval: must not be negative", prefix)
+	}
+	if c.MaxDocumentBytes < 512 {
+		return errors.New(prefix + ".max_document_bytes: must be at least 512")
+	}
+	return nil
+}
+
+// serves reports whether host is one of the configured domains.
+func (c Config) serves(host string) bool {
+	for _, d := range c.Domains {
+		if strings.EqualFold(d, host) {
+			return true
+		}
+	}
+	return false
+}

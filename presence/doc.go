@@ -1,0 +1,19 @@
+// Package presence is the presence server's domain: presentities, the
+// publications that devices make for them (RFC 3903), the composition of
+// those publications into one document (RFC 3856 §6.2), and the watchers
+// subscribed to that document (RFC 6665).
+//
+// It imports no transport. An adapter (sip/) turns a PUBLISH into
+// [Service.Publish] and a SUBSCRIBE into [Service.Subscribe], and implements
+// [Notifier] to carry notifications back as NOTIFY requests. State goes
+// through a [Store] (store/ on bbolt) before the caller is answered, and
+// reads are served from memory.
+//
+//	PUBLISH ─▶ Publish ─▶ Store.PutPublication (durable) ─▶ compose ─▶ kick watchers
+//	SUBSCRIBE ─▶ Subscribe ─▶ Store.PutSubscription ─▶ (2xx sent) ─▶ Flush ─▶ Notifier.Notify
+//
+// Notifications to one watcher are single-flight and rate-limited: at most one
+// per Config.MinNotifyInterval, and the last one always carries the latest
+// document. Each carries a sequence number that never goes backwards, across
+// restarts too: the store keeps a reserved high-water mark, not every number.
+package presence

@@ -1,0 +1,157 @@
+package presence
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// notifyTimeout bounds one notification, as a SIP non-INVITE transaction
+// does (64·T1).
+const notifyTimeout = 32 * time.Second
+
+// watcher is the live state of one subscription. Notifications to it are
+// single-flight: while one is in flight, further changes only mark it dirty,
+// and the next one carries the latest document.
+type watcher struct {
+	mu       sync.Mutex
+	sub      Subscription
+	seq      uint64      // last notification number used
+	started  bool        // the adapter has answered the SUBSCRIBE
+	flush    bool        // send at once, ignoring the rate limit
+	final    string      // reason, once the subscription has ended
+	sending  bool        // a notification is in flight
+	dirty    bool        // the document changed while one was in flight
+	done     bool        // nothing more will be sent
+	lastSent time.Time   // when the last notification went out
+	wait     *time.Timer // rate-limit wait before the next notification
+	expiry   *time.Timer
+}
+
+// stop cancels the watcher's timers; nothing more is sent.
+func (w *watcher) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if w.wait != nil {
+		w.wait.Stop()
+	}
+	if w.expiry != nil {
+		w.expiry.Stop()
+	}
+}
+
+// kick schedules a notification to w: now, or once the minimum interval
+// since the last one has passed.
+func (s *Service) kick(w *watcher) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done || (!w.started && !w.flush) {
+		return
+	}
+	if w.sending {
+		w.dirty = true
+		return
+	}
+	if !w.flush && w.final == "" {
+		if wait := time.Until(w.lastSent.Add(s.cfg.MinNotifyInterval)); wait > 0 {
+			if w.wait == nil {
+				w.wait = time.AfterFunc(wait, func() {
+					w.mu.Lock()
+					w.wait = nil
+					w.mu.Unlock()
+					s.kick(w)
+				})
+			}
+			return
+		}
+	}
+	if w.wait != nil {
+		w.wait.Stop()
+		w.wait = nil
+	}
+	if !s.startSend() {
+		return
+	}
+	w.started, w.flush, w.sending = true, false, true
+	go s.send(w)
+}
+
+// startSend accounts for a notification about to go out, unless the
+// service is closing.
+func (s *Service) startSend() bool {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sends.Add(1)
+	return true
+}
+
+// send delivers one notification to w and schedules the next if the
+// document changed meanwhile.
+func (s *Service) send(w *watcher) {
+	defer s.sends.Done()
+	n, err := s.next(w)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, notifyTimeout)
+		err = s.notifier.Notify(ctx, n)
+		cancel()
+	}
+	gone := errors.Is(err, ErrSubscriptionGone)
+	if err != nil && !gone {
+		s.log.Warn("notify failed", "subscription", n.Subscription.ID, "error", err)
+	}
+
+	w.mu.Lock()
+	w.lastSent = time.Now()
+	w.sending = false
+	again := w.dirty
+	w.dirty = false
+	w.mu.Unlock()
+
+	switch {
+	case n.State == StateTerminated:
+		s.detach(w)
+	case gone:
+		if err := s.store.DeleteSubscription(s.ctx, n.Subscription.ID); err != nil {
+			s.log.Error("drop gone subscription", "subscription", n.Subscription.ID, "error", err)
+		}
+		s.detach(w)
+	case again:
+		s.kick(w)
+	}
+}
+
+// next builds w's next notification, reserving a block of sequence numbers
+// in the store when the reserved ones run out.
+func (s *Service) next(w *watcher) (Notification, error) {
+	body, _ := s.Document(w.presentity())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seq++
+	if w.seq > w.sub.SeqReserved && w.final == "" {
+		sub := w.sub
+		sub.SeqReserved = w.seq + seqBlock
+		if err := s.store.PutSubscription(s.ctx, sub); err != nil {
+			w.seq--
+			return Notification{Subscription: w.sub}, err
+		}
+		w.sub = sub
+	}
+	n := Notification{Subscription: w.sub, Seq: w.seq, State: StateActive, Body: body}
+	if w.final != "" {
+		n.State, n.Reason = StateTerminated, w.final
+	} else {
+		n.Expires = time.Until(w.sub.Expires).Round(time.Second)
+	}
+	return n, nil
+}
+
+func (w *watcher) presentity() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sub.Presentity
+}

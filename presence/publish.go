@@ -1,0 +1,151 @@
+package presence
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard/switchboard/presence/pidf"
+)
+
+// PublishRequest is one PUBLISH, already stripped of its transport.
+type PublishRequest struct {
+	// Presentity is the canonical URI published for.
+	Presentity string
+	// IfMatch is the entity tag of the publication refreshed, modified or
+	// removed (SIP-If-Match); empty for an initial publication.
+	IfMatch string
+	// Expires is the requested lifetime; nil when the request named none.
+	Expires *time.Duration
+	// ContentType and Body are the document; an empty Body refreshes.
+	ContentType string
+	Body        []byte
+}
+
+// Publish applies a publication (RFC 3903 §6) and returns it as stored:
+// with its new entity tag and granted expiry, or with a zero Expires when it
+// was removed. The store write is durable before Publish returns, and
+// nothing changes when it returns an error.
+func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, error) {
+	if err := s.checkURI(r.Presentity); err != nil {
+		return Publication{}, err
+	}
+	expires, err := s.grant(r.Expires, s.cfg.PublishMinExpires, s.cfg.PublishDefaultExpires, s.cfg.PublishMaxExpires)
+	if err != nil {
+		return Publication{}, err
+	}
+	var doc *pidf.Document
+	if len(r.Body) > 0 {
+		if doc, err = pidf.ParseDocument(r.Body, r.Presentity, s.lim); err != nil {
+			return Publication{}, err
+		}
+	} else if r.IfMatch == "" {
+		return Publication{}, ErrNoBody
+	}
+
+	pr := s.presentity(r.Presentity)
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+
+	var old *publication
+	if r.IfMatch != "" {
+		old = pr.pubs[r.IfMatch]
+		if old == nil || !old.Expires.After(time.Now()) {
+			return Publication{}, fmt.Errorf("%w: %s", ErrConditionFailed, r.IfMatch)
+		}
+	}
+	if old != nil && expires == 0 {
+		return Publication{}, s.unpublish(ctx, pr, old)
+	}
+	if expires == 0 {
+		return Publication{}, ErrRemoveWithoutETag
+	}
+
+	p := Publication{
+		Presentity:  r.Presentity,
+		ETag:        newETag(),
+		Expires:     time.Now().Add(expires),
+		ContentType: r.ContentType,
+		Body:        r.Body,
+		Seq:         s.seq.Add(1),
+	}
+	replaces := ""
+	if old != nil {
+		replaces = old.ETag
+		if doc == nil { // refresh: same document, same place in the order
+			p.Body, p.ContentType, p.Seq, doc = old.Body, old.ContentType, old.Seq, old.doc
+		}
+	}
+	if err := s.store.PutPublication(ctx, p, replaces); err != nil {
+		return Publication{}, fmt.Errorf("publish %s: %w", r.Presentity, err)
+	}
+	if old != nil {
+		old.timer.Stop()
+		delete(pr.pubs, old.ETag)
+	}
+	s.addPublication(pr, &publication{Publication: p, doc: doc})
+	s.recompose(pr)
+	return p, nil
+}
+
+// grant applies the expiry rules shared by PUBLISH and SUBSCRIBE: a missing
+// value takes the default, 0 stays 0, a too-short value is refused and a
+// too-long one is cut to the maximum.
+func (s *Service) grant(req *time.Duration, lo, def, hi time.Duration) (time.Duration, error) {
+	switch {
+	case req == nil:
+		return def, nil
+	case *req == 0:
+		return 0, nil
+	case *req < lo:
+		return 0, &IntervalTooBriefError{Min: lo}
+	case *req > hi:
+		return hi, nil
+	}
+	return *req, nil
+}
+
+// addPublication indexes p and arms its expiry. pr.mu must be held.
+func (s *Service) addPublication(pr *presentity, p *publication) {
+	pr.pubs[p.ETag] = p
+	etag := p.ETag
+	p.timer = time.AfterFunc(time.Until(p.Expires), func() { s.expire(pr, etag) })
+}
+
+// unpublish removes old (RFC 3903 §6, step 6). pr.mu must be held.
+func (s *Service) unpublish(ctx context.Context, pr *presentity, old *publication) error {
+	if err := s.store.DeletePublication(ctx, pr.uri, old.ETag); err != nil {
+		return fmt.Errorf("unpublish %s: %w", pr.uri, err)
+	}
+	old.timer.Stop()
+	delete(pr.pubs, old.ETag)
+	s.recompose(pr)
+	return nil
+}
+
+// expire removes a publication that was not refreshed in time.
+func (s *Service) expire(pr *presentity, etag string) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	p := pr.pubs[etag]
+	if p == nil || p.Expires.After(time.Now()) {
+		return
+	}
+	if err := s.unpublish(s.ctx, pr, p); err != nil {
+		s.log.Error("expire publication", "presentity", pr.uri, "etag", etag, "error", err)
+	}
+}
+
+// recompose rebuilds the document and wakes the watchers when it changed.
+// pr.mu must be held.
+func (s *Service) recompose(pr *presentity) {
+	doc := s.compose(pr)
+	if bytes.Equal(doc, pr.doc) {
+		return
+	}
+	pr.doc = doc
+	for _, w := range pr.watchers {
+		s.kick(w)
+	}
+}

@@ -1,0 +1,230 @@
+package presence
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/presence/pidf"
+)
+
+// Service is the presence server's domain. Its methods are safe for
+// concurrent use.
+type Service struct {
+	cfg      Config
+	store    Store
+	notifier Notifier
+	log      *slog.Logger
+	lim      pidf.Limits
+
+	// ctx bounds notifications; it ends with Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	sendMu sync.Mutex // guards closed and sends.Add
+	closed bool
+	sends  sync.WaitGroup
+
+	seq atomic.Uint64 // last publication Seq handed out
+
+	mu           sync.RWMutex
+	presentities map[string]*presentity
+	watchers     map[string]*watcher // by subscription ID
+}
+
+// presentity is the in-memory state of one presentity. Its lock is held
+// across the store write of a publication, so publications of one
+// presentity are applied in order.
+type presentity struct {
+	uri string
+
+	mu       sync.Mutex
+	pubs     map[string]*publication // by entity tag
+	doc      []byte                  // composed document, never nil
+	watchers map[string]*watcher
+}
+
+type publication struct {
+	Publication
+	doc   *pidf.Document
+	timer *time.Timer
+}
+
+// New returns a Service; call Load before serving requests.
+func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{
+		cfg:          cfg,
+		store:        store,
+		notifier:     notifier,
+		log:          log,
+		lim:          pidf.Limits{MaxBytes: cfg.MaxDocumentBytes},
+		ctx:          ctx,
+		cancel:       cancel,
+		presentities: make(map[string]*presentity),
+		watchers:     make(map[string]*watcher),
+	}
+}
+
+// Close stops timers and waits for notifications in flight. State stays in
+// the store, to be loaded by the next Service.
+func (s *Service) Close() {
+	s.sendMu.Lock()
+	s.closed = true
+	s.sendMu.Unlock()
+	s.cancel()
+	s.mu.Lock()
+	for _, p := range s.presentities {
+		p.mu.Lock()
+		for _, pub := range p.pubs {
+			pub.timer.Stop()
+		}
+		p.mu.Unlock()
+	}
+	for _, w := range s.watchers {
+		w.stop()
+	}
+	s.mu.Unlock()
+	s.sends.Wait()
+}
+
+// Load reads the stored state: publications and subscriptions that expired
+// meanwhile are dropped, the others resume with their remaining lifetime.
+func (s *Service) Load(ctx context.Context) error {
+	now := time.Now()
+	var expired []Publication
+	err := s.store.LoadPublications(ctx, func(p Publication) error {
+		if s.seq.Load() < p.Seq {
+			s.seq.Store(p.Seq)
+		}
+		if !p.Expires.After(now) {
+			expired = append(expired, p)
+			return nil
+		}
+		doc, err := pidf.ParseDocument(p.Body, p.Presentity, s.lim)
+		if err != nil {
+			s.log.Warn("dropping stored publication", "presentity", p.Presentity, "etag", p.ETag, "error", err)
+			expired = append(expired, p)
+			return nil
+		}
+		pr := s.presentity(p.Presentity)
+		pr.mu.Lock()
+		s.addPublication(pr, &publication{Publication: p, doc: doc})
+		pr.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load publications: %w", err)
+	}
+	for _, p := range expired {
+		if err := s.store.DeletePublication(ctx, p.Presentity, p.ETag); err != nil {
+			return fmt.Errorf("drop expired publication: %w", err)
+		}
+	}
+	s.mu.RLock()
+	for _, pr := range s.presentities {
+		pr.mu.Lock()
+		pr.doc = s.compose(pr)
+		pr.mu.Unlock()
+	}
+	s.mu.RUnlock()
+	return s.loadSubscriptions(ctx, now)
+}
+
+// Document returns the composed document of a presentity and whether it has
+// any publication.
+func (s *Service) Document(uri string) ([]byte, bool) {
+	s.mu.RLock()
+	pr := s.presentities[uri]
+	s.mu.RUnlock()
+	if pr == nil {
+		return pidf.Closed(uri), false
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return pr.doc, len(pr.pubs) > 0
+}
+
+// Stats counts what the service holds.
+type Stats struct {
+	Presentities  int
+	Publications  int
+	Subscriptions int
+}
+
+// Stats returns current counts.
+func (s *Service) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := Stats{Presentities: len(s.presentities), Subscriptions: len(s.watchers)}
+	for _, pr := range s.presentities {
+		pr.mu.Lock()
+		st.Publications += len(pr.pubs)
+		pr.mu.Unlock()
+	}
+	return st
+}
+
+// checkURI verifies a canonical presentity URI belongs to a served domain.
+func (s *Service) checkURI(uri string) error {
+	_, rest, ok := strings.Cut(uri, ":")
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownPresentity, uri)
+	}
+	_, host, ok := strings.Cut(rest, "@")
+	if !ok || !s.cfg.serves(host) {
+		return fmt.Errorf("%w: %s", ErrUnknownPresentity, uri)
+	}
+	return nil
+}
+
+// presentity returns the state of uri, creating it when new.
+func (s *Service) presentity(uri string) *presentity {
+	s.mu.RLock()
+	pr := s.presentities[uri]
+	s.mu.RUnlock()
+	if pr != nil {
+		return pr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pr = s.presentities[uri]; pr == nil {
+		pr = &presentity{
+			uri:      uri,
+			pubs:     make(map[string]*publication),
+			watchers: make(map[string]*watcher),
+			doc:      pidf.Closed(uri),
+		}
+		s.presentities[uri] = pr
+	}
+	return pr
+}
+
+// compose builds the presentity's document from its publications, oldest
+// first so the newest wins each tuple (RFC 3903 §4). pr.mu must be held.
+func (s *Service) compose(pr *presentity) []byte {
+	if len(pr.pubs) == 0 {
+		return pidf.Closed(pr.uri)
+	}
+	pubs := make([]*publication, 0, len(pr.pubs))
+	for _, p := range pr.pubs {
+		pubs = append(pubs, p)
+	}
+	slices.SortFunc(pubs, func(a, b *publication) int { return cmp.Compare(a.Seq, b.Seq) })
+	docs := make([]*pidf.Document, len(pubs))
+	for i, p := range pubs {
+		docs[i] = p.doc
+	}
+	return pidf.Compose(pr.uri, docs)
+}
+
+// newETag returns a fresh, unguessable entity tag.
+func newETag() string {
+	return rand.Text()[:20]
+}

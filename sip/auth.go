@@ -1,0 +1,73 @@
+package sip
+
+import (
+	"errors"
+	"slices"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/sip/digestauth"
+)
+
+// authorizer decides who a request comes from and what they may do.
+type authorizer struct {
+	cfg   AuthConfig
+	users map[string]string
+	auth  *digestauth.Authenticator
+}
+
+func newAuthorizer(cfg AuthConfig) (*authorizer, error) {
+	a := &authorizer{cfg: cfg, users: make(map[string]string, len(cfg.Users))}
+	if !cfg.Enabled {
+		return a, nil
+	}
+	for _, u := range cfg.Users {
+		a.users[u.Name] = u.Password
+	}
+	auth, err := digestauth.New(cfg.Digest, a, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.auth = auth
+	return a, nil
+}
+
+// Password implements digestauth.Credentials.
+func (a *authorizer) Password(user string) (string, bool) {
+	p, ok := a.users[user]
+	return p, ok
+}
+
+// authenticate returns the user a request comes from. When it cannot tell,
+// it answers the request itself (401 with fresh challenges) and returns
+// ok=false. With authentication off every request passes as user "".
+func (x *exchange) authenticate() (user string, ok bool) {
+	a := x.s.auth
+	if !a.cfg.Enabled {
+		return "", true
+	}
+	var header string
+	if h := x.req.GetHeader("Authorization"); h != nil {
+		header = h.Value()
+	}
+	user, err := a.auth.Verify(string(x.req.Method), header)
+	if err == nil {
+		return user, true
+	}
+	if !errors.Is(err, digestauth.ErrNoCredentials) {
+		x.log.Info("sip authentication failed", "method", x.req.Method, "call_id", callID(x.req), "error", err)
+	}
+	challenges := a.auth.Challenges(errors.Is(err, digestauth.ErrStaleNonce))
+	hdrs := make([]sipmsg.Header, len(challenges))
+	for i, c := range challenges {
+		hdrs[i] = sipmsg.NewHeader("WWW-Authenticate", c)
+	}
+	x.respond(401, "Unauthorized", nil, hdrs...)
+	return "", false
+}
+
+// mayAct reports whether user may publish for, or register, the
+// address-of-record whose user part is owner: only its own, unless trusted.
+func (a *authorizer) mayAct(user, owner string) bool {
+	return !a.cfg.Enabled || user == owner || slices.Contains(a.cfg.Trusted, user)
+}

@@ -1,0 +1,96 @@
+package sip
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/switchboard/switchboard/sip/digestauth"
+)
+
+// Config chooses the SIP listeners and who may use them.
+type Config struct {
+	// UDP, TCP, TLS, WS and WSS are listen addresses ("host:port"); empty
+	// switches that transport off. TLS and WSS also need CertFile and KeyFile.
+	UDP string `yaml:"udp"`
+	TCP string `yaml:"tcp"`
+	TLS string `yaml:"tls"`
+	WS  string `yaml:"ws"`
+	WSS string `yaml:"wss"`
+	// CertFile and KeyFile are the PEM certificate chain and key for TLS and WSS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Host is the address other parties reach us at, used in Contact
+	// headers; empty means the host of the first listener.
+	Host string `yaml:"host"`
+	// UserAgent names us in User-Agent and Server headers.
+	UserAgent string `yaml:"user_agent"`
+	// Auth controls digest authentication.
+	Auth AuthConfig `yaml:"auth"`
+}
+
+// AuthConfig controls digest authentication of REGISTER, PUBLISH and SUBSCRIBE.
+type AuthConfig struct {
+	// Enabled turns challenges on; when off, every request is accepted
+	// unauthenticated (for load tests and closed networks only).
+	Enabled bool `yaml:"enabled"`
+	// Digest sets the realm, nonce lifetime and algorithms offered.
+	Digest digestauth.Config `yaml:",inline"`
+	// Users are the accounts, by name, with their passwords.
+	Users []User `yaml:"users"`
+	// Trusted are user names that may publish any presentity (the ACD).
+	Trusted []string `yaml:"trusted"`
+}
+
+// User is one account.
+type User struct {
+	Name     string `yaml:"name"`
+	Password string `yaml:"password"`
+}
+
+// Validate names the first bad field under prefix.
+func (c Config) Validate(prefix string) error {
+	listeners := []struct{ name, addr string }{
+		{"udp", c.UDP}, {"tcp", c.TCP}, {"tls", c.TLS}, {"ws", c.WS}, {"wss", c.WSS},
+	}
+	any := false
+	for _, l := range listeners {
+		if l.addr == "" {
+			continue
+		}
+		any = true
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			return fmt.Errorf("%s.%s: %q is not host:port", prefix, l.name, l.addr)
+		}
+	}
+	if !any {
+		return errors.New(prefix + ": at least one of udp, tcp, tls, ws, wss must be set")
+	}
+	if (c.TLS != "" || c.WSS != "") && (c.CertFile == "" || c.KeyFile == "") {
+		return fmt.Errorf("%s.cert_file: tls and wss need cert_file and key_file", prefix)
+	}
+	if !c.Auth.Enabled {
+		return nil
+	}
+	if err := c.Auth.Digest.Validate(); err != nil {
+		return fmt.Errorf("%s.%w", prefix, err) // its messages start "auth."
+	}
+	seen := map[string]bool{}
+	for i, u := range c.Auth.Users {
+		switch {
+		case u.Name == "":
+			return fmt.Errorf("%s.auth.users[%d].name: must not be empty", prefix, i)
+		case u.Password == "":
+			return fmt.Errorf("%s.auth.users[%d].password: must not be empty", prefix, i)
+		case seen[u.Name]:
+			return fmt.Errorf("%s.auth.users[%d].name: %q appears twice", prefix, i, u.Name)
+		}
+		seen[u.Name] = true
+	}
+	for i, t := range c.Auth.Trusted {
+		if !seen[t] {
+			return fmt.Errorf("%s.auth.trusted[%d]: %q is not among auth.users", prefix, i, t)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// exchange is one request being answered.
+type exchange struct {
+	s   *Server
+	req *sipmsg.Request
+	tx  sipmsg.ServerTransaction
+	ctx context.Context
+	log *slog.Logger
+}
+
+// requestTimeout bounds the work behind one answer; a UAC gives up after
+// 64·T1 anyway.
+const requestTimeout = 30 * time.Second
+
+// handle wraps a method handler with the checks every request gets and a
+// recovery that turns a panic into a 500 instead of a crash.
+func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.ServerTransaction) {
+	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		defer cancel()
+		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.log}
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("sip handler panic", "method", req.Method, "call_id", callID(req), "panic", r)
+				x.respond(500, "Server Internal Error", nil)
+			}
+		}()
+		if code, reason := checkRequest(req); code != 0 {
+			x.respond(code, reason, nil)
+			return
+		}
+		fn(x)
+	}
+}
+
+// checkRequest applies RFC 3261 §8.2 to any request: it returns 0 when the
+// request may be handled, or the status and reason to refuse it with.
+func checkRequest(req *sipmsg.Request) (int, string) {
+	switch {
+	case req.From() == nil:
+		return 400, "Missing From header"
+	case req.To() == nil:
+		return 400, "Missing To header"
+	case req.CallID() == nil || *req.CallID() == "":
+		return 400, "Missing Call-ID header"
+	case req.CSeq() == nil:
+		return 400, "Missing CSeq header"
+	case req.CSeq().MethodName != req.Method:
+		return 400, "CSeq method does not match request method"
+	case req.MaxForwards() != nil && *req.MaxForwards() == 0:
+		return 483, "Too Many Hops"
+	case req.Recipient.Scheme != "sip" && req.Recipient.Scheme != "sips":
+		return 416, "Unsupported URI Scheme"
+	}
+	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
+		return 420, "Bad Extension"
+	}
+	return 0, ""
+}
+
+// respond sends a final or provisional response with an exact
+// Content-Length (also 0), adding a To tag where RFC 3261 §8.2.6.2 asks
+// for one.
+func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(x.req, code, reason, nil)
+	if code > 100 {
+		if to := res.To(); to != nil {
+			if _, ok := to.Params.Get("tag"); !ok {
+				to.Params.Add("tag", sipmsg.GenerateTagN(16))
+			}
+		}
+	}
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if code == 420 {
+		res.AppendHeader(sipmsg.NewHeader("Unsupported", x.req.GetHeader("Require").Value()))
+	}
+	if code == 405 || code == 489 || code/100 == 2 {
+		res.AppendHeader(sipmsg.NewHeader("Allow", strings.Join(x.s.methods, ", ")))
+	}
+	res.AppendHeader(sipmsg.NewHeader("Server", x.s.cfg.userAgent()))
+	res.SetBody(body)
+	if err := x.tx.Respond(res); err != nil {
+		x.log.Warn("sip respond failed", "method", x.req.Method, "status", code, "call_id", callID(x.req), "error", err)
+	}
+	if code >= 200 {
+		x.s.metrics.answered(x.req.Method, code)
+	}
+}
+
+// expires returns the request's Expires header, nil when absent, or an
+// error for a value that is not a number of seconds.
+func expires(req *sipmsg.Request) (*time.Duration, error) {
+	h := req.GetHeader("Expires")
+	if h == nil {
+		return nil, nil
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("invalid Expires %q", h.Value())
+	}
+	d := time.Duration(n) * time.Second
+	return &d, nil
+}
+
+func expiresHeader(d time.Duration) sipmsg.Header {
+	return sipmsg.NewHeader("Expires", strconv.Itoa(int(d.Round(time.Second)/time.Second)))
+}
+
+// canonicalAOR turns a SIP URI into the form the domains key by:
+// "sip:user@host" with the host lower-cased and parameters dropped.
+func canonicalAOR(u sipmsg.Uri) string {
+	return "sip:" + u.User + "@" + strings.ToLower(u.Host)
+}
+
+func callID(req *sipmsg.Request) string {
+	if c := req.CallID(); c != nil {
+		return string(*c)
+	}
+	return ""
+}
+
+func (s *Server) onOptions(x *exchange) {
+	x.respond(200, "OK", nil, sipmsg.NewHeader("Accept", pidfType),
+		sipmsg.NewHeader("Allow-Events", "presence"))
+}
+
+func (s *Server) onNoRoute(x *exchange) {
+	x.respond(405, "Method Not Allowed", nil)
+}

@@ -1,0 +1,35 @@
+package sip
+
+import (
+	"strconv"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics counts what the adapter sees on the wire.
+type metrics struct {
+	requests *prometheus.CounterVec // by method and final status
+	notifies *prometheus.CounterVec // by result: sent, failed, gone
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_requests_total",
+			Help: "SIP requests answered, by method and status code.",
+		}, []string{"method", "status"}),
+		notifies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_notifies_total",
+			Help: "NOTIFY requests sent, by result: sent (2xx), gone (481 or no answer), failed (other).",
+		}, []string{"result"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.notifies)
+	}
+	return m
+}
+
+func (m *metrics) answered(method sipmsg.RequestMethod, status int) {
+	m.requests.WithLabelValues(string(method), strconv.Itoa(status)).Inc()
+}

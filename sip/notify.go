@@ -1,0 +1,142 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/presence"
+)
+
+// udpLimit is the largest request sent over UDP when the path MTU is
+// unknown (RFC 3261 §18.1.1); larger ones go over TCP.
+const udpLimit = 1300
+
+var _ presence.Notifier = (*Server)(nil)
+
+// Notify implements presence.Notifier: it sends one NOTIFY inside the
+// subscription's dialog (RFC 6665 §4.2.2) and waits for the answer. A 481,
+// or no answer at all, means the subscription is gone.
+func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
+	d, err := decodeSubDialog(n.Subscription.Dialog)
+	if err != nil {
+		return fmt.Errorf("notify %s: dialog: %w", n.Subscription.ID, err)
+	}
+	req, err := s.newNotify(d, n)
+	if err != nil {
+		return fmt.Errorf("notify %s: %w", n.Subscription.ID, err)
+	}
+	res, err := s.client.Do(ctx, req)
+	switch {
+	case err != nil && ctx.Err() == nil &&
+		(errors.Is(err, sipmsg.ErrTransactionTimeout) || errors.Is(err, sipmsg.ErrTransactionTransport)):
+		s.metrics.notifies.WithLabelValues("gone").Inc()
+		return fmt.Errorf("notify %s: %w: %w", n.Subscription.ID, presence.ErrSubscriptionGone, err)
+	case err != nil:
+		s.metrics.notifies.WithLabelValues("failed").Inc()
+		return fmt.Errorf("notify %s: %w", n.Subscription.ID, err)
+	case res.StatusCode == 481:
+		s.metrics.notifies.WithLabelValues("gone").Inc()
+		return fmt.Errorf("notify %s: %w: 481", n.Subscription.ID, presence.ErrSubscriptionGone)
+	case !res.IsSuccess():
+		s.metrics.notifies.WithLabelValues("failed").Inc()
+		return fmt.Errorf("notify %s: %d %s", n.Subscription.ID, res.StatusCode, res.Reason)
+	}
+	s.metrics.notifies.WithLabelValues("sent").Inc()
+	return nil
+}
+
+// newNotify builds a NOTIFY within dialog d (RFC 3261 §12.2.1.1) carrying n.
+func (s *Server) newNotify(d *subDialog, n presence.Notification) (*sipmsg.Request, error) {
+	var target sipmsg.Uri
+	if err := sipmsg.ParseUri(d.RemoteTarget, &target); err != nil {
+		return nil, fmt.Errorf("remote target %q: %w", d.RemoteTarget, err)
+	}
+	req := sipmsg.NewRequest(sipmsg.NOTIFY, target)
+	from := &sipmsg.FromHeader{}
+	if err := sipmsg.ParseUri(d.LocalURI, &from.Address); err != nil {
+		return nil, fmt.Errorf("local uri %q: %w", d.LocalURI, err)
+	}
+	from.Params.Add("tag", d.LocalTag)
+	to := &sipmsg.ToHeader{}
+	if err := sipmsg.ParseUri(d.RemoteURI, &to.Address); err != nil {
+		return nil, fmt.Errorf("remote uri %q: %w", d.RemoteURI, err)
+	}
+	to.Params.Add("tag", d.RemoteTag)
+	cid := sipmsg.CallIDHeader(d.CallID)
+	maxFwd := sipmsg.MaxForwardsHeader(70)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: d.CSeqBase + uint32(n.Seq), MethodName: sipmsg.NOTIFY})
+	req.AppendHeader(&maxFwd)
+	for _, r := range d.RouteSet {
+		req.AppendHeader(sipmsg.NewHeader("Route", r))
+	}
+	ev := "presence"
+	if d.EventID != "" {
+		ev += ";id=" + d.EventID
+	}
+	req.AppendHeader(sipmsg.NewHeader("Event", ev))
+	req.AppendHeader(sipmsg.NewHeader("Subscription-State", subscriptionState(n)))
+	req.AppendHeader(&sipmsg.ContactHeader{Address: s.contactURI(d.Transport)})
+	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
+	// Exactly this Content-Type, without parameters: some phones refuse
+	// "application/pidf+xml;charset=UTF-8" with 415.
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", pidfType))
+	req.SetBody(n.Body)
+	s.route(req, d)
+	return req, nil
+}
+
+// route picks the transport and next hop of an in-dialog request. Without
+// a route set it goes back where the SUBSCRIBE came from (symmetric, as
+// RFC 3581 does for responses), which reaches a watcher behind NAT and
+// reuses its TCP or WebSocket connection. A request too large for UDP goes
+// over TCP to the same address instead (RFC 3261 §18.1.1).
+func (s *Server) route(req *sipmsg.Request, d *subDialog) {
+	transport := d.Transport
+	if transport == "" {
+		transport = "UDP"
+	}
+	if transport == "UDP" && messageSize(req) > udpLimit && s.Addr("tcp") != "" {
+		transport = "TCP"
+		req.Recipient.UriParams.Add("transport", "tcp")
+	}
+	req.SetTransport(transport)
+	if len(d.RouteSet) == 0 && transport == d.Transport && d.Source != "" {
+		req.SetDestination(d.Source)
+	}
+	if transport == "UDP" {
+		// Send from the listening socket, the address the watcher (and
+		// its NAT) has seen, also after a restart.
+		if host, port, err := sipmsg.ParseAddr(s.Addr("udp")); err == nil {
+			req.Laddr = sipmsg.Addr{IP: net.ParseIP(host), Port: port}
+		}
+	}
+}
+
+// messageSize estimates the wire size of req once sipgo adds its Via.
+func messageSize(req *sipmsg.Request) int {
+	const viaAllowance = 120
+	var sb strings.Builder
+	req.StringWrite(&sb)
+	return sb.Len() + viaAllowance
+}
+
+// subscriptionState renders the Subscription-State header (RFC 6665 §8.2.3).
+func subscriptionState(n presence.Notification) string {
+	if n.State == presence.StateTerminated {
+		return "terminated;reason=" + n.Reason
+	}
+	secs := int(n.Expires.Seconds())
+	if secs < 0 {
+		secs = 0
+	}
+	return "active;expires=" + strconv.Itoa(secs)
+}

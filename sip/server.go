@@ -1,0 +1,247 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/presence"
+)
+
+// Presence is what the PUBLISH and SUBSCRIBE handlers need of the presence domain.
+type Presence interface {
+	Publish(ctx context.Context, r presence.PublishRequest) (presence.Publication, error)
+	Subscribe(ctx context.Context, r presence.SubscribeRequest) (presence.Subscription, bool, error)
+	Subscription(id string) (presence.Subscription, bool)
+	Refresh(ctx context.Context, id string, expires *time.Duration, dialog []byte) (presence.Subscription, error)
+	Flush(id string) error
+}
+
+// Registrar is what the REGISTER handler needs of the location service.
+type Registrar interface {
+	Register(ctx context.Context, r location.Request) ([]location.Binding, error)
+}
+
+// Server is one SIP endpoint: its listeners, the handlers of the roles
+// this process runs, and the client that sends NOTIFYs.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	client  *sipgo.Client
+	metrics *metrics
+	auth    *authorizer
+	tlsConf *tls.Config
+
+	presence  Presence
+	registrar Registrar
+	methods   []string // for Allow
+
+	mu        sync.Mutex
+	addrs     map[string]string // transport -> bound address
+	listeners []interface{ Close() error }
+	serving   sync.WaitGroup
+}
+
+// NewServer prepares a server; register roles with ServePresence and
+// ServeRegistrar, then call Start.
+func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.userAgent())}
+	var tlsConf *tls.Config
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("sip: load certificate: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(tlsConf))
+	}
+	ua, err := sipgo.NewUA(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	auth, err := newAuthorizer(cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf,
+		metrics: newMetrics(reg),
+		addrs:   make(map[string]string),
+		methods: []string{"OPTIONS"},
+	}
+	srv.OnOptions(s.handle(s.onOptions))
+	srv.OnNoRoute(s.handle(s.onNoRoute))
+	return s, nil
+}
+
+// ServePresence answers PUBLISH and SUBSCRIBE with p.
+func (s *Server) ServePresence(p Presence) {
+	s.presence = p
+	s.srv.OnPublish(s.handle(s.onPublish))
+	s.srv.OnSubscribe(s.handle(s.onSubscribe))
+	s.methods = append(s.methods, "PUBLISH", "SUBSCRIBE")
+}
+
+// ServeRegistrar answers REGISTER with r.
+func (s *Server) ServeRegistrar(r Registrar) {
+	s.registrar = r
+	s.srv.OnRegister(s.handle(s.onRegister))
+	s.methods = append(s.methods, "REGISTER")
+}
+
+// Start binds every configured listener and serves them in the background
+// until Close. It fails, binding nothing, when any listener cannot bind.
+func (s *Server) Start() error {
+	type bind struct {
+		network, addr string
+	}
+	binds := []bind{{"udp", s.cfg.UDP}, {"tcp", s.cfg.TCP}, {"tls", s.cfg.TLS}, {"ws", s.cfg.WS}, {"wss", s.cfg.WSS}}
+	for _, b := range binds {
+		if b.addr == "" {
+			continue
+		}
+		if err := s.listen(b.network, b.addr); err != nil {
+			s.Close()
+			return fmt.Errorf("sip: listen %s %s: %w", b.network, b.addr, err)
+		}
+	}
+	host := s.cfg.Host
+	if host == "" {
+		host = s.contactHost()
+	}
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host), sipgo.WithClientLogger(s.log))
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("sip: %w", err)
+	}
+	s.client = client
+	s.cfg.Host = host
+	return nil
+}
+
+func (s *Server) listen(network, addr string) error {
+	var serve func() error
+	var closer interface{ Close() error }
+	var bound string
+	switch network {
+	case "udp":
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return err
+		}
+		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(c) }
+	default:
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		closer, bound = l, l.Addr().String()
+		switch network {
+		case "tcp":
+			serve = func() error { return s.srv.ServeTCP(l) }
+		case "ws":
+			serve = func() error { return s.srv.ServeWS(l) }
+		case "tls", "wss":
+			tl := tls.NewListener(l, s.tlsConf)
+			closer = tl
+			if network == "tls" {
+				serve = func() error { return s.srv.ServeTLS(tl) }
+			} else {
+				serve = func() error { return s.srv.ServeWSS(tl) }
+			}
+		}
+	}
+	s.mu.Lock()
+	s.addrs[network] = bound
+	s.listeners = append(s.listeners, closer)
+	s.mu.Unlock()
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := serve(); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("sip listener stopped", "network", network, "addr", bound, "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr returns the bound address of a transport ("udp", "tcp", "tls",
+// "ws", "wss"), or "" when it is off.
+func (s *Server) Addr(network string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[network]
+}
+
+// Close stops the listeners and the transaction layer.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	ls := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+	s.serving.Wait()
+	return s.ua.Close()
+}
+
+// contactHost picks the host for our Contact headers when none is
+// configured: the first listener's host, unless it is a wildcard address.
+func (s *Server) contactHost() string {
+	for _, n := range []string{"udp", "tcp", "tls", "ws", "wss"} {
+		if a := s.Addr(n); a != "" {
+			h, _, _ := net.SplitHostPort(a)
+			if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
+				return h
+			}
+			break
+		}
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+// contactURI is our Contact for dialogs created over transport.
+func (s *Server) contactURI(transport string) sipmsg.Uri {
+	t := strings.ToLower(transport)
+	u := sipmsg.Uri{Scheme: "sip", Host: s.cfg.Host}
+	if a := s.Addr(t); a != "" {
+		_, port, _ := net.SplitHostPort(a)
+		fmt.Sscan(port, &u.Port)
+	}
+	if t != "udp" {
+		u.UriParams = sipmsg.NewParams()
+		u.UriParams.Add("transport", t)
+	}
+	return u
+}
+
+func (c Config) userAgent() string {
+	if c.UserAgent != "" {
+		return c.UserAgent
+	}
+	return "Switchboard"
+}

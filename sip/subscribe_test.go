@@ -1,0 +1,205 @@
+package sip
+
+import (
+	"strings"
+	"testing"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/presence"
+)
+
+// subscribe sends an initial SUBSCRIBE and returns the response.
+func subscribe(p *peer, st *stack, uri string, hdrs ...string) *sipmsg.Response {
+	p.t.Helper()
+	return p.do(p.request("SUBSCRIBE", uri, "bob", st.srv.Addr("udp"), "", hdrs...))
+}
+
+// inDialog builds a SUBSCRIBE inside the dialog the response res created.
+func inDialog(p *peer, st *stack, first *sipmsg.Request, res *sipmsg.Response, cseq uint32, hdrs ...string) *sipmsg.Request {
+	p.t.Helper()
+	req := p.request("SUBSCRIBE", first.Recipient.String(), "bob", st.srv.Addr("udp"), "", hdrs...)
+	req.ReplaceHeader(first.From())
+	req.ReplaceHeader(res.To())
+	req.AppendHeader(first.CallID())
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: cseq, MethodName: "SUBSCRIBE"})
+	return req
+}
+
+func checkNotify(t *testing.T, n *sipmsg.Request, wantState, wantBody string) {
+	t.Helper()
+	if got := header(n, "Subscription-State"); !strings.HasPrefix(got, wantState) {
+		t.Fatalf("Subscription-State %q, want prefix %q", got, wantState)
+	}
+	if got := header(n, "Content-Type"); got != "application/pidf+xml" {
+		t.Fatalf("Content-Type %q, want exactly application/pidf+xml", got)
+	}
+	if got := header(n, "Event"); got != "presence" {
+		t.Fatalf("Event %q", got)
+	}
+	if n.ContentLength() == nil || int(*n.ContentLength()) != len(n.Body()) {
+		t.Fatalf("Content-Length missing or wrong")
+	}
+	if !strings.Contains(string(n.Body()), wantBody) {
+		t.Fatalf("body lacks %q:\n%s", wantBody, n.Body())
+	}
+}
+
+func TestSubscribe_NothingPublishedGets202AndClosedNotify(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	res := subscribe(w, st, alice, "Event: presence", "Accept: application/pidf+xml", "Expires: 600")
+	if res.StatusCode != 202 || header(res, "Expires") != "600" {
+		t.Fatalf("got %d Expires=%q, want 202 Expires=600", res.StatusCode, header(res, "Expires"))
+	}
+	if tag, _ := res.To().Params.Get("tag"); tag == "" {
+		t.Fatal("no To tag in the answer")
+	}
+	checkNotify(t, w.nextNotify(), "active;expires=", "<basic>closed</basic>")
+}
+
+func TestSubscribe_NotifiesEveryChangeInOrder(t *testing.T) {
+	st := newStack(t, nil)
+	pub, w := newPeer(t), newPeer(t)
+	_, _, etag := publish(pub, st, alice, pidfDoc(alice, "t1", "open", `<dm:person id="p1"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>`))
+	res := subscribe(w, st, alice, "Event: presence") // no Accept: PIDF
+	if res.StatusCode != 200 {
+		t.Fatalf("subscribe: %d", res.StatusCode)
+	}
+	first := w.nextNotify()
+	checkNotify(t, first, "active", "<rpid:on-the-phone/>")
+
+	publish(pub, st, alice, pidfDoc(alice, "t1", "closed", ""), "SIP-If-Match: "+etag)
+	second := w.nextNotify()
+	checkNotify(t, second, "active", "<basic>closed</basic>")
+	if second.CSeq().SeqNo <= first.CSeq().SeqNo {
+		t.Fatalf("CSeq went from %d to %d", first.CSeq().SeqNo, second.CSeq().SeqNo)
+	}
+	if *second.CallID() != *first.CallID() {
+		t.Fatal("NOTIFYs in different dialogs")
+	}
+}
+
+func TestSubscribe_RefreshUnsubscribeAndUnknownDialog(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	first := w.request("SUBSCRIBE", alice, "bob", st.srv.Addr("udp"), "", "Event: presence", "Expires: 600")
+	first.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: "SUBSCRIBE"})
+	res := w.do(first)
+	w.nextNotify()
+
+	ref := w.do(inDialog(w, st, first, res, 2, "Event: presence", "Expires: 900"))
+	if ref.StatusCode != 200 || header(ref, "Expires") != "900" {
+		t.Fatalf("refresh: %d Expires=%q", ref.StatusCode, header(ref, "Expires"))
+	}
+	checkNotify(t, w.nextNotify(), "active;expires=9", "closed")
+
+	un := w.do(inDialog(w, st, first, res, 3, "Event: presence", "Expires: 0"))
+	if un.StatusCode != 200 {
+		t.Fatalf("unsubscribe: %d", un.StatusCode)
+	}
+	checkNotify(t, w.nextNotify(), "terminated;reason=timeout", "closed")
+
+	again := w.do(inDialog(w, st, first, res, 4, "Event: presence", "Expires: 600"))
+	if again.StatusCode != 481 {
+		t.Fatalf("SUBSCRIBE in an ended dialog: %d, want 481", again.StatusCode)
+	}
+	if n := st.presence.Stats().Subscriptions; n != 0 {
+		t.Fatalf("%d subscriptions left", n)
+	}
+}
+
+func TestSubscribe_FetchGetsExactlyOneNotify(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	if res := subscribe(w, st, alice, "Event: presence", "Expires: 0"); res.StatusCode/100 != 2 {
+		t.Fatalf("fetch: %d", res.StatusCode)
+	}
+	checkNotify(t, w.nextNotify(), "terminated;reason=timeout", "closed")
+	pub := newPeer(t)
+	publish(pub, st, alice, pidfDoc(alice, "t1", "open", ""))
+	// A later change must not reach the fetcher: a second watcher that
+	// subscribes after it sees the change, so the fetcher would have too.
+	w2 := newPeer(t)
+	subscribe(w2, st, alice, "Event: presence")
+	w2.nextNotify()
+	w.noNotify()
+}
+
+func TestSubscribe_Refusals(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	cases := []struct {
+		name     string
+		uri      string
+		hdrs     []string
+		wantCode int
+		wantHdr  string
+	}{
+		{"unknown event", alice, []string{"Event: message-summary"}, 489, "Allow-Events"},
+		{"no pidf accepted", alice, []string{"Event: presence", "Accept: application/xpidf+xml"}, 406, "Accept"},
+		{"too brief", alice, []string{"Event: presence", "Expires: 5"}, 423, "Min-Expires"},
+		{"foreign domain", "sip:alice@elsewhere.org", []string{"Event: presence"}, 404, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := subscribe(w, st, c.uri, c.hdrs...)
+			if res.StatusCode != c.wantCode {
+				t.Fatalf("got %d %s, want %d", res.StatusCode, res.Reason, c.wantCode)
+			}
+			if c.wantHdr != "" && header(res, c.wantHdr) == "" {
+				t.Fatalf("no %s header", c.wantHdr)
+			}
+		})
+	}
+	if n := st.presence.Stats().Subscriptions; n != 0 {
+		t.Fatalf("%d subscriptions after refusals", n)
+	}
+	w.noNotify()
+}
+
+func TestSubscribe_NotifyAnswered481EndsSubscription(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	w.answer = func(*sipmsg.Request) int { return 481 }
+	subscribe(w, st, alice, "Event: presence")
+	w.nextNotify()
+	waitFor(t, "subscription dropped", func() bool { return st.presence.Stats().Subscriptions == 0 })
+}
+
+func TestSubscribe_UnansweredNotifyEndsSubscription(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	subscribe(w, st, alice, "Event: presence")
+	w.nextNotify()
+	w.stop() // the watcher vanishes: retransmissions go unanswered
+	publish(newPeer(t), st, alice, pidfDoc(alice, "t1", "open", ""))
+	waitFor(t, "subscription dropped", func() bool { return st.presence.Stats().Subscriptions == 0 })
+}
+
+func TestSubscribe_ExpiryNotifiesTimeout(t *testing.T) {
+	st := newStack(t, func(_ *Config, pc *presence.Config) { pc.SubscribeMinExpires = 1e9 })
+	w := newPeer(t)
+	subscribe(w, st, alice, "Event: presence", "Expires: 1")
+	w.nextNotify()
+	checkNotify(t, w.nextNotify(), "terminated;reason=timeout", "closed")
+}
+
+func TestSubscribe_LargeNotifyGoesOverTCP(t *testing.T) {
+	st := newStack(t, nil)
+	w := newPeer(t)
+	subscribe(w, st, alice, "Event: presence")
+	w.nextNotify()
+	note := `<dm:person id="p"><dm:note>` + strings.Repeat("busy ", 400) + `</dm:note></dm:person>`
+	req := w.request("PUBLISH", alice, "alice", st.srv.Addr("tcp"), pidfDoc(alice, "t1", "open", note),
+		"Event: presence", "Content-Type: application/pidf+xml")
+	req.SetTransport("TCP")
+	if res := w.do(req); res.StatusCode != 200 {
+		t.Fatalf("publish: %d", res.StatusCode)
+	}
+	n := w.nextNotify()
+	checkNotify(t, n, "active", "busy busy")
+	if n.Transport() != "TCP" {
+		t.Fatalf("large NOTIFY came over %s", n.Transport())
+	}
+}
