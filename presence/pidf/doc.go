@@ -1,0 +1,25 @@
+// Package pidf parses, validates and composes PIDF presence documents
+// (RFC 3863, media type application/pidf+xml), including the RPID
+// extensions of RFC 4480 and the data model elements of RFC 4479.
+//
+// The package owns three things:
+//
+//   - ParseDocument: validation of a published body before it is accepted
+//     by the presence agent (size, nesting depth, well-formedness, no DTD,
+//     namespace well-formedness, the PIDF root, the entity, tuple ids and
+//     basic status).
+//   - Compose: merging the publications of one presentity into the single
+//     document sent in NOTIFY (RFC 3903 §4, RFC 3856 composition): tuples
+//     are keyed by id and the most recent publication wins.
+//   - SameEntity: deciding whether a PIDF entity (pres: or sip: URI) names
+//     a SIP presentity.
+//
+// Children of <presence> are kept as the exact bytes of the input, so RPID
+// and any other extension passes through Compose unchanged. Nothing here
+// understands RPID beyond its namespace and id; richer interpretation
+// belongs elsewhere.
+//
+// Every validation failure wraps ErrInvalid and its message is a short
+// phrase suitable for a SIP reason phrase, for example
+// "invalid PIDF: tuple without id".
+package pidf
