@@ -1,0 +1,232 @@
+package presence_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/store"
+)
+
+const alice = "sip:alice@example.com"
+
+// recorder is a Notifier that keeps what it is asked to deliver.
+type recorder struct {
+	mu   sync.Mutex
+	got  []presence.Notification
+	fail error
+}
+
+func (r *recorder) Notify(_ context.Context, n presence.Notification) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, n)
+	return r.fail
+}
+
+func (r *recorder) all() []presence.Notification {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]presence.Notification(nil), r.got...)
+}
+
+type fixture struct {
+	t    *testing.T
+	path string
+	db   *store.DB
+	svc  *presence.Service
+	rec  *recorder
+	cfg  presence.Config
+}
+
+func newFixture(t *testing.T, cfg presence.Config) *fixture {
+	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "p.db"), rec: &recorder{}, cfg: cfg}
+	f.open()
+	return f
+}
+
+func (f *fixture) open() {
+	db, err := store.Open(store.Config{Path: f.path, BatchDelay: time.Millisecond})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.db = db
+	f.svc = presence.New(f.cfg, db, f.rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := f.svc.Load(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) close() {
+	f.svc.Close()
+	f.db.Close()
+}
+
+func doc(basic string) []byte {
+	return []byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="` + alice + `"><tuple id="t1"><status><basic>` + basic + `</basic></status></tuple></presence>`)
+}
+
+func dur(d time.Duration) *time.Duration { return &d }
+
+func (f *fixture) publish(ifMatch string, body []byte, expires time.Duration) presence.Publication {
+	f.t.Helper()
+	p, err := f.svc.Publish(context.Background(), presence.PublishRequest{
+		Presentity: alice, IfMatch: ifMatch, Expires: dur(expires), ContentType: "application/pidf+xml", Body: body})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) subscribe(id string, expires time.Duration) {
+	f.t.Helper()
+	if _, _, err := f.svc.Subscribe(context.Background(), presence.SubscribeRequest{
+		ID: id, Presentity: alice, Watcher: "sip:bob@example.com", Expires: dur(expires)}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.svc.Flush(id); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func TestNotify_RapidChangesCoalesceAndEndOnLatest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := presence.DefaultConfig()
+		cfg.MinNotifyInterval = time.Second
+		f := newFixture(t, cfg)
+		defer f.close()
+		f.subscribe("w1", time.Hour)
+		synctest.Wait()
+		p := f.publish("", doc("open"), time.Hour)
+		for i := range 5 {
+			p = f.publish(p.ETag, doc([]string{"closed", "open"}[i%2]), time.Hour)
+		}
+		synctest.Wait()
+		if n := len(f.rec.all()); n != 1 {
+			t.Fatalf("%d notifications before the interval passed, want only the initial one", n)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		got := f.rec.all()
+		if len(got) != 2 {
+			t.Fatalf("%d notifications after one interval, want 2", len(got))
+		}
+		if !strings.Contains(string(got[1].Body), "<basic>closed</basic>") {
+			t.Fatalf("last notification is not the latest state:\n%s", got[1].Body)
+		}
+		if got[1].Seq != got[0].Seq+1 {
+			t.Fatalf("sequence %d then %d", got[0].Seq, got[1].Seq)
+		}
+	})
+}
+
+func TestExpiry_PublicationLapsesAndWatcherSeesClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := presence.DefaultConfig()
+		cfg.MinNotifyInterval = 0
+		f := newFixture(t, cfg)
+		defer f.close()
+		f.publish("", doc("open"), time.Minute)
+		f.subscribe("w1", time.Hour)
+		time.Sleep(time.Minute + time.Millisecond)
+		synctest.Wait()
+		got := f.rec.all()
+		if len(got) != 2 || !strings.Contains(string(got[1].Body), "closed") {
+			t.Fatalf("got %d notifications, last %q", len(got), got[len(got)-1].Body)
+		}
+		if _, ok := f.svc.Document(alice); ok {
+			t.Fatal("publication outlived its expiry")
+		}
+	})
+}
+
+func TestExpiry_SubscriptionEndsWithTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, presence.DefaultConfig())
+		defer f.close()
+		f.subscribe("w1", time.Minute)
+		time.Sleep(time.Minute + time.Millisecond)
+		synctest.Wait()
+		got := f.rec.all()
+		last := got[len(got)-1]
+		if last.State != presence.StateTerminated || last.Reason != presence.ReasonTimeout {
+			t.Fatalf("last notification %v %q, want terminated timeout", last.State, last.Reason)
+		}
+		if f.svc.Stats().Subscriptions != 0 {
+			t.Fatal("subscription kept after expiry")
+		}
+	})
+}
+
+func TestReload_SequenceNeverGoesBackAndExpiryKept(t *testing.T) {
+	cfg := presence.DefaultConfig()
+	cfg.MinNotifyInterval = 0
+	f := newFixture(t, cfg)
+	f.subscribe("w1", time.Hour)
+	pub := f.publish("", doc("open"), time.Hour)
+	waitN(t, f.rec, 2)
+	before := f.rec.all()[1].Seq
+	f.close()
+
+	f.rec = &recorder{}
+	f.open()
+	defer f.close()
+	f.publish(pub.ETag, doc("closed"), time.Hour)
+	waitN(t, f.rec, 1)
+	after := f.rec.all()[0]
+	if after.Seq <= before {
+		t.Fatalf("sequence went from %d to %d across the reload", before, after.Seq)
+	}
+	if after.Expires < 59*time.Minute {
+		t.Fatalf("remaining expiry %s after reload", after.Expires)
+	}
+}
+
+func TestNotify_GoneWatcherIsDropped(t *testing.T) {
+	f := newFixture(t, presence.DefaultConfig())
+	defer f.close()
+	f.rec.fail = presence.ErrSubscriptionGone
+	f.subscribe("w1", time.Hour)
+	deadline := time.Now().Add(5 * time.Second)
+	for f.svc.Stats().Subscriptions != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("gone subscription kept")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.close()
+	f.open()
+	if n := f.svc.Stats().Subscriptions; n != 0 {
+		t.Fatalf("gone subscription came back after reload: %d", n)
+	}
+}
+
+func TestPublish_TwoDevicesCompose(t *testing.T) {
+	f := newFixture(t, presence.DefaultConfig())
+	defer f.close()
+	f.publish("", doc("open"), time.Hour)
+	phone := strings.Replace(string(doc("closed")), `id="t1"`, `id="t2"`, 1)
+	f.publish("", []byte(phone), time.Hour)
+	got, _ := f.svc.Document(alice)
+	if !strings.Contains(string(got), `id="t1"`) || !strings.Contains(string(got), `id="t2"`) {
+		t.Fatalf("composition lost a device:\n%s", got)
+	}
+}
+
+func waitN(t *testing.T, r *recorder, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.all()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d notifications, want %d", len(r.all()), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
