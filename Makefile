@@ -1,0 +1,47 @@
+# Switchboard. `make run` starts everything on the embedded default config;
+# `make test` installs what the tests need and runs every test.
+
+GO       ?= go
+BIN      := bin/switchboard
+# Commands the tests need, and the Debian package that brings each.
+NEEDS    := sipp:sip-tester baresip:baresip-core
+
+.PHONY: run build test deps vet bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+run: build
+	./$(BIN) serve
+
+# deps installs the Debian packages the tests drive (SIPp, baresip) when
+# their commands are missing.
+deps:
+	@missing=""; for pair in $(NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+vet:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+# bench runs SIPp at rising rates against a started switchboard and the Go
+# benchmarks, and prints a table.
+bench: deps
+	$(GO) run ./tools/sbbench
+
+# fuzz gives each fuzz target a short run; corpora live in testdata/fuzz.
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseDocument -fuzztime=30s ./presence/pidf
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=30s ./sip/digestauth
+	$(GO) test -run='^$$' -fuzz=FuzzPublish -fuzztime=30s ./sip
+
+clean:
+	rm -rf bin
