@@ -23,24 +23,25 @@ var _ presence.Notifier = (*Server)(nil)
 // subscription's dialog (RFC 6665 §4.2.2) and waits for the answer. A 481,
 // or no answer at all, means the subscription is gone.
 func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
-	d, err := decodeSubDialog(n.Subscription.Dialog)
-	if err != nil {
-		return fmt.Errorf("notify %s: dialog: %w", n.Subscription.ID, err)
-	}
-	req, err := s.newNotify(d, n)
+	pd, err := s.dialogs.get(n.Subscription.ID, n.Subscription.Dialog)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", n.Subscription.ID, err)
 	}
-	res, err := s.client.Do(ctx, req)
+	if n.State == presence.StateTerminated {
+		s.dialogs.drop(n.Subscription.ID)
+	}
+	res, err := s.client.Do(ctx, s.newNotify(pd, n))
 	switch {
 	case err != nil && ctx.Err() == nil &&
 		(errors.Is(err, sipmsg.ErrTransactionTimeout) || errors.Is(err, sipmsg.ErrTransactionTransport)):
+		s.dialogs.drop(n.Subscription.ID)
 		s.metrics.notifies.WithLabelValues("gone").Inc()
 		return fmt.Errorf("notify %s: %w: %w", n.Subscription.ID, presence.ErrSubscriptionGone, err)
 	case err != nil:
 		s.metrics.notifies.WithLabelValues("failed").Inc()
 		return fmt.Errorf("notify %s: %w", n.Subscription.ID, err)
 	case res.StatusCode == 481:
+		s.dialogs.drop(n.Subscription.ID)
 		s.metrics.notifies.WithLabelValues("gone").Inc()
 		return fmt.Errorf("notify %s: %w: 481", n.Subscription.ID, presence.ErrSubscriptionGone)
 	case !res.IsSuccess():
@@ -51,22 +52,15 @@ func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
 	return nil
 }
 
-// newNotify builds a NOTIFY within dialog d (RFC 3261 §12.2.1.1) carrying n.
-func (s *Server) newNotify(d *subDialog, n presence.Notification) (*sipmsg.Request, error) {
-	var target sipmsg.Uri
-	if err := sipmsg.ParseUri(d.RemoteTarget, &target); err != nil {
-		return nil, fmt.Errorf("remote target %q: %w", d.RemoteTarget, err)
-	}
+// newNotify builds a NOTIFY within dialog pd (RFC 3261 §12.2.1.1) carrying n.
+func (s *Server) newNotify(pd *parsedDialog, n presence.Notification) *sipmsg.Request {
+	d := pd.subDialog
+	target := pd.target
+	target.UriParams = target.UriParams.Clone() // route may add to it
 	req := sipmsg.NewRequest(sipmsg.NOTIFY, target)
-	from := &sipmsg.FromHeader{}
-	if err := sipmsg.ParseUri(d.LocalURI, &from.Address); err != nil {
-		return nil, fmt.Errorf("local uri %q: %w", d.LocalURI, err)
-	}
+	from := &sipmsg.FromHeader{Address: pd.local}
 	from.Params.Add("tag", d.LocalTag)
-	to := &sipmsg.ToHeader{}
-	if err := sipmsg.ParseUri(d.RemoteURI, &to.Address); err != nil {
-		return nil, fmt.Errorf("remote uri %q: %w", d.RemoteURI, err)
-	}
+	to := &sipmsg.ToHeader{Address: pd.remote}
 	to.Params.Add("tag", d.RemoteTag)
 	cid := sipmsg.CallIDHeader(d.CallID)
 	maxFwd := sipmsg.MaxForwardsHeader(70)
@@ -78,11 +72,7 @@ func (s *Server) newNotify(d *subDialog, n presence.Notification) (*sipmsg.Reque
 	for _, r := range d.RouteSet {
 		req.AppendHeader(sipmsg.NewHeader("Route", r))
 	}
-	ev := "presence"
-	if d.EventID != "" {
-		ev += ";id=" + d.EventID
-	}
-	req.AppendHeader(sipmsg.NewHeader("Event", ev))
+	req.AppendHeader(sipmsg.NewHeader("Event", pd.event))
 	req.AppendHeader(sipmsg.NewHeader("Subscription-State", subscriptionState(n)))
 	req.AppendHeader(&sipmsg.ContactHeader{Address: s.contactURI(d.Transport)})
 	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
@@ -91,7 +81,7 @@ func (s *Server) newNotify(d *subDialog, n presence.Notification) (*sipmsg.Reque
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", pidfType))
 	req.SetBody(n.Body)
 	s.route(req, d)
-	return req, nil
+	return req
 }
 
 // route picks the transport and next hop of an in-dialog request. Without

@@ -33,6 +33,9 @@ type Registrar interface {
 	Register(ctx context.Context, r location.Request) ([]location.Binding, error)
 }
 
+// udpBufferBytes sizes the UDP listener's socket buffers.
+const udpBufferBytes = 4 << 20
+
 // Server is one SIP endpoint: its listeners, the handlers of the roles
 // this process runs, and the client that sends NOTIFYs.
 type Server struct {
@@ -44,6 +47,7 @@ type Server struct {
 	metrics *metrics
 	auth    *authorizer
 	tlsConf *tls.Config
+	dialogs dialogCache
 
 	presence  Presence
 	registrar Registrar
@@ -145,6 +149,13 @@ func (s *Server) listen(network, addr string) error {
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			return err
+		}
+		// A NOTIFY fan-out brings a burst of answers at once: a default
+		// socket buffer (208 KiB) drops them, and each drop costs a
+		// retransmission (T1). The kernel caps this at net.core.rmem_max.
+		if uc, ok := c.(*net.UDPConn); ok {
+			uc.SetReadBuffer(udpBufferBytes)
+			uc.SetWriteBuffer(udpBufferBytes)
 		}
 		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(c) }
 	default:

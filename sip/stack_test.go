@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ import (
 // stack is a whole presence server on loopback: bbolt file, domain
 // services and SIP listeners on ephemeral ports.
 type stack struct {
-	t        *testing.T
+	t        testing.TB
 	cfg      Config
 	pcfg     presence.Config
 	dbPath   string
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // newStack starts a server; edit may change the configs first.
-func newStack(t *testing.T, edit func(*Config, *presence.Config)) *stack {
+func newStack(t testing.TB, edit func(*Config, *presence.Config)) *stack {
 	t.Helper()
 	st := &stack{t: t, dbPath: filepath.Join(t.TempDir(), "sb.db")}
 	st.cfg = Config{UDP: "127.0.0.1:0", TCP: "127.0.0.1:0", Host: "127.0.0.1"}
@@ -102,23 +103,31 @@ func (st *stack) restart() {
 // own UDP (and TCP) listener, so NOTIFYs come back to the same socket, and
 // records the NOTIFYs it receives.
 type peer struct {
-	t        *testing.T
+	t        testing.TB
 	ua       *sipgo.UserAgent
 	client   *sipgo.Client // sends from the UDP listener
 	dialer   *sipgo.Client // opens its own TCP connections
 	addr     string
 	notifies chan *sipmsg.Request
 	answer   func(*sipmsg.Request) int // status for each NOTIFY; 200 by default
+	onNotify func(*sipmsg.Request)     // replaces queueing on notifies when set
 	stop     func()                    // closes the listeners and the UA
 }
 
-func newPeer(t *testing.T) *peer {
+func newPeer(t testing.TB) *peer {
+	t.Helper()
+	return newNotifiedPeer(t, nil)
+}
+
+// newNotifiedPeer returns a peer that hands every NOTIFY to onNotify (when
+// not nil) instead of queueing it.
+func newNotifiedPeer(t testing.TB, onNotify func(*sipmsg.Request)) *peer {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{t: t, ua: ua, notifies: make(chan *sipmsg.Request, 100)}
+	p := &peer{t: t, ua: ua, notifies: make(chan *sipmsg.Request, 100), onNotify: onNotify}
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quietLog()))
 	if err != nil {
 		t.Fatal(err)
@@ -129,24 +138,30 @@ func newPeer(t *testing.T) *peer {
 			code = p.answer(req)
 		}
 		tx.Respond(sipmsg.NewResponseFromRequest(req, code, "Test", nil))
+		if p.onNotify != nil {
+			p.onNotify(req)
+			return
+		}
 		p.notifies <- req
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	ctx = context.WithValue(ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(_, addr string) { ready <- addr }))
-	go srv.ListenAndServe(ctx, "udp", "127.0.0.1:0")
-	select {
-	case p.addr = <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer did not listen")
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	udp.(*net.UDPConn).SetReadBuffer(udpBufferBytes)
+	p.addr = udp.LocalAddr().String()
 	// A TCP listener on the same port takes NOTIFYs too large for UDP.
-	go srv.ListenAndServe(ctx, "tcp", p.addr)
-	select {
-	case <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer did not listen on TCP")
+	tcp, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
 	}
+	go srv.ServeUDP(udp)
+	go srv.ServeTCP(tcp)
+	waitFor(t, "peer listening", func() bool { // until the UDP socket is in sipgo's pool
+		c, err := ua.TransportLayer().GetConnection("udp", p.addr)
+		return err == nil && c != nil
+	})
+	cancel := func() { udp.Close(); tcp.Close() }
 	p.client, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(p.addr), sipgo.WithClientLogger(quietLog()))
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +252,7 @@ func pidfDoc(entity, tupleID, basic, extra string) string {
 }
 
 // waitFor polls cond until it holds or a deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {

@@ -1,0 +1,64 @@
+package sip
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/presence"
+)
+
+// BenchmarkNotifyFanout1000 measures one PUBLISH to the last of the 1,000
+// NOTIFYs it causes, each watcher subscribed in its own dialog, all over
+// UDP on loopback. The rate limit is off so that every change is sent.
+func BenchmarkNotifyFanout1000(b *testing.B) {
+	const watchers = 1000
+	st := newStack(b, func(_ *Config, pc *presence.Config) { pc.MinNotifyInterval = 0 })
+	var seen atomic.Int64
+	done := make(chan struct{}, 1)
+	var target atomic.Int64
+	w := newNotifiedPeer(b, func(*sipmsg.Request) {
+		if seen.Add(1) == target.Load() {
+			done <- struct{}{}
+		}
+	})
+	target.Store(watchers)
+	for range watchers {
+		if res := subscribe(w, st, alice, "Event: presence", "Expires: 3600"); res.StatusCode/100 != 2 {
+			b.Fatalf("subscribe: %d", res.StatusCode)
+		}
+	}
+	<-done // the initial NOTIFYs
+	pub := newPeer(b)
+	seen.Store(0)
+	_, _, etag := publish(pub, st, alice, pidfDoc(alice, "t1", "open", ""))
+	<-done
+	basics := []string{"closed", "open"}
+	i := 0
+	b.ResetTimer()
+	for b.Loop() {
+		seen.Store(0)
+		target.Store(watchers)
+		_, _, etag = publish(pub, st, alice, pidfDoc(alice, "t1", basics[i%2], ""), "SIP-If-Match: "+etag)
+		<-done
+		i++
+	}
+}
+
+// BenchmarkPublish measures a durable PUBLISH round trip from one client,
+// over UDP on loopback, each for a fresh presentity.
+func BenchmarkPublish(b *testing.B) {
+	st := newStack(b, nil)
+	p := newPeer(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		uri := fmt.Sprintf("sip:u%d@example.com", i)
+		if code, _, _ := publish(p, st, uri, pidfDoc(uri, "t1", "open", "")); code != 200 {
+			b.Fatalf("publish: %d", code)
+		}
+		i++
+	}
+}
