@@ -1,0 +1,117 @@
+package sip
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/presence"
+)
+
+// selfSigned writes a certificate and key for 127.0.0.1 and returns their
+// paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "switchboard test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestTransport_PublishOverTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	st := newStack(t, func(c *Config, _ *presence.Config) {
+		c.TLS, c.CertFile, c.KeyFile = "127.0.0.1:0", certFile, keyFile
+	})
+	ua, err := sipgo.NewUA(sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(quietLog()))
+	p := newPeer(t)
+	req := p.request("PUBLISH", alice, "alice", st.srv.Addr("tls"), pidfDoc(alice, "t1", "open", ""),
+		"Event: presence", "Content-Type: application/pidf+xml")
+	req.SetTransport("TLS")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := client.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("PUBLISH over TLS: %v %v", res, err)
+	}
+}
+
+// A browser softphone subscribes over WebSocket (RFC 7118); its NOTIFYs
+// must come back over the same connection.
+func TestTransport_SubscribeOverWebSocketGetsNotifyOnSameConnection(t *testing.T) {
+	st := newStack(t, func(c *Config, _ *presence.Config) { c.WS = "127.0.0.1:0" })
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	notifies := make(chan *sipmsg.Request, 4)
+	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(quietLog()))
+	srv.OnNotify(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+		notifies <- req
+	})
+	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(quietLog()))
+	p := newPeer(t)
+	req := p.request("SUBSCRIBE", alice, "bob", st.srv.Addr("ws"), "", "Event: presence")
+	req.Contact().Address.UriParams = sipmsg.HeaderParams{{K: "transport", V: "ws"}}
+	req.SetTransport("WS")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := client.Do(ctx, req)
+	if err != nil || res.StatusCode/100 != 2 {
+		t.Fatalf("SUBSCRIBE over WS: %v %v", res, err)
+	}
+	select {
+	case n := <-notifies:
+		if n.Transport() != "WS" {
+			t.Fatalf("NOTIFY came over %s", n.Transport())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no NOTIFY over the WebSocket")
+	}
+}
