@@ -117,30 +117,37 @@ func (s *Server) Start() error {
 		network, addr string
 	}
 	binds := []bind{{"udp", s.cfg.UDP}, {"tcp", s.cfg.TCP}, {"tls", s.cfg.TLS}, {"ws", s.cfg.WS}, {"wss", s.cfg.WSS}}
+	var serves []func()
 	for _, b := range binds {
 		if b.addr == "" {
 			continue
 		}
-		if err := s.listen(b.network, b.addr); err != nil {
+		serve, err := s.listen(b.network, b.addr)
+		if err != nil {
 			s.Close()
 			return fmt.Errorf("sip: listen %s %s: %w", b.network, b.addr, err)
 		}
+		serves = append(serves, serve)
 	}
-	host := s.cfg.Host
-	if host == "" {
-		host = s.contactHost()
+	// Everything handlers read is set before the first request can arrive.
+	if s.cfg.Host == "" {
+		s.cfg.Host = s.contactHost()
 	}
-	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host), sipgo.WithClientLogger(s.log))
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.cfg.Host), sipgo.WithClientLogger(s.log))
 	if err != nil {
 		s.Close()
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.client = client
-	s.cfg.Host = host
+	for _, serve := range serves {
+		s.serving.Add(1)
+		go serve()
+	}
 	return nil
 }
 
-func (s *Server) listen(network, addr string) error {
+// listen binds one listener and returns the function that serves it.
+func (s *Server) listen(network, addr string) (func(), error) {
 	var serve func() error
 	var closer interface{ Close() error }
 	var bound string
@@ -148,7 +155,7 @@ func (s *Server) listen(network, addr string) error {
 	case "udp":
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// A NOTIFY fan-out brings a burst of answers at once: a default
 		// socket buffer (208 KiB) drops them, and each drop costs a
@@ -161,7 +168,7 @@ func (s *Server) listen(network, addr string) error {
 	default:
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		closer, bound = l, l.Addr().String()
 		switch network {
@@ -183,14 +190,12 @@ func (s *Server) listen(network, addr string) error {
 	s.addrs[network] = bound
 	s.listeners = append(s.listeners, closer)
 	s.mu.Unlock()
-	s.serving.Add(1)
-	go func() {
+	return func() {
 		defer s.serving.Done()
 		if err := serve(); err != nil && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("sip listener stopped", "network", network, "addr", bound, "error", err)
 		}
-	}()
-	return nil
+	}, nil
 }
 
 // Addr returns the bound address of a transport ("udp", "tcp", "tls",
