@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfig_EmbeddedDefaultIsValid(t *testing.T) {
+	cfg, err := loadConfig("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SIP.UDP != "0.0.0.0:5060" || cfg.HTTP.Addr != "0.0.0.0:8080" || !cfg.SIP.Auth.Enabled {
+		t.Fatalf("unexpected default: %+v", cfg.SIP)
+	}
+}
+
+func TestConfig_OverridesFromFileEnvAndFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sb.yaml")
+	os.WriteFile(file, []byte("presence:\n  min_notify_interval: 1s\n"), 0o600)
+	cfg, err := loadConfig(file,
+		[]string{"SWITCHBOARD_SIP_UDP=127.0.0.1:5070", "SWITCHBOARD_SIP_AUTH_ENABLED=false", "PATH=/bin"},
+		[]string{"presence.domains=a.example,b.example", "store.batch_delay=5ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case cfg.Presence.MinNotifyInterval != time.Second:
+		t.Fatalf("file: %s", cfg.Presence.MinNotifyInterval)
+	case cfg.SIP.UDP != "127.0.0.1:5070" || cfg.SIP.Auth.Enabled:
+		t.Fatalf("env: %s %v", cfg.SIP.UDP, cfg.SIP.Auth.Enabled)
+	case len(cfg.Presence.Domains) != 2 || cfg.Store.BatchDelay != 5*time.Millisecond:
+		t.Fatalf("flags: %v %s", cfg.Presence.Domains, cfg.Store.BatchDelay)
+	case cfg.SIP.Auth.Digest.Realm != "example.com":
+		t.Fatalf("inline digest settings lost: %q", cfg.SIP.Auth.Digest.Realm)
+	}
+}
+
+func TestConfig_ErrorsNameTheField(t *testing.T) {
+	cases := []struct {
+		file, set, env string
+		want           string
+	}{
+		{file: "sip:\n  udpp: 1\n", want: "udpp"},
+		{file: "roles: [presence, billing]\n", want: "roles[1]"},
+		{set: "sip.udp=nonsense", want: "sip.udp"},
+		{set: "presence.publish_min_expires=3h", want: "presence.publish_min_expires"},
+		{set: "sip.auth.algorithms=SHA-1", want: "sip.auth.algorithms"},
+		{set: "sip.auth.trusted=carol", want: "sip.auth.trusted[0]"},
+		{set: "sip.tls=0.0.0.0:5061", want: "sip.cert_file"},
+		{set: "store.batch_delay=soon", want: "store.batch_delay"},
+		{set: "no.such=1", want: "no.such"},
+		{env: "SWITCHBOARD_NOPE=1", want: "SWITCHBOARD_NOPE"},
+		{set: "log.format=xml", want: "log.format"},
+	}
+	for _, c := range cases {
+		var file string
+		if c.file != "" {
+			file = filepath.Join(t.TempDir(), "bad.yaml")
+			os.WriteFile(file, []byte(c.file), 0o600)
+		}
+		var sets, env []string
+		if c.set != "" {
+			sets = []string{c.set}
+		}
+		if c.env != "" {
+			env = []string{c.env}
+		}
+		_, err := loadConfig(file, env, sets)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q%q%q: error %v, want one naming %s", c.file, c.set, c.env, err, c.want)
+		}
+	}
+}
+
+func TestRun_InvalidConfigStopsStartWithMessage(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run([]string{"serve", "--set", "sip.udp=nonsense"}, &stderr, &stderr); code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), "sip.udp") {
+		t.Fatalf("message does not name the field: %s", stderr.String())
+	}
+}
+
+func TestRun_Version(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"version"}, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "switchboard ") {
+		t.Fatalf("exit %d: %q", code, out.String())
+	}
+}
