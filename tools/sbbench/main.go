@@ -1,0 +1,166 @@
+// Command sbbench measures Switchboard's SIP throughput on this machine and
+// prints it against the targets. It builds the server, drives it with SIPp
+// at rising call rates, first with one PUBLISH per call, then with one
+// SUBSCRIBE and its initial NOTIFY per call (testdata/sipp/bench_*.xml),
+// and runs the Go benchmarks for the rest, such as NOTIFY fan-out.
+//
+//	go run ./tools/sbbench [-start 2000] [-factor 1.25] [-step 5s] [-budget 150s] [-users 10000] [-gobench=false]
+//
+// Every step of a ramp runs against a freshly started server (digest auth
+// off, empty store), so one step's leftovers (publications, subscriptions)
+// do not weigh on the next. A step passes when under 0.1% of its calls
+// fail, no message is retransmitted, and SIPp kept up with the requested
+// rate; a ramp stops at the first step that does not pass or when its time
+// budget is spent. The highest passing rate is the result.
+//
+// All traffic goes to 127.0.0.1, and every process started is stopped
+// before sbbench returns, also on error or interrupt.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// loopback is the only address sbbench sends to or listens on.
+const loopback = "127.0.0.1"
+
+// scenarios are the ramps: a metric, its bench scenario and its target.
+var scenarios = []struct {
+	metric, file string
+	target       float64
+}{
+	{"PUBLISH/s", "bench_publish.xml", 12000},
+	{"SUBSCRIBE/s", "bench_subscribe.xml", 7000},
+}
+
+// fanoutTarget bounds BenchmarkNotifyFanout1000, in milliseconds.
+const fanoutTarget = 50
+
+// options are the command-line settings.
+type options struct {
+	start, factor float64
+	step, budget  time.Duration
+	users         int
+	goBench       bool
+}
+
+func main() {
+	var o options
+	flag.Float64Var(&o.start, "start", 2000, "first call rate, calls/s")
+	flag.Float64Var(&o.factor, "factor", 1.25, "rate multiplier from one step to the next")
+	flag.DurationVar(&o.step, "step", 5*time.Second, "length of one rate step")
+	flag.DurationVar(&o.budget, "budget", 150*time.Second, "time cap of one ramp")
+	flag.IntVar(&o.users, "users", 10000, "distinct users (presentities) in the injection file")
+	flag.BoolVar(&o.goBench, "gobench", true, "also run the Go benchmarks (go test -bench=. ./...)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "sbbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.factor <= 1 || o.start <= 0 || o.step < time.Second || o.users < 1 {
+		return errors.New("need -start > 0, -factor > 1, -step >= 1s, -users >= 1")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := stepEnv{}
+	var err error
+	if env.sipp, err = exec.LookPath("sipp"); err != nil {
+		return fmt.Errorf("%w (Debian: apt-get install sip-tester, or `make deps`)", err)
+	}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	if err != nil || filepath.Base(strings.TrimSpace(string(out))) != "go.mod" {
+		return fmt.Errorf("run sbbench inside the switchboard module (go env GOMOD: %v)", err)
+	}
+	if env.tmp, err = os.MkdirTemp("", "sbbench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(env.tmp)
+	fmt.Println("building switchboard")
+	env.bin = filepath.Join(env.tmp, "switchboard")
+	build := exec.CommandContext(ctx, "go", "build", "-o", env.bin, "./cmd/switchboard")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if env.users, err = writeUsers(env.tmp, o.users); err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, sc := range scenarios {
+		fmt.Printf("\n%s (%s, %s steps, rate x%.2f)\n", sc.metric, sc.file, o.step, o.factor)
+		env.scenario = filepath.Join(root, "testdata", "sipp", sc.file)
+		best, err := ramp(ctx, o, env)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row(sc.metric, best, "1/s", ">=", sc.target))
+	}
+	fanout := math.NaN()
+	if o.goBench {
+		fmt.Println("\ngo test -run='^$' -bench=. -benchmem ./...")
+		if fanout, err = goBench(ctx, root); err != nil {
+			fmt.Println("  go benchmarks:", err) // not fatal: the table still shows the SIPp figures
+		}
+	}
+	rows = append(rows, row("NOTIFY fan-out, 1000 watchers", fanout, "ms", "<", fanoutTarget))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nmetric\tvalue\tunit\ttarget\tstatus")
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// ramp runs steps at rising rates and returns the highest that passed (0
+// when none did).
+func ramp(ctx context.Context, o options, env stepEnv) (float64, error) {
+	deadline := time.Now().Add(o.budget)
+	best := 0.0
+	for rate := o.start; ; rate *= o.factor {
+		if time.Until(deadline) < o.step {
+			fmt.Println("  time budget spent")
+			return best, nil
+		}
+		r := math.Round(rate/10) * 10
+		s, err := runStep(ctx, env, r, o.step)
+		if err != nil {
+			return best, err
+		}
+		fmt.Println(" ", s)
+		if !s.pass() {
+			return best, nil
+		}
+		best = r
+	}
+}
+
+// row formats one line of the final table; NaN means not measured.
+func row(metric string, v float64, unit, cmp string, target float64) []string {
+	value, status := "n/a", "not measured"
+	if !math.IsNaN(v) {
+		value, status = fmt.Sprintf("%.4g", v), "below target"
+		if unit == "1/s" {
+			value = fmt.Sprintf("%.0f", v)
+		}
+		if cmp == ">=" && v >= target || cmp == "<" && v < target {
+			status = "ok"
+		}
+	}
+	return []string{metric, value, unit, fmt.Sprintf("%s %g", cmp, target), status}
+}

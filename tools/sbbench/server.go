@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// server is one running switchboard.
+type server struct {
+	cmd    *exec.Cmd
+	sip    string // host:port, UDP and TCP
+	log    string // a file: its stdout and stderr
+	exited chan struct{}
+}
+
+// startServer runs the bench configuration (auth off, loopback only, a
+// store in dir, warnings only) and waits until its /readyz answers.
+func startServer(ctx context.Context, bin, dir string) (*server, error) {
+	sipAddr, err1 := freeAddr()
+	httpAddr, err2 := freeAddr()
+	logf, err3 := os.Create(filepath.Join(dir, "switchboard.log"))
+	defer logf.Close() // the child has its own descriptor; nil-safe
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	s := &server{sip: sipAddr, log: logf.Name(), exited: make(chan struct{})}
+	s.cmd = exec.Command(bin, "serve", "--set", "sip.auth.enabled=false",
+		"--set", "sip.udp="+sipAddr, "--set", "sip.tcp="+sipAddr, "--set", "sip.ws=",
+		"--set", "sip.host="+loopback, "--set", "http.addr="+httpAddr,
+		"--set", "store.path="+filepath.Join(dir, "switchboard.db"), "--set", "log.level=warn")
+	s.cmd.Stdout, s.cmd.Stderr, s.cmd.SysProcAttr = logf, logf, childAttr()
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	client := http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+		if res, err := client.Get("http://" + httpAddr + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("switchboard exited at start:\n%s", s.logTail())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	s.stop()
+	return nil, fmt.Errorf("switchboard not ready after 15s:\n%s", s.logTail())
+}
+
+// stop ends the server (SIGTERM, SIGKILL after 15 s) and returns the CPU
+// time it used and its peak RSS in MiB. It may be called more than once.
+func (s *server) stop() (time.Duration, int64) {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	ps := s.cmd.ProcessState
+	return ps.UserTime() + ps.SystemTime(), maxRSS(ps)
+}
+
+// logTail is the end of the server's log, for error reports.
+func (s *server) logTail() string {
+	b, _ := os.ReadFile(s.log)
+	return string(b[max(0, len(b)-2000):])
+}
+
+// freeAddr returns a loopback address whose port is free for both UDP and
+// TCP at the time of asking.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(loopback, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	u, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("port of %s is taken for UDP: %w", addr, err)
+	}
+	return addr, u.Close()
+}

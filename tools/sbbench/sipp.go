@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stepEnv is what every step needs: binaries, injection file, scenario.
+type stepEnv struct{ bin, sipp, users, tmp, scenario string }
+
+// step is the outcome of one rate step.
+type step struct {
+	rate, achieved     float64 // requested and achieved calls/s
+	calls, ok, failed  int
+	retrans            int // retransmissions SIPp sent or received
+	callLen, elapsed   time.Duration
+	serverCPU, sippCPU time.Duration
+	serverRSS          int64 // peak, MiB
+}
+
+// pass applies the criteria: every call ended, under 0.1% failed, no
+// retransmission, and SIPp generated at least 95% of the requested rate.
+func (s step) pass() bool {
+	return s.ok+s.failed == s.calls && float64(s.failed) < 0.001*float64(s.calls) &&
+		s.retrans == 0 && s.achieved >= 0.95*s.rate
+}
+
+func (s step) String() string {
+	verdict := map[bool]string{true: "pass", false: "FAIL"}[s.pass()]
+	return fmt.Sprintf("%6.0f/s: achieved %6.0f/s, %d ok, %d failed, %d retrans, mean call %.0f ms, "+
+		"CPU server %.1fs sipp %.1fs in %.1fs, server RSS %d MiB: %s",
+		s.rate, s.achieved, s.ok, s.failed, s.retrans, s.callLen.Seconds()*1e3,
+		s.serverCPU.Seconds(), s.sippCPU.Seconds(), s.elapsed.Seconds(), s.serverRSS, verdict)
+}
+
+// runStep starts a server, runs SIPp at rate for dur against it over UDP,
+// and stops both.
+func runStep(ctx context.Context, env stepEnv, rate float64, dur time.Duration) (step, error) {
+	s := step{rate: rate, calls: int(rate * dur.Seconds())}
+	dir, err := os.MkdirTemp(env.tmp, "step-")
+	if err != nil {
+		return s, err
+	}
+	defer os.RemoveAll(dir) // the store of a fast step is large
+	srv, err := startServer(ctx, env.bin, dir)
+	if err != nil {
+		return s, err
+	}
+	defer srv.stop()
+	limit := dur + 30*time.Second // SIPp's own timeout; the context is the backstop
+	sctx, cancel := context.WithTimeout(ctx, limit+15*time.Second)
+	defer cancel()
+	stat := filepath.Join(dir, "stat.csv")
+	cmd := exec.CommandContext(sctx, env.sipp, "-sf", env.scenario, "-inf", env.users,
+		"-t", "u1", "-i", loopback, "-ci", loopback, "-r", fmt.Sprint(rate), "-m", fmt.Sprint(s.calls),
+		"-default_behaviors", "all,-bye", "-nostdin", "-buff_size", "4194304",
+		"-timeout", fmt.Sprintf("%.0fs", limit.Seconds()), "-recv_timeout", "5s",
+		"-trace_stat", "-stf", stat, "-fd", "1", "-trace_counts", "-trace_err", srv.sip)
+	cmd.Dir, cmd.SysProcAttr = dir, childAttr() // SIPp writes its traces in its working directory
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	s.elapsed = time.Since(start)
+	if ctx.Err() != nil {
+		return s, ctx.Err()
+	}
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) { // 1: some calls failed
+		return s, fmt.Errorf("sipp at %.0f/s: %v\n%s", rate, err, out[max(0, len(out)-1500):])
+	}
+	s.sippCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	s.serverCPU, s.serverRSS = srv.stop()
+	last, err := lastRecord(stat)
+	if err != nil {
+		return s, err
+	}
+	s.ok, s.failed = int(last.num("SuccessfulCall(C)")), int(last.num("FailedCall(C)"))
+	s.achieved, s.retrans = last.num("CallRate(C)"), int(last.num("Retransmissions(C)"))
+	var h, m, sec, us int // HH:MM:SS:uuuuuu
+	fmt.Sscanf(last["CallLength(C)"], "%d:%d:%d:%d", &h, &m, &sec, &us)
+	s.callLen = time.Duration(((h*60+m)*60+sec)*1e6+us) * time.Microsecond
+	// The counts file has a *_Retrans column per message, sent or received.
+	if counts, _ := filepath.Glob(filepath.Join(dir, "*_counts.csv")); len(counts) == 1 {
+		if c, err := lastRecord(counts[0]); err == nil {
+			s.retrans = 0
+			for k := range c {
+				if strings.HasSuffix(k, "_Retrans") {
+					s.retrans += int(c.num(k))
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// record is one line of a SIPp CSV file, by column name.
+type record map[string]string
+
+func (r record) num(k string) float64 {
+	v, _ := strconv.ParseFloat(strings.TrimSpace(r[k]), 64)
+	return v
+}
+
+// lastRecord reads the header and the last line of a ';'-separated SIPp file.
+func lastRecord(path string) (record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.Comma, cr.FieldsPerRecord, cr.LazyQuotes = ';', -1, true
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) < 2 {
+		return nil, fmt.Errorf("%s: no statistics (%v)", path, err)
+	}
+	r, last := record{}, rows[len(rows)-1]
+	for i, h := range rows[0][:min(len(rows[0]), len(last))] {
+		r[h] = last[i]
+	}
+	return r, nil
+}
+
+// writeUsers writes a SIPp injection file of n users u00001...: the user
+// (field0), a password (field1, unused with auth off), the domain (field2)
+// and the next user, to watch (field3).
+func writeUsers(dir string, n int) (string, error) {
+	var b strings.Builder
+	b.WriteString("SEQUENTIAL\n")
+	for i := range n {
+		fmt.Fprintf(&b, "u%05d;x;example.com;u%05d\n", i+1, (i+1)%n+1)
+	}
+	path := filepath.Join(dir, "users.csv")
+	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+}
