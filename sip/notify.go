@@ -94,7 +94,9 @@ func (s *Server) route(req *sipmsg.Request, d *subDialog) {
 	if transport == "" {
 		transport = "UDP"
 	}
-	if transport == "UDP" && messageSize(req) > udpLimit && s.Addr("tcp") != "" {
+	// Serialising to measure costs a copy: only when the body alone is
+	// close to the limit (headers take well over 300 bytes).
+	if transport == "UDP" && len(req.Body())+300 > udpLimit && messageSize(req) > udpLimit && s.Addr("tcp") != "" {
 		transport = "TCP"
 		req.Recipient.UriParams.Add("transport", "tcp")
 	}
