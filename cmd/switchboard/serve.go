@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudwego/hertz/pkg/common/hlog"
+	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -25,6 +27,9 @@ const shutdownGrace = 10 * time.Second
 // then drains: HTTP stops accepting, SIP listeners close, notifications in
 // flight finish, and the store is closed with everything in it.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	// Libraries with package-level loggers: set once, here.
+	sipmsg.SetDefaultLogger(log.With("component", "sipgo"))
+	hlog.SetLevel(hlog.LevelWarn)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
