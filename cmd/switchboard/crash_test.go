@@ -59,11 +59,16 @@ func (p *publisher) publish(dest, user, ifMatch string) *sipmsg.Response {
 }
 
 // Every publication acknowledged with a 200 before a SIGKILL, sent while
-// the server was under a steady PUBLISH load, is there after the restart.
-func TestCrash_AcknowledgedPublicationsSurviveSIGKILL(t *testing.T) {
+// the server was under a steady PUBLISH load, is there after the restart,
+// and a subscription made before the crash goes on in the same dialog with
+// a CSeq that never goes backwards.
+func TestCrash_AcknowledgedStateSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	sets := []string{"sip.auth.enabled=false"}
 	p := startSwitchboard(t, dir, sets...)
+	w := newWatcher(t)
+	w.subscribe(p.UDP, "watched")
+	before := w.next()
 
 	const workers, perWorker = 8, 400
 	var mu sync.Mutex
@@ -101,8 +106,17 @@ func TestCrash_AcknowledgedPublicationsSurviveSIGKILL(t *testing.T) {
 	p.kill() // while the workers are still publishing
 	wg.Wait()
 
-	p = startSwitchboard(t, dir, sets...)
+	// The UDP port must stay the same: the watcher's dialog points at it.
+	p = startSwitchboard(t, dir, append(sets, "sip.udp="+p.UDP)...)
 	pub := newPublisher(t)
+	if res := pub.publish(p.UDP, "watched", ""); res == nil || res.StatusCode != 200 {
+		t.Fatalf("publish after restart: %v", res)
+	}
+	after := w.next()
+	if *after.CallID() != *before.CallID() || after.CSeq().SeqNo <= before.CSeq().SeqNo {
+		t.Fatalf("after restart: Call-ID %s CSeq %d, before: %s CSeq %d",
+			*after.CallID(), after.CSeq().SeqNo, *before.CallID(), before.CSeq().SeqNo)
+	}
 	lost := 0
 	for user, etag := range acked {
 		if res := pub.publish(p.UDP, user, etag); res == nil || res.StatusCode != 200 {
