@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard/switchboard/internal/testcert"
+)
+
+func start(t *testing.T, cfg Config, ready Ready) *Server {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
+	s, err := New(cfg, reg, ready, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Run()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return s
+}
+
+func get(t *testing.T, client *http.Client, url string) (int, string) {
+	t.Helper()
+	var res *http.Response
+	var err error
+	deadline := time.Now().Add(5 * time.Second)
+	for { // the server may still be starting
+		if res, err = client.Get(url); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+func TestOps_HealthReadinessAndMetrics(t *testing.T) {
+	var notReady error
+	s := start(t, Config{Addr: "127.0.0.1:0"}, func() error { return notReady })
+	base := "http://" + s.Addr()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // shutdown waits for idle connections
+	if code, body := get(t, client, base+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("healthz: %d %s", code, body)
+	}
+	if code, _ := get(t, client, base+"/readyz"); code != 200 {
+		t.Fatalf("readyz: %d", code)
+	}
+	notReady = errors.New("shutting down")
+	if code, body := get(t, client, base+"/readyz"); code != 503 || !strings.Contains(body, "shutting down") {
+		t.Fatalf("readyz while draining: %d %s", code, body)
+	}
+	if code, body := get(t, client, base+"/metrics"); code != 200 || !strings.Contains(body, "switchboard_test_total") {
+		t.Fatalf("metrics: %d", code)
+	}
+}
+
+func TestOps_HTTPSWhenCertificateConfigured(t *testing.T) {
+	cert, key, pool := testcert.Write(t)
+	s := start(t, Config{Addr: "127.0.0.1:0", CertFile: cert, KeyFile: key}, func() error { return nil })
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
+	if code, _ := get(t, client, "https://"+s.Addr()+"/healthz"); code != 200 {
+		t.Fatalf("healthz over HTTPS: %d", code)
+	}
+}
