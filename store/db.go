@@ -34,6 +34,10 @@ func (c Config) Validate(prefix string) error {
 	return nil
 }
 
+// initialMmapBytes is address space, not memory: pages are only touched
+// as the file grows into them.
+const initialMmapBytes = 1 << 30
+
 // DB is the open database.
 type DB struct {
 	bolt *bolt.DB
@@ -47,7 +51,16 @@ func Open(cfg Config) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	b, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	b, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{
+		Timeout: 5 * time.Second,
+		// The free-page list is rebuilt at open instead of written at
+		// every commit: with a large file, writing it dominates a commit.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		// Map a generous range up front: growing the map blocks every
+		// transaction while it remaps.
+		InitialMmapSize: initialMmapBytes,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
 	}

@@ -67,6 +67,7 @@ func serveCommand(args []string, stderr io.Writer) int {
 	}
 	level, _ := parseLevel(cfg.Log.Level)
 	log := newLogger(stderr, cfg.Log.Format, level)
+	tuneRuntime(log)
 
 	// The first SIGTERM or SIGINT drains; a second one ends the process.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

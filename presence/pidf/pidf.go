@@ -97,7 +97,8 @@ func ParseDocument(body []byte, presentity string, lim Limits) (*Document, error
 	if err := p.run(); err != nil {
 		return nil, err
 	}
-	return &p.doc, nil
+	doc := p.doc // a copy, so the parser and its decoder can be collected
+	return &doc, nil
 }
 
 func (p *parser) run() error {
