@@ -20,6 +20,8 @@ type parsedDialog struct {
 // dialogCache keeps parsed dialogs by subscription ID, so a NOTIFY fan-out
 // does not decode JSON and parse three URIs per watcher. An entry is
 // valid while the stored bytes are unchanged (a refresh replaces them).
+// The SUBSCRIBE handlers put what they build; entries are decoded from
+// the stored bytes only after a restart.
 type dialogCache struct {
 	mu sync.Mutex
 	m  map[string]*parsedDialog
@@ -32,17 +34,34 @@ func (c *dialogCache) get(id string, raw []byte) (*parsedDialog, error) {
 	if pd != nil && bytes.Equal(pd.raw, raw) {
 		return pd, nil
 	}
-	pd, err := parseDialog(raw)
+	d, err := decodeSubDialog(raw)
 	if err != nil {
+		return nil, fmt.Errorf("dialog: %w", err)
+	}
+	if pd, err = newParsedDialog(d, raw); err != nil {
 		return nil, err
 	}
+	c.store(id, pd)
+	return pd, nil
+}
+
+// put caches d, just created or changed, under id, with raw its encoding.
+func (c *dialogCache) put(id string, d *subDialog, raw []byte) error {
+	pd, err := newParsedDialog(d, raw)
+	if err != nil {
+		return err
+	}
+	c.store(id, pd)
+	return nil
+}
+
+func (c *dialogCache) store(id string, pd *parsedDialog) {
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = make(map[string]*parsedDialog)
 	}
 	c.m[id] = pd
 	c.mu.Unlock()
-	return pd, nil
 }
 
 func (c *dialogCache) drop(id string) {
@@ -51,11 +70,7 @@ func (c *dialogCache) drop(id string) {
 	c.mu.Unlock()
 }
 
-func parseDialog(raw []byte) (*parsedDialog, error) {
-	d, err := decodeSubDialog(raw)
-	if err != nil {
-		return nil, fmt.Errorf("dialog: %w", err)
-	}
+func newParsedDialog(d *subDialog, raw []byte) (*parsedDialog, error) {
 	pd := &parsedDialog{subDialog: d, raw: bytes.Clone(raw), event: "presence"}
 	for _, u := range []struct {
 		text string

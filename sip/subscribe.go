@@ -42,14 +42,20 @@ func (s *Server) onSubscribe(x *exchange) {
 		return
 	}
 	d := newSubDialog(req, sipmsg.GenerateTagN(16), eventID)
+	raw := d.encode()
+	if err := s.dialogs.put(d.id(), d, raw); err != nil {
+		x.respond(400, reasonPhrase("Bad Contact: "+err.Error()), nil)
+		return
+	}
 	sub, published, err := s.presence.Subscribe(x.ctx, presence.SubscribeRequest{
 		ID:         d.id(),
 		Presentity: canonicalAOR(req.Recipient),
 		Watcher:    req.From().Address.String(),
 		Expires:    exp,
-		Dialog:     d.encode(),
+		Dialog:     raw,
 	})
 	if err != nil {
+		s.dialogs.drop(d.id())
 		x.respondError(err)
 		return
 	}
@@ -71,11 +77,12 @@ func (s *Server) refresh(x *exchange, toTag, eventID string, exp *time.Duration)
 		x.respond(481, "Subscription Does Not Exist", nil)
 		return
 	}
-	d, err := decodeSubDialog(sub.Dialog)
+	pd, err := s.dialogs.get(id, sub.Dialog)
 	if err != nil {
 		x.respondError(err)
 		return
 	}
+	d := *pd.subDialog                    // a copy: NOTIFYs in flight read the cached one
 	if req.CSeq().SeqNo <= d.RemoteCSeq { // RFC 3261 §12.2.2
 		x.respond(500, "CSeq Out of Order", nil)
 		return
@@ -84,7 +91,12 @@ func (s *Server) refresh(x *exchange, toTag, eventID string, exp *time.Duration)
 	if c := req.Contact(); c != nil {
 		d.RemoteTarget = c.Address.String() // a refresh may move the target (RFC 6665 §4.1.2.1)
 	}
-	sub, err = s.presence.Refresh(x.ctx, id, exp, d.encode())
+	raw := d.encode()
+	if err := s.dialogs.put(id, &d, raw); err != nil {
+		x.respond(400, reasonPhrase("Bad Contact: "+err.Error()), nil)
+		return
+	}
+	sub, err = s.presence.Refresh(x.ctx, id, exp, raw)
 	if err != nil {
 		x.respondError(err)
 		return

@@ -4,7 +4,13 @@
 // SUBSCRIBE and its initial NOTIFY per call (testdata/sipp/bench_*.xml),
 // and runs the Go benchmarks for the rest, such as NOTIFY fan-out.
 //
-//	go run ./tools/sbbench [-start 2000] [-factor 1.25] [-step 5s] [-budget 150s] [-users 10000] [-gobench=false]
+//	go run ./tools/sbbench [-start 7000] [-factor 1.2] [-step 35s] [-budget 180s] [-users 100000] [-gobench=false]
+//
+// A step lasts longer than sipgo keeps a UDP server transaction for
+// retransmissions (Timer J, 32 s), so memory and the collector reach their
+// steady state within it: 5-second steps overstate what is sustained by
+// half. Users default to 100,000 presentities, so that, as with real
+// phones, a presentity carries a few publications rather than dozens.
 //
 // Every step of a ramp runs against a freshly started server (digest auth
 // off, empty store), so one step's leftovers (publications, subscriptions)
@@ -58,11 +64,11 @@ type options struct {
 
 func main() {
 	var o options
-	flag.Float64Var(&o.start, "start", 2000, "first call rate, calls/s")
-	flag.Float64Var(&o.factor, "factor", 1.25, "rate multiplier from one step to the next")
-	flag.DurationVar(&o.step, "step", 5*time.Second, "length of one rate step")
-	flag.DurationVar(&o.budget, "budget", 150*time.Second, "time cap of one ramp")
-	flag.IntVar(&o.users, "users", 10000, "distinct users (presentities) in the injection file")
+	flag.Float64Var(&o.start, "start", 7000, "first call rate, calls/s")
+	flag.Float64Var(&o.factor, "factor", 1.2, "rate multiplier from one step to the next")
+	flag.DurationVar(&o.step, "step", 35*time.Second, "length of one rate step")
+	flag.DurationVar(&o.budget, "budget", 180*time.Second, "time cap of one ramp")
+	flag.IntVar(&o.users, "users", 100000, "distinct users (presentities) in the injection file")
 	flag.BoolVar(&o.goBench, "gobench", true, "also run the Go benchmarks (go test -bench=. ./...)")
 	flag.Parse()
 	if err := run(o); err != nil {
