@@ -1,13 +1,11 @@
 package sip
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip/digestauth"
 )
@@ -23,36 +21,20 @@ func authStack(t *testing.T) *stack {
 	})
 }
 
-// doAuth sends req and, when challenged, answers the challenge as user.
-func (p *peer) doAuth(req *sipmsg.Request, user, password string) *sipmsg.Response {
-	p.t.Helper()
-	res := p.do(req)
-	if res.StatusCode != 401 {
-		return res
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return res
-}
-
 func TestAuth_ChallengesEveryMethodAndAcceptsDigest(t *testing.T) {
 	st := authStack(t)
-	p := newPeer(t)
+	p := siptest.NewPeer(t)
 	for _, method := range []sipmsg.RequestMethod{"REGISTER", "PUBLISH", "SUBSCRIBE"} {
 		t.Run(string(method), func(t *testing.T) {
 			body, hdrs := "", []string{"Event: presence", "Expires: 600"}
 			if method == "PUBLISH" {
-				body, hdrs = pidfDoc(alice, "t1", "open", ""), append(hdrs, "Content-Type: application/pidf+xml")
+				body, hdrs = siptest.PIDF(alice, "t1", "open", ""), append(hdrs, "Content-Type: application/pidf+xml")
 			}
-			res := p.do(p.request(method, alice, "alice", st.srv.Addr("udp"), body, hdrs...))
+			res := p.Do(p.Request(method, alice, "alice", st.srv.Addr("udp"), body, hdrs...))
 			if res.StatusCode != 401 || len(res.GetHeaders("WWW-Authenticate")) != 2 {
 				t.Fatalf("unauthenticated: %d with %d challenges, want 401 with SHA-256 and MD5", res.StatusCode, len(res.GetHeaders("WWW-Authenticate")))
 			}
-			res = p.doAuth(p.request(method, alice, "alice", st.srv.Addr("udp"), body, hdrs...), "alice", "alice-pw")
+			res = p.DoAuth(p.Request(method, alice, "alice", st.srv.Addr("udp"), body, hdrs...), "alice", "alice-pw")
 			if res.StatusCode/100 != 2 {
 				t.Fatalf("authenticated: %d %s", res.StatusCode, res.Reason)
 			}
@@ -62,9 +44,9 @@ func TestAuth_ChallengesEveryMethodAndAcceptsDigest(t *testing.T) {
 
 func TestAuth_WrongPasswordAndUnknownUserLookAlike(t *testing.T) {
 	st := authStack(t)
-	p := newPeer(t)
+	p := siptest.NewPeer(t)
 	send := func(user, pw string) *sipmsg.Response {
-		return p.doAuth(p.request("REGISTER", alice, user, st.srv.Addr("udp"), ""), user, pw)
+		return p.DoAuth(p.Request("REGISTER", alice, user, st.srv.Addr("udp"), ""), user, pw)
 	}
 	wrong, unknown := send("alice", "guess"), send("mallory", "guess")
 	if wrong.StatusCode != 401 || unknown.StatusCode != 401 || wrong.Reason != unknown.Reason {
@@ -74,16 +56,16 @@ func TestAuth_WrongPasswordAndUnknownUserLookAlike(t *testing.T) {
 
 func TestAuth_PublishOnlyOwnPresentityUnlessTrusted(t *testing.T) {
 	st := authStack(t)
-	p := newPeer(t)
+	p := siptest.NewPeer(t)
 	bobURI := "sip:bob@example.com"
 	req := func() *sipmsg.Request {
-		return p.request("PUBLISH", bobURI, "alice", st.srv.Addr("udp"), pidfDoc(bobURI, "t1", "open", ""),
+		return p.Request("PUBLISH", bobURI, "alice", st.srv.Addr("udp"), siptest.PIDF(bobURI, "t1", "open", ""),
 			"Event: presence", "Content-Type: application/pidf+xml")
 	}
-	if res := p.doAuth(req(), "alice", "alice-pw"); res.StatusCode != 403 {
+	if res := p.DoAuth(req(), "alice", "alice-pw"); res.StatusCode != 403 {
 		t.Fatalf("alice publishing for bob: %d, want 403", res.StatusCode)
 	}
-	if res := p.doAuth(req(), "acd", "acd-pw"); res.StatusCode != 200 {
+	if res := p.DoAuth(req(), "acd", "acd-pw"); res.StatusCode != 200 {
 		t.Fatalf("trusted acd publishing for bob: %d, want 200", res.StatusCode)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
 )
 
@@ -19,11 +20,11 @@ func BenchmarkNotifyFanout1000(b *testing.B) {
 	var seen atomic.Int64
 	done := make(chan struct{}, 1)
 	var target atomic.Int64
-	w := newNotifiedPeer(b, func(*sipmsg.Request) {
+	w := siptest.NewPeer(b, siptest.OnNotify(func(*sipmsg.Request) {
 		if seen.Add(1) == target.Load() {
 			done <- struct{}{}
 		}
-	})
+	}))
 	target.Store(watchers)
 	for range watchers {
 		if res := subscribe(w, st, alice, "Event: presence", "Expires: 3600"); res.StatusCode/100 != 2 {
@@ -31,9 +32,9 @@ func BenchmarkNotifyFanout1000(b *testing.B) {
 		}
 	}
 	<-done // the initial NOTIFYs
-	pub := newPeer(b)
+	pub := siptest.NewPeer(b)
 	seen.Store(0)
-	_, _, etag := publish(pub, st, alice, pidfDoc(alice, "t1", "open", ""))
+	_, _, etag := publish(pub, st, alice, siptest.PIDF(alice, "t1", "open", ""))
 	<-done
 	basics := []string{"closed", "open"}
 	i := 0
@@ -41,7 +42,7 @@ func BenchmarkNotifyFanout1000(b *testing.B) {
 	for b.Loop() {
 		seen.Store(0)
 		target.Store(watchers)
-		_, _, etag = publish(pub, st, alice, pidfDoc(alice, "t1", basics[i%2], ""), "SIP-If-Match: "+etag)
+		_, _, etag = publish(pub, st, alice, siptest.PIDF(alice, "t1", basics[i%2], ""), "SIP-If-Match: "+etag)
 		<-done
 		i++
 	}
@@ -51,12 +52,12 @@ func BenchmarkNotifyFanout1000(b *testing.B) {
 // over UDP on loopback, each for a fresh presentity.
 func BenchmarkPublish(b *testing.B) {
 	st := newStack(b, nil)
-	p := newPeer(b)
+	p := siptest.NewPeer(b)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		uri := fmt.Sprintf("sip:u%d@example.com", i)
-		if code, _, _ := publish(p, st, uri, pidfDoc(uri, "t1", "open", "")); code != 200 {
+		if code, _, _ := publish(p, st, uri, siptest.PIDF(uri, "t1", "open", "")); code != 200 {
 			b.Fatalf("publish: %d", code)
 		}
 		i++

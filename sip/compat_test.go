@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // rawUDP sends one datagram to the stack and returns the first response line
@@ -34,7 +36,7 @@ func rawUDP(t *testing.T, st *stack, msg string) string {
 // the rest of the datagram (RFC 3261 §18.3).
 func TestCompat_UDPWithoutContentLength(t *testing.T) {
 	st := newStack(t, nil)
-	body := strings.ReplaceAll(pidfDoc(alice, "t1", "open", ""), "\n", "")
+	body := strings.ReplaceAll(siptest.PIDF(alice, "t1", "open", ""), "\n", "")
 	res := rawUDP(t, st, `PUBLISH sip:alice@example.com SIP/2.0
 Via: SIP/2.0/UDP LOCAL;branch=z9hG4bK-nocl-1;rport
 From: <sip:alice@example.com>;tag=1

@@ -8,6 +8,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/store"
 )
@@ -38,7 +39,7 @@ func (tx *capturedTx) Err() error                            { return nil }
 // error), and a refusal must leave the stored publications as they were.
 func FuzzPublish(f *testing.F) {
 	for _, seed := range []string{
-		"PUBLISH sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:alice@example.com>\r\nCall-ID: c1\r\nCSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n\r\n" + pidfDoc(alice, "t1", "open", ""),
+		"PUBLISH sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:alice@example.com>\r\nCall-ID: c1\r\nCSeq: 1 PUBLISH\r\nEvent: presence\r\nExpires: 3600\r\nContent-Type: application/pidf+xml\r\n\r\n" + siptest.PIDF(alice, "t1", "open", ""),
 		"PUBLISH sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK2\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:alice@example.com>\r\nCall-ID: c2\r\nCSeq: 2 PUBLISH\r\nEvent: presence\r\nSIP-If-Match: abc\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n",
 		"PUBLISH sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK3\r\nFrom: <sip:bob@example.com>;tag=b\r\nTo: <sip:bob@example.com>\r\nCall-ID: c3\r\nCSeq: 3 PUBLISH\r\nEvent: presence;id=7\r\nContent-Type: application/pidf+xml;charset=UTF-8\r\n\r\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:bob@example.com\"><tuple id=\"x\"><status><basic>closed</basic></status></tuple></presence>",
 	} {
@@ -50,11 +51,11 @@ func FuzzPublish(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer db.Close()
-	srv, err := NewServer(Config{UDP: "127.0.0.1:0"}, nil, quietLog())
+	srv, err := NewServer(Config{UDP: "127.0.0.1:0"}, nil, siptest.Quiet())
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc := presence.New(presence.DefaultConfig(), db, srv, quietLog())
+	svc := presence.New(presence.DefaultConfig(), db, srv, siptest.Quiet())
 	defer svc.Close()
 	srv.ServePresence(svc)
 	handler := srv.handle(srv.onPublish)

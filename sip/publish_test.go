@@ -5,26 +5,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
 )
 
 const alice = "sip:alice@example.com"
 
-func publish(p *peer, st *stack, uri, body string, hdrs ...string) (int, string, string) {
-	p.t.Helper()
+func publish(p *siptest.Peer, st *stack, uri, body string, hdrs ...string) (int, string, string) {
+	p.T.Helper()
 	hdrs = append([]string{"Event: presence"}, hdrs...)
 	if body != "" {
 		hdrs = append(hdrs, "Content-Type: application/pidf+xml")
 	}
-	res := p.do(p.request("PUBLISH", uri, "alice", st.srv.Addr("udp"), body, hdrs...))
-	return res.StatusCode, res.Reason, header(res, "SIP-ETag")
+	res := p.Do(p.Request("PUBLISH", uri, "alice", st.srv.Addr("udp"), body, hdrs...))
+	return res.StatusCode, res.Reason, siptest.Header(res, "SIP-ETag")
 }
 
 func TestPublish_LifecycleInitialRefreshModifyRemove(t *testing.T) {
 	st := newStack(t, nil)
-	p := newPeer(t)
+	p := siptest.NewPeer(t)
 
-	code, _, etag := publish(p, st, alice, pidfDoc(alice, "t1", "open", ""), "Expires: 120")
+	code, _, etag := publish(p, st, alice, siptest.PIDF(alice, "t1", "open", ""), "Expires: 120")
 	if code != 200 || etag == "" {
 		t.Fatalf("initial: %d etag=%q", code, etag)
 	}
@@ -32,13 +33,13 @@ func TestPublish_LifecycleInitialRefreshModifyRemove(t *testing.T) {
 		t.Fatalf("document after initial: %s", doc)
 	}
 
-	res := p.do(p.request("PUBLISH", alice, "alice", st.srv.Addr("udp"), "", "Event: presence", "SIP-If-Match: "+etag, "Expires: 300"))
-	refreshed := header(res, "SIP-ETag")
-	if res.StatusCode != 200 || refreshed == "" || refreshed == etag || header(res, "Expires") != "300" {
-		t.Fatalf("refresh: %d etag=%q expires=%q", res.StatusCode, refreshed, header(res, "Expires"))
+	res := p.Do(p.Request("PUBLISH", alice, "alice", st.srv.Addr("udp"), "", "Event: presence", "SIP-If-Match: "+etag, "Expires: 300"))
+	refreshed := siptest.Header(res, "SIP-ETag")
+	if res.StatusCode != 200 || refreshed == "" || refreshed == etag || siptest.Header(res, "Expires") != "300" {
+		t.Fatalf("refresh: %d etag=%q expires=%q", res.StatusCode, refreshed, siptest.Header(res, "Expires"))
 	}
 
-	code, _, modified := publish(p, st, alice, pidfDoc(alice, "t1", "closed", ""), "SIP-If-Match: "+refreshed)
+	code, _, modified := publish(p, st, alice, siptest.PIDF(alice, "t1", "closed", ""), "SIP-If-Match: "+refreshed)
 	if code != 200 || modified == refreshed {
 		t.Fatalf("modify: %d etag=%q", code, modified)
 	}
@@ -46,14 +47,14 @@ func TestPublish_LifecycleInitialRefreshModifyRemove(t *testing.T) {
 		t.Fatalf("document after modify: %s", doc)
 	}
 
-	code, _, _ = publish(p, st, alice, pidfDoc(alice, "t1", "open", ""), "SIP-If-Match: "+etag)
+	code, _, _ = publish(p, st, alice, siptest.PIDF(alice, "t1", "open", ""), "SIP-If-Match: "+etag)
 	if code != 412 {
 		t.Fatalf("modify with a superseded etag: %d, want 412", code)
 	}
 
-	res = p.do(p.request("PUBLISH", alice, "alice", st.srv.Addr("udp"), "", "Event: presence", "SIP-If-Match: "+modified, "Expires: 0"))
-	if res.StatusCode != 200 || header(res, "Expires") != "0" {
-		t.Fatalf("remove: %d expires=%q", res.StatusCode, header(res, "Expires"))
+	res = p.Do(p.Request("PUBLISH", alice, "alice", st.srv.Addr("udp"), "", "Event: presence", "SIP-If-Match: "+modified, "Expires: 0"))
+	if res.StatusCode != 200 || siptest.Header(res, "Expires") != "0" {
+		t.Fatalf("remove: %d expires=%q", res.StatusCode, siptest.Header(res, "Expires"))
 	}
 	if _, ok := st.presence.Document(alice); ok {
 		t.Fatal("publication still there after removal")
@@ -62,18 +63,18 @@ func TestPublish_LifecycleInitialRefreshModifyRemove(t *testing.T) {
 
 func TestPublish_ExpiresClampedToMaximum(t *testing.T) {
 	st := newStack(t, nil)
-	p := newPeer(t)
-	res := p.do(p.request("PUBLISH", alice, "alice", st.srv.Addr("udp"), pidfDoc(alice, "t1", "open", ""),
+	p := siptest.NewPeer(t)
+	res := p.Do(p.Request("PUBLISH", alice, "alice", st.srv.Addr("udp"), siptest.PIDF(alice, "t1", "open", ""),
 		"Event: presence", "Content-Type: application/pidf+xml", "Expires: 999999"))
-	if res.StatusCode != 200 || header(res, "Expires") != "7200" {
-		t.Fatalf("got %d Expires=%q, want 200 Expires=7200", res.StatusCode, header(res, "Expires"))
+	if res.StatusCode != 200 || siptest.Header(res, "Expires") != "7200" {
+		t.Fatalf("got %d Expires=%q, want 200 Expires=7200", res.StatusCode, siptest.Header(res, "Expires"))
 	}
 }
 
 func TestPublish_RefusalsChangeNothing(t *testing.T) {
 	st := newStack(t, func(_ *Config, pc *presence.Config) { pc.MaxDocumentBytes = 4096 })
-	p := newPeer(t)
-	good := pidfDoc(alice, "t1", "open", "")
+	p := siptest.NewPeer(t)
+	good := siptest.PIDF(alice, "t1", "open", "")
 	cases := []struct {
 		name       string
 		uri, body  string
@@ -88,12 +89,12 @@ func TestPublish_RefusalsChangeNothing(t *testing.T) {
 		{"no event", alice, good, []string{"Content-Type: application/pidf+xml"}, 489, "Bad Event", "Allow-Events: presence"},
 		{"wrong type", alice, good, []string{"Event: presence", "Content-Type: application/xpidf+xml"}, 415, "Unsupported Media Type", "Accept: application/pidf+xml"},
 		{"malformed", alice, "<presence", []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "malformed", ""},
-		{"entity mismatch", alice, pidfDoc("sip:bob@example.com", "t1", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "entity", ""},
-		{"tuple without id", alice, pidfDoc(alice, "", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "tuple without id", ""},
-		{"basic unknown", alice, pidfDoc(alice, "t1", "unknown", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "basic", ""},
+		{"entity mismatch", alice, siptest.PIDF("sip:bob@example.com", "t1", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "entity", ""},
+		{"tuple without id", alice, siptest.PIDF(alice, "", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "tuple without id", ""},
+		{"basic unknown", alice, siptest.PIDF(alice, "t1", "unknown", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "basic", ""},
 		{"no body", alice, "", []string{"Event: presence"}, 400, "without body", ""},
-		{"oversized", alice, pidfDoc(alice, "t1", "open", "<note>"+strings.Repeat("x", 5000)+"</note>"), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "too large", ""},
-		{"foreign domain", "sip:alice@elsewhere.org", pidfDoc("sip:alice@elsewhere.org", "t1", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 404, "Not Found", ""},
+		{"oversized", alice, siptest.PIDF(alice, "t1", "open", "<note>"+strings.Repeat("x", 5000)+"</note>"), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "too large", ""},
+		{"foreign domain", "sip:alice@elsewhere.org", siptest.PIDF("sip:alice@elsewhere.org", "t1", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 404, "Not Found", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,17 +102,17 @@ func TestPublish_RefusalsChangeNothing(t *testing.T) {
 			if len(c.body) > 1000 {
 				dest = st.srv.Addr("tcp")
 			}
-			req := p.request("PUBLISH", c.uri, "alice", dest, c.body, c.hdrs...)
+			req := p.Request("PUBLISH", c.uri, "alice", dest, c.body, c.hdrs...)
 			if dest == st.srv.Addr("tcp") {
 				req.SetTransport("TCP")
 			}
-			res := p.do(req)
+			res := p.Do(req)
 			if res.StatusCode != c.wantCode || !strings.Contains(strings.ToLower(res.Reason), strings.ToLower(c.wantReason)) {
 				t.Fatalf("got %d %q, want %d with %q", res.StatusCode, res.Reason, c.wantCode, c.wantReason)
 			}
 			if c.wantHeader != "" {
 				k, v, _ := strings.Cut(c.wantHeader, ": ")
-				if got := header(res, k); got != v {
+				if got := siptest.Header(res, k); got != v {
 					t.Fatalf("%s: %q, want %q", k, got, v)
 				}
 			}
@@ -129,8 +130,8 @@ func TestPublish_ExpiresOnTime(t *testing.T) {
 	st := newStack(t, func(_ *Config, pc *presence.Config) {
 		pc.PublishMinExpires = time.Second
 	})
-	p := newPeer(t)
-	if code, _, _ := publish(p, st, alice, pidfDoc(alice, "t1", "open", ""), "Expires: 1"); code != 200 {
+	p := siptest.NewPeer(t)
+	if code, _, _ := publish(p, st, alice, siptest.PIDF(alice, "t1", "open", ""), "Expires: 1"); code != 200 {
 		t.Fatalf("publish: %d", code)
 	}
 	deadline := time.Now().Add(10 * time.Second)

@@ -6,19 +6,20 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
 )
 
 // subscribe sends an initial SUBSCRIBE and returns the response.
-func subscribe(p *peer, st *stack, uri string, hdrs ...string) *sipmsg.Response {
-	p.t.Helper()
-	return p.do(p.request("SUBSCRIBE", uri, "bob", st.srv.Addr("udp"), "", hdrs...))
+func subscribe(p *siptest.Peer, st *stack, uri string, hdrs ...string) *sipmsg.Response {
+	p.T.Helper()
+	return p.Do(p.Request("SUBSCRIBE", uri, "bob", st.srv.Addr("udp"), "", hdrs...))
 }
 
 // inDialog builds a SUBSCRIBE inside the dialog the response res created.
-func inDialog(p *peer, st *stack, first *sipmsg.Request, res *sipmsg.Response, cseq uint32, hdrs ...string) *sipmsg.Request {
-	p.t.Helper()
-	req := p.request("SUBSCRIBE", first.Recipient.String(), "bob", st.srv.Addr("udp"), "", hdrs...)
+func inDialog(p *siptest.Peer, st *stack, first *sipmsg.Request, res *sipmsg.Response, cseq uint32, hdrs ...string) *sipmsg.Request {
+	p.T.Helper()
+	req := p.Request("SUBSCRIBE", first.Recipient.String(), "bob", st.srv.Addr("udp"), "", hdrs...)
 	req.ReplaceHeader(first.From())
 	req.ReplaceHeader(res.To())
 	req.AppendHeader(first.CallID())
@@ -28,13 +29,13 @@ func inDialog(p *peer, st *stack, first *sipmsg.Request, res *sipmsg.Response, c
 
 func checkNotify(t *testing.T, n *sipmsg.Request, wantState, wantBody string) {
 	t.Helper()
-	if got := header(n, "Subscription-State"); !strings.HasPrefix(got, wantState) {
+	if got := siptest.Header(n, "Subscription-State"); !strings.HasPrefix(got, wantState) {
 		t.Fatalf("Subscription-State %q, want prefix %q", got, wantState)
 	}
-	if got := header(n, "Content-Type"); got != "application/pidf+xml" {
+	if got := siptest.Header(n, "Content-Type"); got != "application/pidf+xml" {
 		t.Fatalf("Content-Type %q, want exactly application/pidf+xml", got)
 	}
-	if got := header(n, "Event"); got != "presence" {
+	if got := siptest.Header(n, "Event"); got != "presence" {
 		t.Fatalf("Event %q", got)
 	}
 	if n.ContentLength() == nil || int(*n.ContentLength()) != len(n.Body()) {
@@ -47,30 +48,30 @@ func checkNotify(t *testing.T, n *sipmsg.Request, wantState, wantBody string) {
 
 func TestSubscribe_NothingPublishedGets202AndClosedNotify(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
+	w := siptest.NewPeer(t)
 	res := subscribe(w, st, alice, "Event: presence", "Accept: application/pidf+xml", "Expires: 600")
-	if res.StatusCode != 202 || header(res, "Expires") != "600" {
-		t.Fatalf("got %d Expires=%q, want 202 Expires=600", res.StatusCode, header(res, "Expires"))
+	if res.StatusCode != 202 || siptest.Header(res, "Expires") != "600" {
+		t.Fatalf("got %d Expires=%q, want 202 Expires=600", res.StatusCode, siptest.Header(res, "Expires"))
 	}
 	if tag, _ := res.To().Params.Get("tag"); tag == "" {
 		t.Fatal("no To tag in the answer")
 	}
-	checkNotify(t, w.nextNotify(), "active;expires=", "<basic>closed</basic>")
+	checkNotify(t, w.NextNotify(), "active;expires=", "<basic>closed</basic>")
 }
 
 func TestSubscribe_NotifiesEveryChangeInOrder(t *testing.T) {
 	st := newStack(t, nil)
-	pub, w := newPeer(t), newPeer(t)
-	_, _, etag := publish(pub, st, alice, pidfDoc(alice, "t1", "open", `<dm:person id="p1"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>`))
+	pub, w := siptest.NewPeer(t), siptest.NewPeer(t)
+	_, _, etag := publish(pub, st, alice, siptest.PIDF(alice, "t1", "open", `<dm:person id="p1"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>`))
 	res := subscribe(w, st, alice, "Event: presence") // no Accept: PIDF
 	if res.StatusCode != 200 {
 		t.Fatalf("subscribe: %d", res.StatusCode)
 	}
-	first := w.nextNotify()
+	first := w.NextNotify()
 	checkNotify(t, first, "active", "<rpid:on-the-phone/>")
 
-	publish(pub, st, alice, pidfDoc(alice, "t1", "closed", ""), "SIP-If-Match: "+etag)
-	second := w.nextNotify()
+	publish(pub, st, alice, siptest.PIDF(alice, "t1", "closed", ""), "SIP-If-Match: "+etag)
+	second := w.NextNotify()
 	checkNotify(t, second, "active", "<basic>closed</basic>")
 	if second.CSeq().SeqNo <= first.CSeq().SeqNo {
 		t.Fatalf("CSeq went from %d to %d", first.CSeq().SeqNo, second.CSeq().SeqNo)
@@ -82,25 +83,25 @@ func TestSubscribe_NotifiesEveryChangeInOrder(t *testing.T) {
 
 func TestSubscribe_RefreshUnsubscribeAndUnknownDialog(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
-	first := w.request("SUBSCRIBE", alice, "bob", st.srv.Addr("udp"), "", "Event: presence", "Expires: 600")
+	w := siptest.NewPeer(t)
+	first := w.Request("SUBSCRIBE", alice, "bob", st.srv.Addr("udp"), "", "Event: presence", "Expires: 600")
 	first.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 1, MethodName: "SUBSCRIBE"})
-	res := w.do(first)
-	w.nextNotify()
+	res := w.Do(first)
+	w.NextNotify()
 
-	ref := w.do(inDialog(w, st, first, res, 2, "Event: presence", "Expires: 900"))
-	if ref.StatusCode != 200 || header(ref, "Expires") != "900" {
-		t.Fatalf("refresh: %d Expires=%q", ref.StatusCode, header(ref, "Expires"))
+	ref := w.Do(inDialog(w, st, first, res, 2, "Event: presence", "Expires: 900"))
+	if ref.StatusCode != 200 || siptest.Header(ref, "Expires") != "900" {
+		t.Fatalf("refresh: %d Expires=%q", ref.StatusCode, siptest.Header(ref, "Expires"))
 	}
-	checkNotify(t, w.nextNotify(), "active;expires=9", "closed")
+	checkNotify(t, w.NextNotify(), "active;expires=9", "closed")
 
-	un := w.do(inDialog(w, st, first, res, 3, "Event: presence", "Expires: 0"))
+	un := w.Do(inDialog(w, st, first, res, 3, "Event: presence", "Expires: 0"))
 	if un.StatusCode != 200 {
 		t.Fatalf("unsubscribe: %d", un.StatusCode)
 	}
-	checkNotify(t, w.nextNotify(), "terminated;reason=timeout", "closed")
+	checkNotify(t, w.NextNotify(), "terminated;reason=timeout", "closed")
 
-	again := w.do(inDialog(w, st, first, res, 4, "Event: presence", "Expires: 600"))
+	again := w.Do(inDialog(w, st, first, res, 4, "Event: presence", "Expires: 600"))
 	if again.StatusCode != 481 {
 		t.Fatalf("SUBSCRIBE in an ended dialog: %d, want 481", again.StatusCode)
 	}
@@ -111,24 +112,24 @@ func TestSubscribe_RefreshUnsubscribeAndUnknownDialog(t *testing.T) {
 
 func TestSubscribe_FetchGetsExactlyOneNotify(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
+	w := siptest.NewPeer(t)
 	if res := subscribe(w, st, alice, "Event: presence", "Expires: 0"); res.StatusCode/100 != 2 {
 		t.Fatalf("fetch: %d", res.StatusCode)
 	}
-	checkNotify(t, w.nextNotify(), "terminated;reason=timeout", "closed")
-	pub := newPeer(t)
-	publish(pub, st, alice, pidfDoc(alice, "t1", "open", ""))
+	checkNotify(t, w.NextNotify(), "terminated;reason=timeout", "closed")
+	pub := siptest.NewPeer(t)
+	publish(pub, st, alice, siptest.PIDF(alice, "t1", "open", ""))
 	// A later change must not reach the fetcher: a second watcher that
 	// subscribes after it sees the change, so the fetcher would have too.
-	w2 := newPeer(t)
+	w2 := siptest.NewPeer(t)
 	subscribe(w2, st, alice, "Event: presence")
-	w2.nextNotify()
-	w.noNotify()
+	w2.NextNotify()
+	w.NoNotify()
 }
 
 func TestSubscribe_Refusals(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
+	w := siptest.NewPeer(t)
 	cases := []struct {
 		name     string
 		uri      string
@@ -147,7 +148,7 @@ func TestSubscribe_Refusals(t *testing.T) {
 			if res.StatusCode != c.wantCode {
 				t.Fatalf("got %d %s, want %d", res.StatusCode, res.Reason, c.wantCode)
 			}
-			if c.wantHdr != "" && header(res, c.wantHdr) == "" {
+			if c.wantHdr != "" && siptest.Header(res, c.wantHdr) == "" {
 				t.Fatalf("no %s header", c.wantHdr)
 			}
 		})
@@ -155,49 +156,48 @@ func TestSubscribe_Refusals(t *testing.T) {
 	if n := st.presence.Stats().Subscriptions; n != 0 {
 		t.Fatalf("%d subscriptions after refusals", n)
 	}
-	w.noNotify()
+	w.NoNotify()
 }
 
 func TestSubscribe_NotifyAnswered481EndsSubscription(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
-	w.answer = func(*sipmsg.Request) int { return 481 }
+	w := siptest.NewPeer(t, siptest.Answer(func(*sipmsg.Request) int { return 481 }))
 	subscribe(w, st, alice, "Event: presence")
-	w.nextNotify()
-	waitFor(t, "subscription dropped", func() bool { return st.presence.Stats().Subscriptions == 0 })
+	w.NextNotify()
+	siptest.WaitFor(t, "subscription dropped", func() bool { return st.presence.Stats().Subscriptions == 0 })
 }
 
 func TestSubscribe_UnansweredNotifyEndsSubscription(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
+	w := siptest.NewPeer(t)
 	subscribe(w, st, alice, "Event: presence")
-	w.nextNotify()
-	w.stop() // the watcher vanishes: retransmissions go unanswered
-	publish(newPeer(t), st, alice, pidfDoc(alice, "t1", "open", ""))
-	waitFor(t, "subscription dropped", func() bool { return st.presence.Stats().Subscriptions == 0 })
+	w.NextNotify()
+	w.Stop() // the watcher vanishes: retransmissions go unanswered
+	publish(siptest.NewPeer(t), st, alice, siptest.PIDF(alice, "t1", "open", ""))
+	siptest.WaitFor(t, "subscription dropped", func() bool { return st.presence.Stats().Subscriptions == 0 })
 }
 
 func TestSubscribe_ExpiryNotifiesTimeout(t *testing.T) {
 	st := newStack(t, func(_ *Config, pc *presence.Config) { pc.SubscribeMinExpires = 1e9 })
-	w := newPeer(t)
+	w := siptest.NewPeer(t)
 	subscribe(w, st, alice, "Event: presence", "Expires: 1")
-	w.nextNotify()
-	checkNotify(t, w.nextNotify(), "terminated;reason=timeout", "closed")
+	w.NextNotify()
+	checkNotify(t, w.NextNotify(), "terminated;reason=timeout", "closed")
 }
 
 func TestSubscribe_LargeNotifyGoesOverTCP(t *testing.T) {
 	st := newStack(t, nil)
-	w := newPeer(t)
+	w := siptest.NewPeer(t)
 	subscribe(w, st, alice, "Event: presence")
-	w.nextNotify()
+	w.NextNotify()
 	note := `<dm:person id="p"><dm:note>` + strings.Repeat("busy ", 400) + `</dm:note></dm:person>`
-	req := w.request("PUBLISH", alice, "alice", st.srv.Addr("tcp"), pidfDoc(alice, "t1", "open", note),
+	req := w.Request("PUBLISH", alice, "alice", st.srv.Addr("tcp"), siptest.PIDF(alice, "t1", "open", note),
 		"Event: presence", "Content-Type: application/pidf+xml")
 	req.SetTransport("TCP")
-	if res := w.do(req); res.StatusCode != 200 {
+	if res := w.Do(req); res.StatusCode != 200 {
 		t.Fatalf("publish: %d", res.StatusCode)
 	}
-	n := w.nextNotify()
+	n := w.NextNotify()
 	checkNotify(t, n, "active", "busy busy")
 	if n.Transport() != "TCP" {
 		t.Fatalf("large NOTIFY came over %s", n.Transport())

@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/testcert"
 	"github.com/switchboard/switchboard/presence"
 )
@@ -23,9 +24,9 @@ func TestTransport_PublishOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ua.Close()
-	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(quietLog()))
-	p := newPeer(t)
-	req := p.request("PUBLISH", alice, "alice", st.srv.Addr("tls"), pidfDoc(alice, "t1", "open", ""),
+	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(siptest.Quiet()))
+	p := siptest.NewPeer(t)
+	req := p.Request("PUBLISH", alice, "alice", st.srv.Addr("tls"), siptest.PIDF(alice, "t1", "open", ""),
 		"Event: presence", "Content-Type: application/pidf+xml")
 	req.SetTransport("TLS")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -46,14 +47,14 @@ func TestTransport_SubscribeOverWebSocketGetsNotifyOnSameConnection(t *testing.T
 	}
 	defer ua.Close()
 	notifies := make(chan *sipmsg.Request, 4)
-	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(quietLog()))
+	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(siptest.Quiet()))
 	srv.OnNotify(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 		notifies <- req
 	})
-	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(quietLog()))
-	p := newPeer(t)
-	req := p.request("SUBSCRIBE", alice, "bob", st.srv.Addr("ws"), "", "Event: presence")
+	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(siptest.Quiet()))
+	p := siptest.NewPeer(t)
+	req := p.Request("SUBSCRIBE", alice, "bob", st.srv.Addr("ws"), "", "Event: presence")
 	req.Contact().Address.UriParams = sipmsg.HeaderParams{{K: "transport", V: "ws"}}
 	req.SetTransport("WS")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

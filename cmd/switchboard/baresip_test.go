@@ -26,10 +26,8 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,8 +40,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // baresipAuthAlgorithms restricts the server's challenges to MD5, the only
@@ -84,8 +83,8 @@ func TestBaresip_Publisher(t *testing.T) {
 
 	// A Go watcher subscribes to alice before she has published anything.
 	w := newInteropPeer(t)
-	sub := w.request("SUBSCRIBE", aliceAOR, "bob", p.UDP, "", "Event: presence", "Accept: application/pidf+xml", "Expires: 600")
-	if res := w.doAuth(sub, "bob", "bob-secret"); res.StatusCode != 202 {
+	sub := w.Request("SUBSCRIBE", aliceAOR, "bob", p.UDP, "", "Event: presence", "Accept: application/pidf+xml", "Expires: 600")
+	if res := w.DoAuth(sub, "bob", "bob-secret"); res.StatusCode != 202 {
 		t.Fatalf("SUBSCRIBE to alice: %d %s, want 202", res.StatusCode, res.Reason)
 	}
 	w.waitNotify("closed before baresip starts", basicIs("closed"))
@@ -427,109 +426,27 @@ func (b *baresipProc) quit() {
 
 // --- Go SIP peer ---
 
-// interopPeer is a sipgo user agent sending from its own UDP listener on
-// 127.0.0.1, so that NOTIFYs come back to the socket its SUBSCRIBE left from.
-type interopPeer struct {
-	t        *testing.T
-	addr     string
-	client   *sipgo.Client
-	notifies chan *sipmsg.Request
-}
+// interopPeer is the Go side of the interop tests: a real SIP peer on
+// loopback (siptest.Peer) with a few presence helpers.
+type interopPeer struct{ *siptest.Peer }
 
 func newInteropPeer(t *testing.T) *interopPeer {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard-interop-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &interopPeer{t: t, notifies: make(chan *sipmsg.Request, 100)}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.OnNotify(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
-		g.notifies <- req
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	ctx = context.WithValue(ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(_, addr string) { ready <- addr }))
-	go srv.ListenAndServe(ctx, "udp", "127.0.0.1:0")
-	select {
-	case g.addr = <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Go SIP peer did not listen")
-	}
-	// sipgo reports the address before it puts the socket in its pool;
-	// a client bound to the address made meanwhile would bind it again.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if _, err := srv.TransportLayer().GetConnection("udp", g.addr); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Go SIP peer's socket never reached sipgo's pool")
-		}
-	}
-	if g.client, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(g.addr), sipgo.WithClientLogger(quiet)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); ua.Close() })
-	return g
-}
-
-// request builds a request from user@example.com to uri, sent to dest.
-func (g *interopPeer) request(method sipmsg.RequestMethod, uri, user, dest, body string, hdrs ...string) *sipmsg.Request {
-	g.t.Helper()
-	var ruri sipmsg.Uri
-	if err := sipmsg.ParseUri(uri, &ruri); err != nil {
-		g.t.Fatal(err)
-	}
-	req := sipmsg.NewRequest(method, ruri)
-	from := &sipmsg.FromHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: "example.com"}}
-	from.Params.Add("tag", sipmsg.GenerateTagN(8))
-	req.AppendHeader(from)
-	req.AppendHeader(&sipmsg.ToHeader{Address: ruri})
-	host, port, _ := sipmsg.ParseAddr(g.addr)
-	req.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: user, Host: host, Port: port}})
-	for _, h := range hdrs {
-		k, v, _ := strings.Cut(h, ":")
-		req.AppendHeader(sipmsg.NewHeader(k, strings.TrimSpace(v)))
-	}
-	if body != "" {
-		req.SetBody([]byte(body))
-	}
-	req.SetDestination(dest)
-	return req
-}
-
-// doAuth sends req and, when challenged, once more with digest credentials.
-func (g *interopPeer) doAuth(req *sipmsg.Request, user, password string) *sipmsg.Response {
-	g.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), baresipWait)
-	defer cancel()
-	res, err := g.client.Do(ctx, req)
-	if err == nil && res.StatusCode == 401 {
-		res, err = g.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
-	}
-	if err != nil {
-		g.t.Fatalf("%s: %v", req.Method, err)
-	}
-	return res
+	return &interopPeer{siptest.NewPeer(t)}
 }
 
 // publish PUBLISHes body for alice, as alice, modifying the publication
 // etag when not empty, and returns the new entity tag.
 func (g *interopPeer) publish(p *proc, etag, body string) string {
-	g.t.Helper()
+	g.T.Helper()
 	hdrs := []string{"Event: presence", "Content-Type: application/pidf+xml", "Expires: 600"}
 	if etag != "" {
 		hdrs = append(hdrs, "SIP-If-Match: "+etag)
 	}
-	res := g.doAuth(g.request("PUBLISH", aliceAOR, "alice", p.UDP, body, hdrs...), "alice", "alice-secret")
+	res := g.DoAuth(g.Request("PUBLISH", aliceAOR, "alice", p.UDP, body, hdrs...), "alice", "alice-secret")
 	h := res.GetHeader("SIP-ETag")
 	if res.StatusCode != 200 || h == nil {
-		g.t.Fatalf("PUBLISH: %d %s", res.StatusCode, res.Reason)
+		g.T.Fatalf("PUBLISH: %d %s", res.StatusCode, res.Reason)
 	}
 	return h.Value()
 }
@@ -537,25 +454,25 @@ func (g *interopPeer) publish(p *proc, etag, body string) string {
 // waitNotify returns the next NOTIFY that satisfies match, after checking
 // the headers of every NOTIFY on the way.
 func (g *interopPeer) waitNotify(what string, match func(body string) bool) *sipmsg.Request {
-	g.t.Helper()
+	g.T.Helper()
 	deadline := time.NewTimer(baresipWait)
 	defer deadline.Stop()
 	var seen []string
 	for {
 		select {
-		case n := <-g.notifies:
+		case n := <-g.Notifies():
 			if ct := n.GetHeader("Content-Type"); ct == nil || ct.Value() != "application/pidf+xml" {
-				g.t.Fatalf("NOTIFY Content-Type %v, want exactly application/pidf+xml", ct)
+				g.T.Fatalf("NOTIFY Content-Type %v, want exactly application/pidf+xml", ct)
 			}
 			if ev := n.GetHeader("Event"); ev == nil || ev.Value() != "presence" {
-				g.t.Fatalf("NOTIFY Event %v, want presence", ev)
+				g.T.Fatalf("NOTIFY Event %v, want presence", ev)
 			}
 			if match(string(n.Body())) {
 				return n
 			}
 			seen = append(seen, string(n.Body()))
 		case <-deadline.C:
-			g.t.Fatalf("no NOTIFY %s within %v; other NOTIFY bodies:\n%s",
+			g.T.Fatalf("no NOTIFY %s within %v; other NOTIFY bodies:\n%s",
 				what, baresipWait, strings.Join(seen, "\n--\n"))
 			return nil
 		}
@@ -568,7 +485,7 @@ func (g *interopPeer) pendingNotifies() []string {
 	var bodies []string
 	for {
 		select {
-		case n := <-g.notifies:
+		case n := <-g.Notifies():
 			bodies = append(bodies, string(n.Body()))
 		default:
 			return bodies

@@ -1,61 +1,42 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
-// publisher sends PUBLISHes from its own sipgo client.
-type publisher struct {
-	client *sipgo.Client
-}
-
-func newPublisher(t *testing.T) *publisher {
-	t.Helper()
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ua.Close() })
-	c, err := sipgo.NewClient(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &publisher{client: c}
-}
-
-// publish sends one PUBLISH for user to dest and returns the response, or
-// nil when none came.
-func (p *publisher) publish(dest, user, ifMatch string) *sipmsg.Response {
-	uri := sipmsg.Uri{Scheme: "sip", User: user, Host: "example.com"}
-	req := sipmsg.NewRequest(sipmsg.PUBLISH, uri)
-	req.AppendHeader(&sipmsg.ToHeader{Address: uri})
-	from := &sipmsg.FromHeader{Address: uri}
-	from.Params.Add("tag", sipmsg.GenerateTagN(8))
-	req.AppendHeader(from)
-	req.AppendHeader(sipmsg.NewHeader("Event", "presence"))
-	req.AppendHeader(sipmsg.NewHeader("Expires", "3600"))
+// publish sends one PUBLISH for user to dest, an initial one or, with
+// ifMatch, a refresh, and returns the response, or nil when none came.
+func publish(p *siptest.Peer, dest, user, ifMatch string) *sipmsg.Response {
+	uri := "sip:" + user + "@example.com"
+	hdrs := []string{"Event: presence", "Expires: 3600"}
+	body := ""
 	if ifMatch != "" {
-		req.AppendHeader(sipmsg.NewHeader("SIP-If-Match", ifMatch))
+		hdrs = append(hdrs, "SIP-If-Match: "+ifMatch)
 	} else {
-		req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/pidf+xml"))
-		req.SetBody([]byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="` + uri.String() +
-			`"><tuple id="t"><status><basic>open</basic></status></tuple></presence>`))
+		hdrs = append(hdrs, "Content-Type: application/pidf+xml")
+		body = siptest.PIDF(uri, "t", "open", "")
 	}
-	req.SetDestination(dest)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	res, err := p.client.Do(ctx, req)
+	res, err := p.TryDo(p.Request(sipmsg.PUBLISH, uri, user, dest, body, hdrs...))
 	if err != nil {
 		return nil
 	}
 	return res
+}
+
+// subscribe subscribes w to user's presence at dest for an hour.
+func subscribe(w *siptest.Peer, dest, user string) {
+	w.T.Helper()
+	res := w.Do(w.Request(sipmsg.SUBSCRIBE, "sip:"+user+"@example.com", "watcher", dest, "", "Event: presence", "Expires: 3600"))
+	if res.StatusCode/100 != 2 {
+		w.T.Fatalf("subscribe: %d %s", res.StatusCode, res.Reason)
+	}
 }
 
 // Every publication acknowledged with a 200 before a SIGKILL, sent while
@@ -66,9 +47,9 @@ func TestCrash_AcknowledgedStateSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	sets := []string{"sip.auth.enabled=false"}
 	p := startSwitchboard(t, dir, sets...)
-	w := newWatcher(t)
-	w.subscribe(p.UDP, "watched")
-	before := w.next()
+	w := siptest.NewPeer(t)
+	subscribe(w, p.UDP, "watched")
+	before := w.NextNotify()
 
 	const workers, perWorker = 8, 400
 	var mu sync.Mutex
@@ -80,10 +61,10 @@ func TestCrash_AcknowledgedStateSurvivesSIGKILL(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pub := newPublisher(t)
+			pub := siptest.NewPeer(t)
 			for i := range perWorker {
 				user := fmt.Sprintf("load-%d-%d", w, i)
-				res := pub.publish(p.UDP, user, "")
+				res := publish(pub, p.UDP, user, "")
 				if res == nil {
 					return // the server is gone
 				}
@@ -108,18 +89,18 @@ func TestCrash_AcknowledgedStateSurvivesSIGKILL(t *testing.T) {
 
 	// The UDP port must stay the same: the watcher's dialog points at it.
 	p = startSwitchboard(t, dir, append(sets, "sip.udp="+p.UDP)...)
-	pub := newPublisher(t)
-	if res := pub.publish(p.UDP, "watched", ""); res == nil || res.StatusCode != 200 {
+	pub := siptest.NewPeer(t)
+	if res := publish(pub, p.UDP, "watched", ""); res == nil || res.StatusCode != 200 {
 		t.Fatalf("publish after restart: %v", res)
 	}
-	after := w.next()
+	after := w.NextNotify()
 	if *after.CallID() != *before.CallID() || after.CSeq().SeqNo <= before.CSeq().SeqNo {
 		t.Fatalf("after restart: Call-ID %s CSeq %d, before: %s CSeq %d",
 			*after.CallID(), after.CSeq().SeqNo, *before.CallID(), before.CSeq().SeqNo)
 	}
 	lost := 0
 	for user, etag := range acked {
-		if res := pub.publish(p.UDP, user, etag); res == nil || res.StatusCode != 200 {
+		if res := publish(pub, p.UDP, user, etag); res == nil || res.StatusCode != 200 {
 			lost++
 		}
 	}
