@@ -80,12 +80,9 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// Reasons a subscription ends (RFC 6665 §4.1.3).
-const (
-	ReasonTimeout     = "timeout"
-	ReasonDeactivated = "deactivated"
-	ReasonNoResource  = "noresource"
-)
+// ReasonTimeout is why a subscription that expired or was ended by its
+// watcher terminates (RFC 6665 §4.1.3).
+const ReasonTimeout = "timeout"
 
 // Notification is what a Notifier delivers to one watcher.
 type Notification struct {

@@ -104,39 +104,6 @@ func (s *Service) Flush(id string) error {
 	return nil
 }
 
-// Terminate ends a subscription from the notifier's side with reason
-// (RFC 6665 §4.2.2), sending the final notification.
-func (s *Service) Terminate(ctx context.Context, id, reason string) error {
-	w := s.watcher(id)
-	if w == nil {
-		return ErrNoSuchSubscription
-	}
-	if err := s.store.DeleteSubscription(ctx, id); err != nil {
-		return fmt.Errorf("terminate %s: %w", id, err)
-	}
-	s.end(w, reason)
-	return nil
-}
-
-// Subscriptions lists the live subscriptions of a presentity.
-func (s *Service) Subscriptions(presentity string) []Subscription {
-	s.mu.RLock()
-	pr := s.presentities[presentity]
-	s.mu.RUnlock()
-	if pr == nil {
-		return nil
-	}
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	subs := make([]Subscription, 0, len(pr.watchers))
-	for _, w := range pr.watchers {
-		w.mu.Lock()
-		subs = append(subs, w.sub)
-		w.mu.Unlock()
-	}
-	return subs
-}
-
 // loadSubscriptions resumes stored subscriptions; notification numbering
 // continues above the reserved mark.
 func (s *Service) loadSubscriptions(ctx context.Context, now time.Time) error {
