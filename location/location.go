@@ -93,13 +93,21 @@ type Service struct {
 	cfg   Config
 	store Store
 
+	observer func(aor string, live bool) // see Observe
+
 	mu       sync.Mutex
-	bindings map[string][]Binding // by AOR
+	bindings map[string][]Binding   // by AOR
+	timers   map[string]*time.Timer // by AOR: fires when its last binding lapses
 }
+
+// Observe has f called whenever an address-of-record gains its first live
+// binding or loses its last one, by REGISTER or by expiry. Call it before
+// Load; f must not call back into the Service.
+func (s *Service) Observe(f func(aor string, live bool)) { s.observer = f }
 
 // New returns a Service; call Load before use.
 func New(cfg Config, store Store) *Service {
-	return &Service{cfg: cfg, store: store, bindings: make(map[string][]Binding)}
+	return &Service{cfg: cfg, store: store, bindings: make(map[string][]Binding), timers: make(map[string]*time.Timer)}
 }
 
 // Load reads stored bindings that have not expired.
@@ -107,12 +115,19 @@ func (s *Service) Load(ctx context.Context) error {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.store.LoadBindings(ctx, func(b Binding) error {
+	err := s.store.LoadBindings(ctx, func(b Binding) error {
 		if b.Expires.After(now) {
 			s.bindings[b.AOR] = append(s.bindings[b.AOR], b)
 		}
 		return nil
 	})
+	for aor, bs := range s.bindings {
+		s.watch(aor, bs)
+		if s.observer != nil {
+			s.observer(aor, true)
+		}
+	}
+	return err
 }
 
 // Register applies a REGISTER (RFC 3261 §10.3) and returns the bindings of
@@ -171,12 +186,46 @@ func (s *Service) put(ctx context.Context, aor string, bs []Binding) error {
 	if err := s.store.PutBindings(ctx, aor, bs); err != nil {
 		return fmt.Errorf("register %s: %w", aor, err)
 	}
+	was := len(live(s.bindings[aor], time.Now())) > 0
 	if len(bs) == 0 {
 		delete(s.bindings, aor)
 	} else {
 		s.bindings[aor] = bs
 	}
+	s.watch(aor, bs)
+	if now := len(bs) > 0; now != was && s.observer != nil {
+		s.observer(aor, now)
+	}
 	return nil
+}
+
+// watch arms a timer for the moment the last of bs lapses. s.mu must be held.
+func (s *Service) watch(aor string, bs []Binding) {
+	if t := s.timers[aor]; t != nil {
+		t.Stop()
+		delete(s.timers, aor)
+	}
+	var last time.Time
+	for _, b := range bs {
+		if b.Expires.After(last) {
+			last = b.Expires
+		}
+	}
+	if last.IsZero() {
+		return
+	}
+	s.timers[aor] = time.AfterFunc(time.Until(last), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(live(s.bindings[aor], time.Now())) > 0 {
+			return
+		}
+		delete(s.bindings, aor)
+		delete(s.timers, aor)
+		if s.observer != nil {
+			s.observer(aor, false)
+		}
+	})
 }
 
 func (s *Service) grant(req *time.Duration) (time.Duration, error) {

@@ -145,6 +145,9 @@ func (s *Service) recompose(pr *presentity) {
 		return
 	}
 	pr.doc = doc
+	if s.observer != nil {
+		s.observer(pr.uri, doc)
+	}
 	for _, w := range pr.watchers {
 		s.kick(w)
 	}

@@ -33,6 +33,8 @@ type Service struct {
 
 	seq atomic.Uint64 // last publication Seq handed out
 
+	observer func(presentity string, doc []byte) // see Observe
+
 	mu           sync.RWMutex
 	presentities map[string]*presentity
 	watchers     map[string]*watcher // by subscription ID
@@ -71,6 +73,11 @@ func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service 
 		watchers:     make(map[string]*watcher),
 	}
 }
+
+// Observe has f called with every new composed document of any
+// presentity, in order, before watchers are notified. Call it before Load;
+// f must not call back into the Service.
+func (s *Service) Observe(f func(presentity string, doc []byte)) { s.observer = f }
 
 // Close stops timers and waits for notifications in flight. State stays in
 // the store, to be loaded by the next Service.
@@ -131,6 +138,9 @@ func (s *Service) Load(ctx context.Context) error {
 	for _, pr := range s.presentities {
 		pr.mu.Lock()
 		pr.doc = s.compose(pr)
+		if s.observer != nil && len(pr.pubs) > 0 {
+			s.observer(pr.uri, pr.doc)
+		}
 		pr.mu.Unlock()
 	}
 	s.mu.RUnlock()

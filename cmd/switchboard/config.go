@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/configs"
 	"github.com/switchboard/switchboard/httpapi"
 	"github.com/switchboard/switchboard/location"
@@ -31,6 +32,7 @@ type Config struct {
 	SIP       sip.Config      `yaml:"sip"`
 	Presence  presence.Config `yaml:"presence"`
 	Registrar location.Config `yaml:"registrar"`
+	ACD       acd.Config      `yaml:"acd"`
 	HTTP      httpapi.Config  `yaml:"http"`
 }
 
@@ -113,6 +115,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("log.level: %w", err)
 	}
 	for _, v := range []func() error{
+		func() error {
+			if !c.runs("acd") {
+				return nil
+			}
+			return c.ACD.Validate("acd")
+		},
 		func() error { return c.Store.Validate("store") },
 		func() error { return c.SIP.Validate("sip") },
 		func() error { return c.Presence.Validate("presence") },

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/httpapi"
 	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/presence"
@@ -43,16 +45,33 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if cfg.runs("presence") {
+	// Agents REGISTER and PUBLISH to the ACD, so the ACD role runs a
+	// presence service and registrar too; they are the same ones when the
+	// presence role runs in this process.
+	var agents *acd.Service
+	if cfg.runs("presence") || cfg.runs("acd") {
 		svc := presence.New(cfg.Presence, db, sipSrv, log)
+		loc := location.New(cfg.Registrar, db)
+		if cfg.runs("acd") {
+			if agents, err = acd.New(cfg.ACD, nil, db, log); err != nil {
+				return err
+			}
+			if err := agents.Load(ctx); err != nil {
+				return err
+			}
+			svc.Observe(func(uri string, doc []byte) {
+				if agents.IsAgent(uri) {
+					agents.SetPresence(ctx, uri, acd.PresenceOf(doc))
+				}
+			})
+			loc.Observe(func(aor string, live bool) { agents.SetRegistered(ctx, aor, live) })
+		}
 		if err := svc.Load(ctx); err != nil {
 			return err
 		}
 		defer svc.Close()
 		registerPresenceMetrics(reg, svc)
 		sipSrv.ServePresence(svc)
-
-		loc := location.New(cfg.Registrar, db)
 		if err := loc.Load(ctx); err != nil {
 			return err
 		}
@@ -62,6 +81,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer sipSrv.Close()
+
+	var background sync.WaitGroup
+	defer background.Wait()
+	if agents != nil {
+		pub, err := sip.NewPublisher(sipSrv, cfg.ACD.PresenceServer, cfg.ACD.Username, cfg.ACD.Password,
+			max(time.Minute, 3*cfg.ACD.PublishInterval))
+		if err != nil {
+			return fmt.Errorf("acd.presence_server: %w", err)
+		}
+		agents.SetPublisher(pub)
+		background.Add(1)
+		go func() { defer background.Done(); agents.Run(ctx) }()
+	}
 
 	var draining atomic.Bool
 	ready := func() error {

@@ -1,0 +1,164 @@
+package acd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Publisher sends one presentity's document to the presence server (a SIP
+// PUBLISH in the sip adapter), refreshing or replacing its earlier
+// publication.
+type Publisher interface {
+	Publish(ctx context.Context, presentity string, doc []byte) error
+}
+
+// Store keeps every agent's last state and its transitions.
+type Store interface {
+	// SaveTransition stores the agent's new state and appends t to its history.
+	SaveTransition(ctx context.Context, t Transition) error
+	// LoadAgentStates calls fn with the last transition of every agent.
+	LoadAgentStates(ctx context.Context, fn func(Transition) error) error
+}
+
+// Transition is one change of an agent's state.
+type Transition struct {
+	Agent    string    `json:"agent"`
+	From, To State     `json:"-"`
+	FromName string    `json:"from"`
+	ToName   string    `json:"to"`
+	At       time.Time `json:"at"`
+}
+
+// Service is the customer support server's domain. Its methods are safe
+// for concurrent use.
+type Service struct {
+	cfg   Config
+	pub   Publisher
+	store Store
+	log   *slog.Logger
+
+	changed chan struct{} // a state changed; a publish round is due
+
+	mu     sync.Mutex
+	agents map[string]*Agent // by URI
+	groups []*group
+}
+
+type group struct {
+	cfg   GroupConfig
+	sched *schedule
+	est   *Estimator
+	queue []*Item
+}
+
+// New returns a Service; Load restores stored states, Run publishes.
+func New(cfg Config, pub Publisher, store Store, log *slog.Logger) (*Service, error) {
+	s := &Service{cfg: cfg, pub: pub, store: store, log: log,
+		changed: make(chan struct{}, 1), agents: make(map[string]*Agent)}
+	now := time.Now()
+	for _, a := range cfg.Agents {
+		s.agents[a.URI] = &Agent{Config: a, State: StateOffline, Since: now}
+	}
+	for _, g := range cfg.Groups {
+		gr := &group{cfg: g, est: NewEstimator(cfg.Estimator)}
+		if g.Hours != nil {
+			sched, err := g.Hours.compile()
+			if err != nil {
+				return nil, fmt.Errorf("acd: group %s: %w", g.ID, err)
+			}
+			gr.sched = sched
+		}
+		s.groups = append(s.groups, gr)
+	}
+	return s, nil
+}
+
+// SetPublisher sets where Run publishes; call it before Run. (The SIP
+// publisher can only be built once the SIP listeners are up, after New.)
+func (s *Service) SetPublisher(p Publisher) { s.pub = p }
+
+// Load restores each agent's last stored state, so a restart does not
+// forget who was away. Inputs such as registrations are reported again by
+// the adapters and re-derive the state from there.
+func (s *Service) Load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.store.LoadAgentStates(ctx, func(t Transition) error {
+		if a := s.agents[t.Agent]; a != nil {
+			a.State, a.Since = ParseState(t.ToName), t.At
+			a.ManualAway = a.State == StateAway
+		}
+		return nil
+	})
+}
+
+// Agent returns a copy of the agent with uri.
+func (s *Service) Agent(uri string) (Agent, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.agents[uri]
+	if a == nil {
+		return Agent{}, false
+	}
+	return *a, true
+}
+
+// IsAgent reports whether uri is a configured agent.
+func (s *Service) IsAgent(uri string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.agents[uri] != nil
+}
+
+// SetRegistered records whether the agent has a live registration.
+func (s *Service) SetRegistered(ctx context.Context, uri string, live bool) {
+	s.update(ctx, uri, func(a *Agent) { a.Registered = live })
+}
+
+// SetPresence records what the agent's phone published.
+func (s *Service) SetPresence(ctx context.Context, uri string, p Presence) {
+	s.update(ctx, uri, func(a *Agent) { a.Presence = p })
+}
+
+// SetAway records the agent's own choice through the agent API.
+func (s *Service) SetAway(ctx context.Context, uri string, away bool) {
+	s.update(ctx, uri, func(a *Agent) {
+		a.ManualAway = away
+		if !away {
+			a.Misses = 0
+		}
+	})
+}
+
+// update applies change to an agent, derives its state and, when the state
+// changed, stores the transition and schedules a publish round.
+func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
+	s.mu.Lock()
+	a := s.agents[uri]
+	if a == nil {
+		s.mu.Unlock()
+		return
+	}
+	change(a)
+	now := time.Now()
+	from, to := a.State, a.derive(now)
+	if from == to {
+		s.mu.Unlock()
+		return
+	}
+	a.State, a.Since = to, now
+	s.mu.Unlock()
+
+	t := Transition{Agent: uri, From: from, To: to, FromName: from.String(), ToName: to.String(), At: now}
+	if err := s.store.SaveTransition(ctx, t); err != nil {
+		s.log.Error("store agent transition", "agent", uri, "error", err)
+	}
+	s.log.Info("agent state", "agent", uri, "from", from, "to", to)
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,134 @@
+package acd
+
+import (
+	"strings"
+	"time"
+)
+
+// State is an agent's availability for routing.
+type State int
+
+// Agent states. The zero value is StateUnknown.
+const (
+	StateUnknown   State = iota
+	StateOffline         // no live registration: the phone cannot ring
+	StateAvailable       // registered, present, no call: may be routed to
+	StateReserved        // ringing for a routed visitor
+	StateBusy            // on a call
+	StateWrapUp          // after a call, until Config.WrapUp has passed
+	StateAway            // registered but not taking calls
+)
+
+var stateNames = [...]string{"unknown", "offline", "available", "reserved", "busy", "wrap-up", "away"}
+
+// String returns the state's name as used in documents and the API.
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return stateNames[0]
+	}
+	return stateNames[s]
+}
+
+// ParseState returns the state named s, or StateUnknown.
+func ParseState(s string) State {
+	for i, n := range stateNames {
+		if n == s {
+			return State(i)
+		}
+	}
+	return StateUnknown
+}
+
+// Presence is what an agent's own phone says of it (its PUBLISH).
+type Presence int
+
+const (
+	// PresenceNone: the phone has published nothing (a registered phone
+	// counts as ready).
+	PresenceNone Presence = iota
+	// PresenceOpen: basic open, no activity that means otherwise.
+	PresenceOpen
+	// PresenceAway: basic closed, or an RPID activity such as away,
+	// meal, busy or vacation.
+	PresenceAway
+	// PresenceOnPhone: the RPID activity on-the-phone, a call the ACD did
+	// not place.
+	PresenceOnPhone
+)
+
+// awayActivities are RPID activities (RFC 4480 §3.2) that mean an agent
+// is not taking calls.
+var awayActivities = []string{"away", "meal", "busy", "vacation", "sleeping", "meeting", "appointment",
+	"holiday", "permanent-absence", "travel", "in-transit", "steering", "lookingfor-work", "performance"}
+
+// PresenceFrom derives an agent's presence from its basic status and
+// RPID activities.
+func PresenceFrom(basic string, activities []string) Presence {
+	for _, a := range activities {
+		a = strings.ToLower(a)
+		if a == "on-the-phone" {
+			return PresenceOnPhone
+		}
+		for _, away := range awayActivities {
+			if a == away {
+				return PresenceAway
+			}
+		}
+	}
+	switch basic {
+	case "open":
+		return PresenceOpen
+	case "closed":
+		return PresenceAway
+	}
+	return PresenceNone
+}
+
+// call is where an agent stands with the calls the ACD routes.
+type call int
+
+const (
+	callNone call = iota
+	callReserved
+	callBusy
+	callWrapUp
+)
+
+// Agent is one customer support representative as the ACD sees it. Its
+// State is derived from its inputs, so no input can leave it
+// inconsistent.
+type Agent struct {
+	Config AgentConfig
+
+	Registered  bool      // has a live registration
+	Presence    Presence  // what its phone published
+	ManualAway  bool      // set away through the agent API
+	Call        call      // where it stands with routed calls
+	WrapUpUntil time.Time // end of wrap-up
+	Misses      int       // routed calls not answered, in a row
+
+	State State     // the derived state, as of Since
+	Since time.Time // when State began; for an available agent, its idle start
+}
+
+// derive computes the state from the inputs at now.
+func (a *Agent) derive(now time.Time) State {
+	switch {
+	case !a.Registered:
+		return StateOffline
+	case a.Call == callReserved:
+		return StateReserved
+	case a.Call == callBusy, a.Presence == PresenceOnPhone:
+		return StateBusy
+	case a.Call == callWrapUp && now.Before(a.WrapUpUntil):
+		return StateWrapUp
+	case a.ManualAway, a.Presence == PresenceAway:
+		return StateAway
+	}
+	return StateAvailable
+}
+
+// Proficiency returns the agent's proficiency in skill, 0 without it.
+func (a *Agent) Proficiency(skill string) int {
+	return a.Config.Skills[skill]
+}

@@ -1,0 +1,174 @@
+package acd
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config describes the customer support server: its agents, skill groups,
+// and how it tells the presence server about them.
+type Config struct {
+	// Domain is the SIP domain of group presentities: sip:<group-id>@<domain>.
+	Domain string `yaml:"domain"`
+	// PresenceServer is where availability is PUBLISHed, a SIP URI such as
+	// "sip:127.0.0.1:5060" (add ";transport=tcp" for TCP).
+	PresenceServer string `yaml:"presence_server"`
+	// Username and Password authenticate the PUBLISHes (a trusted user of
+	// the presence server).
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// PublishInterval is how often every group and agent is PUBLISHed
+	// even without a change.
+	PublishInterval time.Duration `yaml:"publish_interval"`
+	// MinPublishGap coalesces changes: at most one PUBLISH round per gap.
+	MinPublishGap time.Duration `yaml:"min_publish_gap"`
+	// WrapUp is how long an agent stays in wrap-up after a call.
+	WrapUp time.Duration `yaml:"wrap_up"`
+	// Estimator seeds the waiting-time estimate of every group.
+	Estimator EstimatorConfig `yaml:"estimator"`
+	// Bands label waiting times for display, shortest first.
+	Bands []Band `yaml:"bands"`
+	// Agents are the customer support representatives.
+	Agents []AgentConfig `yaml:"agents"`
+	// Groups are the skill groups visitors choose from.
+	Groups []GroupConfig `yaml:"groups"`
+}
+
+// AgentConfig is one agent.
+type AgentConfig struct {
+	// URI is the agent's address-of-record, e.g. "sip:alice@example.com".
+	// Its user part is the agent's SIP account: the digest credentials
+	// are that user's entry in sip.auth.users.
+	URI string `yaml:"uri"`
+	// Name is shown to visitors and on wallboards.
+	Name string `yaml:"name"`
+	// Skills maps a skill to a proficiency from 1 (novice) to 5 (expert).
+	Skills map[string]int `yaml:"skills"`
+	// MaxSessions is how many visitors the agent serves at once.
+	MaxSessions int `yaml:"max_sessions"`
+}
+
+// GroupConfig is one skill group.
+type GroupConfig struct {
+	// ID names the group in URIs and the API: sip:<id>@<domain>.
+	ID string `yaml:"id"`
+	// Name is shown to visitors.
+	Name string `yaml:"name"`
+	// Skill is what an agent needs to serve the group...
+	Skill string `yaml:"skill"`
+	// ...with at least this proficiency (1–5).
+	MinProficiency int `yaml:"min_proficiency"`
+	// Hours are the opening hours; none means always open.
+	Hours *Hours `yaml:"hours"`
+	// QueueLimit caps the visitors waiting; 0 means no limit.
+	QueueLimit int `yaml:"queue_limit"`
+}
+
+// Hours are weekly opening hours in a time zone.
+type Hours struct {
+	// TimeZone is an IANA name, e.g. "Europe/Paris".
+	TimeZone string `yaml:"time_zone"`
+	// Days open, as three-letter names: mon, tue, ... sun.
+	Days []string `yaml:"days"`
+	// Open and Close are "HH:MM" local times; Close after Open.
+	Open  string `yaml:"open"`
+	Close string `yaml:"close"`
+}
+
+// DefaultConfig returns the defaults of every field but the agents and groups.
+func DefaultConfig() Config {
+	return Config{
+		Domain:          "example.com",
+		PublishInterval: 5 * time.Second,
+		MinPublishGap:   500 * time.Millisecond,
+		WrapUp:          30 * time.Second,
+		Estimator:       DefaultEstimatorConfig(),
+		Bands:           DefaultBands(),
+	}
+}
+
+// Validate names the first bad field under prefix.
+func (c Config) Validate(prefix string) error {
+	switch {
+	case c.Domain == "":
+		return fmt.Errorf("%s.domain: required", prefix)
+	case c.PresenceServer == "" || !strings.HasPrefix(c.PresenceServer, "sip:"):
+		return fmt.Errorf("%s.presence_server: %q is not a sip: URI", prefix, c.PresenceServer)
+	case c.PublishInterval < time.Second:
+		return fmt.Errorf("%s.publish_interval: %s is under 1s", prefix, c.PublishInterval)
+	case c.MinPublishGap < 0 || c.MinPublishGap > c.PublishInterval:
+		return fmt.Errorf("%s.min_publish_gap: must lie between 0 and publish_interval", prefix)
+	case c.WrapUp < 0:
+		return fmt.Errorf("%s.wrap_up: must not be negative", prefix)
+	}
+	if err := c.Estimator.Validate(prefix + ".estimator"); err != nil {
+		return err
+	}
+	agents := map[string]bool{}
+	for i, a := range c.Agents {
+		p := fmt.Sprintf("%s.agents[%d]", prefix, i)
+		if err := a.validate(p); err != nil {
+			return err
+		}
+		if agents[a.URI] {
+			return fmt.Errorf("%s.uri: %q appears twice", p, a.URI)
+		}
+		agents[a.URI] = true
+	}
+	groups := map[string]bool{}
+	for i, g := range c.Groups {
+		p := fmt.Sprintf("%s.groups[%d]", prefix, i)
+		if err := g.validate(p); err != nil {
+			return err
+		}
+		if groups[g.ID] {
+			return fmt.Errorf("%s.id: %q appears twice", p, g.ID)
+		}
+		groups[g.ID] = true
+	}
+	return nil
+}
+
+func (a AgentConfig) validate(p string) error {
+	if user, host, ok := splitAOR(a.URI); !ok || user == "" || host == "" {
+		return fmt.Errorf("%s.uri: %q is not sip:user@host", p, a.URI)
+	}
+	if a.MaxSessions < 0 {
+		return fmt.Errorf("%s.max_sessions: must not be negative", p)
+	}
+	for skill, prof := range a.Skills {
+		if prof < 1 || prof > 5 {
+			return fmt.Errorf("%s.skills.%s: proficiency %d is not 1–5", p, skill, prof)
+		}
+	}
+	return nil
+}
+
+func (g GroupConfig) validate(p string) error {
+	switch {
+	case g.ID == "" || strings.ContainsAny(g.ID, "@:;/ "):
+		return fmt.Errorf("%s.id: %q is not a SIP user part", p, g.ID)
+	case g.Skill == "":
+		return fmt.Errorf("%s.skill: required", p)
+	case g.MinProficiency < 1 || g.MinProficiency > 5:
+		return fmt.Errorf("%s.min_proficiency: %d is not 1–5", p, g.MinProficiency)
+	case g.QueueLimit < 0:
+		return fmt.Errorf("%s.queue_limit: must not be negative", p)
+	}
+	if g.Hours != nil {
+		if _, err := g.Hours.compile(); err != nil {
+			return fmt.Errorf("%s.hours.%w", p, err)
+		}
+	}
+	return nil
+}
+
+// splitAOR splits "sip:user@host" into user and host.
+func splitAOR(uri string) (user, host string, ok bool) {
+	rest, ok := strings.CutPrefix(uri, "sip:")
+	if !ok {
+		return "", "", false
+	}
+	return strings.Cut(rest, "@")
+}

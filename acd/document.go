@@ -1,0 +1,87 @@
+package acd
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Namespace is our PIDF extension (docs/acd-pidf.md): the group and agent
+// figures watchers such as the web role and wallboards read.
+const Namespace = "urn:switchboard:params:xml:ns:acd"
+
+// TupleID marks the tuple and elements the ACD publishes, so that when it
+// reads an agent's composed document back it can tell its own tuple from
+// the agent's phone.
+const TupleID = "switchboard-acd"
+
+// GroupURI is the presentity of a group.
+func (s *Service) GroupURI(id string) string { return "sip:" + id + "@" + s.cfg.Domain }
+
+// groupDocument renders a group's availability as PIDF (RFC 3863) with our
+// extension: basic open when the group takes visitors now.
+func groupDocument(entity string, st GroupStatus, limit int) []byte {
+	var b bytes.Buffer
+	basic := "closed"
+	if st.Takes(limit) {
+		basic = "open"
+	}
+	state := "open"
+	if !st.Open {
+		state = "after-hours"
+	}
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+		`<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:sb="%s" entity="%s">`+
+		`<tuple id="%s"><status><basic>%s</basic></status></tuple>`,
+		Namespace, esc(entity), TupleID, basic)
+	fmt.Fprintf(&b, `<sb:group id="%s" skill="%s" state="%s">`, esc(st.ID), esc(st.Skill), state)
+	field := func(name, v string) { fmt.Fprintf(&b, "<sb:%s>%s</sb:%s>", name, esc(v), name) }
+	field("name", st.Name)
+	field("available-agents", strconv.Itoa(st.Available))
+	field("busy-agents", strconv.Itoa(st.Busy))
+	field("away-agents", strconv.Itoa(st.Away))
+	field("queue-length", strconv.Itoa(st.QueueLength))
+	field("ewt-seconds", strconv.Itoa(int(st.EWT.Round(time.Second)/time.Second)))
+	field("ewt-band", st.Band)
+	b.WriteString("</sb:group></presence>")
+	return b.Bytes()
+}
+
+// agentDocument renders an agent's state: basic open when available, an
+// RPID activity for busy and away (RFC 4480), and our agent element.
+func agentDocument(a *Agent) []byte {
+	var b bytes.Buffer
+	basic := "closed"
+	if a.State == StateAvailable {
+		basic = "open"
+	}
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+		`<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" `+
+		`xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" xmlns:sb="%s" entity="%s">`+
+		`<tuple id="%s"><status><basic>%s</basic></status></tuple>`,
+		Namespace, esc(a.Config.URI), TupleID, basic)
+	if act := activity(a.State); act != "" {
+		fmt.Fprintf(&b, `<dm:person id="%s"><rpid:activities><rpid:%s/></rpid:activities></dm:person>`, TupleID, act)
+	}
+	fmt.Fprintf(&b, `<sb:agent state="%s" since="%s"/>`, a.State, a.Since.UTC().Format(time.RFC3339))
+	b.WriteString("</presence>")
+	return b.Bytes()
+}
+
+func activity(s State) string {
+	switch s {
+	case StateBusy, StateReserved, StateWrapUp:
+		return "on-the-phone"
+	case StateAway:
+		return "away"
+	}
+	return ""
+}
+
+func esc(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

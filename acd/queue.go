@@ -1,0 +1,126 @@
+package acd
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+var (
+	// ErrUnknownGroup is returned for a group that is not configured.
+	ErrUnknownGroup = errors.New("unknown group")
+	// ErrGroupClosed is returned by Enqueue outside opening hours.
+	ErrGroupClosed = errors.New("group closed")
+	// ErrQueueFull is returned by Enqueue when the group's queue is at its limit.
+	ErrQueueFull = errors.New("queue full")
+)
+
+// Item is one visitor waiting in a group's queue: a call or a callback.
+type Item struct {
+	ID    string
+	Group string
+	// Priority orders the queue: higher first, then first come first served.
+	Priority int
+	Enqueued time.Time
+	// Preferred is an agent URI to try first, until PreferUntil.
+	Preferred   string
+	PreferUntil time.Time
+	// skipped are agents that did not answer this item.
+	skipped []string
+}
+
+// Enqueue adds it to its group's queue and returns its position (1 is next).
+func (s *Service) Enqueue(it *Item) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.group(it.Group)
+	switch {
+	case g == nil:
+		return 0, fmt.Errorf("%w: %s", ErrUnknownGroup, it.Group)
+	case !g.sched.isOpen(it.Enqueued):
+		return 0, ErrGroupClosed
+	case g.cfg.QueueLimit > 0 && len(g.queue) >= g.cfg.QueueLimit:
+		return 0, ErrQueueFull
+	}
+	i := len(g.queue)
+	for i > 0 && g.queue[i-1].Priority < it.Priority {
+		i--
+	}
+	g.queue = slices.Insert(g.queue, i, it)
+	return i + 1, nil
+}
+
+// Leave removes an item that waited and records its wait: abandoned when
+// the visitor gave up, otherwise it was served.
+func (s *Service) Leave(group, id string, now time.Time, abandoned bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.group(group)
+	if g == nil {
+		return
+	}
+	i := slices.IndexFunc(g.queue, func(it *Item) bool { return it.ID == id })
+	if i < 0 {
+		return
+	}
+	g.est.ObserveWait(now.Sub(g.queue[i].Enqueued), abandoned)
+	g.queue = slices.Delete(g.queue, i, i+1)
+}
+
+// Route picks the agent for the first item of group that one can serve
+// : the item's preferred agent while it is available
+// and the preference lasts; otherwise the longest-idle available agent
+// with the group's skill at its minimum proficiency, ties to the higher
+// proficiency. It returns nothing when no agent is available.
+func (s *Service) Route(group string, now time.Time) (*Item, string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.group(group)
+	if g == nil {
+		return nil, "", false
+	}
+	for _, it := range g.queue {
+		if uri := s.pick(g, it, now); uri != "" {
+			return it, uri, true
+		}
+	}
+	return nil, "", false
+}
+
+// pick chooses an agent for it. s.mu must be held.
+func (s *Service) pick(g *group, it *Item, now time.Time) string {
+	eligible := func(a *Agent) bool {
+		return a.derive(now) == StateAvailable &&
+			a.Proficiency(g.cfg.Skill) >= g.cfg.MinProficiency &&
+			!slices.Contains(it.skipped, a.Config.URI)
+	}
+	if it.Preferred != "" && now.Before(it.PreferUntil) {
+		if a := s.agents[it.Preferred]; a != nil && eligible(a) {
+			return a.Config.URI
+		}
+	}
+	var best *Agent
+	for _, a := range s.agents {
+		if !eligible(a) {
+			continue
+		}
+		if best == nil || a.Since.Before(best.Since) ||
+			(a.Since.Equal(best.Since) && a.Proficiency(g.cfg.Skill) > best.Proficiency(g.cfg.Skill)) {
+			best = a
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Config.URI
+}
+
+func (s *Service) group(id string) *group {
+	for _, g := range s.groups {
+		if g.cfg.ID == id {
+			return g
+		}
+	}
+	return nil
+}

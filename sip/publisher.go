@@ -1,0 +1,119 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// Publisher sends PUBLISH requests (RFC 3903) for presentities to one
+// presence server, as the ACD does for its groups and agents. It keeps
+// each presentity's entity tag: later PUBLISHes modify the publication
+// with SIP-If-Match, and a 412 (the server lost it) starts a fresh one.
+type Publisher struct {
+	srv      *Server
+	target   sipmsg.Uri
+	user     string
+	password string
+	expires  time.Duration
+
+	mu    sync.Mutex
+	etags map[string]string
+}
+
+// NewPublisher returns a Publisher to the presence server at target (a
+// SIP URI such as "sip:10.0.0.5:5060;transport=tcp"), authenticating as
+// user when challenged, with publications that lapse after expires unless
+// published again. It sends through srv, which must be started.
+func NewPublisher(srv *Server, target, user, password string, expires time.Duration) (*Publisher, error) {
+	p := &Publisher{srv: srv, user: user, password: password, expires: expires, etags: map[string]string{}}
+	if err := sipmsg.ParseUri(target, &p.target); err != nil {
+		return nil, fmt.Errorf("presence server %q: %w", target, err)
+	}
+	return p, nil
+}
+
+// Publish implements acd.Publisher.
+func (p *Publisher) Publish(ctx context.Context, presentity string, doc []byte) error {
+	p.mu.Lock()
+	etag := p.etags[presentity]
+	p.mu.Unlock()
+	res, err := p.send(ctx, presentity, etag, doc)
+	if err == nil && res.StatusCode == 412 && etag != "" {
+		res, err = p.send(ctx, presentity, "", doc) // RFC 3903 §6: start over
+	}
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", presentity, err)
+	}
+	if res.StatusCode != 200 {
+		p.forget(presentity)
+		return fmt.Errorf("publish %s: %d %s", presentity, res.StatusCode, res.Reason)
+	}
+	p.mu.Lock()
+	p.etags[presentity] = sipHeader(res, "SIP-ETag")
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Publisher) forget(presentity string) {
+	p.mu.Lock()
+	delete(p.etags, presentity)
+	p.mu.Unlock()
+}
+
+// send sends one PUBLISH, answering a digest challenge once.
+func (p *Publisher) send(ctx context.Context, presentity, etag string, doc []byte) (*sipmsg.Response, error) {
+	req, err := p.request(presentity, etag, doc)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.srv.client.Do(ctx, req)
+	if err != nil || (res.StatusCode != 401 && res.StatusCode != 407) {
+		return res, err
+	}
+	return p.srv.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
+}
+
+func (p *Publisher) request(presentity, etag string, doc []byte) (*sipmsg.Request, error) {
+	var ruri sipmsg.Uri
+	if err := sipmsg.ParseUri(presentity, &ruri); err != nil {
+		return nil, err
+	}
+	req := sipmsg.NewRequest(sipmsg.PUBLISH, ruri)
+	from := &sipmsg.FromHeader{Address: sipmsg.Uri{Scheme: "sip", User: p.user, Host: ruri.Host}}
+	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sipmsg.ToHeader{Address: ruri})
+	req.AppendHeader(sipmsg.NewHeader("Event", "presence"))
+	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(int(p.expires.Seconds()))))
+	if etag != "" {
+		req.AppendHeader(sipmsg.NewHeader("SIP-If-Match", etag))
+	}
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", pidfType))
+	req.SetBody(doc)
+	transport := "UDP"
+	if t, ok := p.target.UriParams.Get("transport"); ok {
+		transport = strings.ToUpper(t)
+	}
+	req.SetTransport(transport)
+	port := p.target.Port
+	if port == 0 {
+		port = sipmsg.DefaultPort(transport)
+	}
+	req.SetDestination(net.JoinHostPort(p.target.Host, strconv.Itoa(port)))
+	return req, nil
+}
+
+func sipHeader(m interface{ GetHeader(string) sipmsg.Header }, name string) string {
+	if h := m.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}
