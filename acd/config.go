@@ -25,6 +25,9 @@ type Config struct {
 	MinPublishGap time.Duration `yaml:"min_publish_gap"`
 	// WrapUp is how long an agent stays in wrap-up after a call.
 	WrapUp time.Duration `yaml:"wrap_up"`
+	// MaxMisses is how many routed calls in a row an agent may leave
+	// unanswered before it is set away; 0 never sets it away.
+	MaxMisses int `yaml:"max_misses"`
 	// Estimator seeds the waiting-time estimate of every group.
 	Estimator EstimatorConfig `yaml:"estimator"`
 	// Bands label waiting times for display, shortest first.
@@ -83,6 +86,7 @@ func DefaultConfig() Config {
 		PublishInterval: 5 * time.Second,
 		MinPublishGap:   500 * time.Millisecond,
 		WrapUp:          30 * time.Second,
+		MaxMisses:       3,
 		Estimator:       DefaultEstimatorConfig(),
 		Bands:           DefaultBands(),
 	}
@@ -101,6 +105,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("%s.min_publish_gap: must lie between 0 and publish_interval", prefix)
 	case c.WrapUp < 0:
 		return fmt.Errorf("%s.wrap_up: must not be negative", prefix)
+	case c.MaxMisses < 0:
+		return fmt.Errorf("%s.max_misses: must not be negative", prefix)
 	}
 	if err := c.Estimator.Validate(prefix + ".estimator"); err != nil {
 		return err

@@ -1,0 +1,244 @@
+package acd_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/store"
+)
+
+const (
+	alice = "sip:alice@example.com"
+	bob   = "sip:bob@example.com"
+	carol = "sip:carol@example.com"
+)
+
+func testConfig() acd.Config {
+	c := acd.DefaultConfig()
+	c.PresenceServer = "sip:127.0.0.1:5060"
+	c.Agents = []acd.AgentConfig{
+		{URI: alice, Name: "Alice", Skills: map[string]int{"billing": 4}},
+		{URI: bob, Name: "Bob", Skills: map[string]int{"billing": 2, "support": 5}},
+		{URI: carol, Name: "Carol", Skills: map[string]int{"billing": 5}},
+	}
+	c.Groups = []acd.GroupConfig{
+		{ID: "billing", Name: "Billing", Skill: "billing", MinProficiency: 3, QueueLimit: 2},
+		{ID: "support", Name: "Support", Skill: "support", MinProficiency: 3},
+	}
+	return c
+}
+
+// recorder is a Publisher that keeps the last document per presentity.
+type recorder struct {
+	mu   sync.Mutex
+	docs map[string]string
+}
+
+func (r *recorder) Publish(_ context.Context, uri string, doc []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.docs[uri] = string(doc)
+	return nil
+}
+
+func newService(t *testing.T, cfg acd.Config) (*acd.Service, *store.DB) {
+	t.Helper()
+	db, err := store.Open(store.Config{Path: filepath.Join(t.TempDir(), "acd.db"), BatchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := acd.New(cfg, nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+func state(t *testing.T, s *acd.Service, uri string) acd.State {
+	t.Helper()
+	a, _ := s.Agent(uri)
+	return a.State
+}
+
+func TestAgent_StateFollowsRegistrationPresenceAndCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, testConfig())
+		ctx := context.Background()
+		steps := []struct {
+			name string
+			do   func()
+			want acd.State
+		}{
+			{"not registered", func() {}, acd.StateOffline},
+			{"registered, nothing published", func() { s.SetRegistered(ctx, alice, true) }, acd.StateAvailable},
+			{"phone says away", func() { s.SetPresence(ctx, alice, acd.PresenceAway) }, acd.StateAway},
+			{"phone says open", func() { s.SetPresence(ctx, alice, acd.PresenceOpen) }, acd.StateAvailable},
+			{"offered a call", func() { s.Offer(ctx, alice) }, acd.StateReserved},
+			{"answered", func() { s.Answered(ctx, alice) }, acd.StateBusy},
+			{"hung up", func() { s.Ended(ctx, alice, "billing", 3*time.Minute) }, acd.StateWrapUp},
+			{"wrap-up over", func() { time.Sleep(30 * time.Second); synctest.Wait() }, acd.StateAvailable},
+			{"on the phone by itself", func() { s.SetPresence(ctx, alice, acd.PresenceOnPhone) }, acd.StateBusy},
+			{"registration lapsed", func() { s.SetRegistered(ctx, alice, false) }, acd.StateOffline},
+		}
+		for _, st := range steps {
+			st.do()
+			if got := state(t, s, alice); got != st.want {
+				t.Fatalf("%s: %s, want %s", st.name, got, st.want)
+			}
+		}
+	})
+}
+
+func TestAgent_MissesInARowSetAway(t *testing.T) {
+	s, _ := newService(t, testConfig())
+	ctx := context.Background()
+	s.SetRegistered(ctx, alice, true)
+	for i := range 3 {
+		it := &acd.Item{ID: "v", Group: "billing", Enqueued: time.Now()}
+		s.Offer(ctx, alice)
+		s.Missed(ctx, alice, it)
+		want := acd.StateAvailable
+		if i == 2 {
+			want = acd.StateAway
+		}
+		if got := state(t, s, alice); got != want {
+			t.Fatalf("after %d misses: %s, want %s", i+1, got, want)
+		}
+	}
+	s.SetAway(ctx, alice, false)
+	if got := state(t, s, alice); got != acd.StateAvailable {
+		t.Fatalf("back from away: %s", got)
+	}
+}
+
+func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, testConfig())
+		ctx := context.Background()
+		s.SetRegistered(ctx, carol, true) // idle first
+		time.Sleep(time.Minute)
+		s.SetRegistered(ctx, alice, true)
+		s.SetRegistered(ctx, bob, true) // billing 2: below the group's minimum
+		now := time.Now()
+
+		it := &acd.Item{ID: "v1", Group: "billing", Enqueued: now, Preferred: alice, PreferUntil: now.Add(time.Minute)}
+		if pos, err := s.Enqueue(it); err != nil || pos != 1 {
+			t.Fatalf("enqueue: %d %v", pos, err)
+		}
+		if _, uri, _ := s.Route("billing", now); uri != alice {
+			t.Fatalf("preferred agent: routed to %s", uri)
+		}
+		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute)); uri != carol {
+			t.Fatalf("after the preference: routed to %s, want the longest idle", uri)
+		}
+		s.Missed(ctx, carol, it)
+		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute)); uri != alice {
+			t.Fatalf("after carol missed: routed to %s", uri)
+		}
+		s.SetPresence(ctx, alice, acd.PresenceAway)
+		if _, uri, ok := s.Route("billing", now.Add(2*time.Minute)); ok {
+			t.Fatalf("routed to %s though nobody eligible is available", uri)
+		}
+	})
+}
+
+func TestEnqueue_PriorityLimitAndUnknownGroup(t *testing.T) {
+	s, _ := newService(t, testConfig())
+	now := time.Now()
+	s.Enqueue(&acd.Item{ID: "a", Group: "billing", Enqueued: now})
+	if pos, _ := s.Enqueue(&acd.Item{ID: "b", Group: "billing", Enqueued: now, Priority: 1}); pos != 1 {
+		t.Fatalf("priority item at position %d, want 1", pos)
+	}
+	if _, err := s.Enqueue(&acd.Item{ID: "c", Group: "billing", Enqueued: now}); err != acd.ErrQueueFull {
+		t.Fatalf("third item: %v, want ErrQueueFull", err)
+	}
+	if _, err := s.Enqueue(&acd.Item{ID: "d", Group: "nope", Enqueued: now}); err == nil {
+		t.Fatal("unknown group accepted")
+	}
+}
+
+func TestStatus_EWTZeroWhenAvailableElsePredicted(t *testing.T) {
+	s, _ := newService(t, testConfig())
+	ctx := context.Background()
+	now := time.Now()
+	st := s.Status(now)[0]
+	if st.Available != 0 || st.EWT != 4*time.Minute || st.Band != "3–5 minutes" {
+		t.Fatalf("nobody: %+v", st)
+	}
+	s.SetRegistered(ctx, alice, true)
+	if st := s.Status(now)[0]; st.Available != 1 || st.EWT != 0 || st.Band != "under 1 minute" {
+		t.Fatalf("alice available: %+v", st)
+	}
+}
+
+func TestPresenceOf_IgnoresOwnTupleAndReadsRPID(t *testing.T) {
+	const head = `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:alice@example.com">`
+	ours := `<tuple id="` + acd.TupleID + `"><status><basic>open</basic></status></tuple>`
+	cases := []struct {
+		body string
+		want acd.Presence
+	}{
+		{ours, acd.PresenceNone},
+		{ours + `<tuple id="p"><status><basic>closed</basic></status></tuple>`, acd.PresenceAway},
+		{`<tuple id="p"><status><basic>open</basic></status></tuple>`, acd.PresenceOpen},
+		{`<tuple id="p"><status><basic>open</basic></status></tuple><dm:person id="x"><rpid:activities><rpid:meal/></rpid:activities></dm:person>`, acd.PresenceAway},
+		{`<tuple id="p"><status><basic>open</basic></status></tuple><dm:person id="x"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>`, acd.PresenceOnPhone},
+		{`<tuple id="closed"><status><basic>closed</basic></status></tuple>`, acd.PresenceNone},
+	}
+	for _, c := range cases {
+		if got := acd.PresenceOf([]byte(head + c.body + `</presence>`)); got != c.want {
+			t.Errorf("%s: %v, want %v", c.body, got, c.want)
+		}
+	}
+}
+
+func TestRun_PublishesGroupsAndAgents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, testConfig())
+		rec := &recorder{docs: map[string]string{}}
+		s.SetPublisher(rec)
+		ctx, cancel := context.WithCancel(context.Background())
+		go s.Run(ctx)
+		synctest.Wait()
+		s.SetRegistered(ctx, alice, true)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		cancel()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		g := rec.docs["sip:billing@example.com"]
+		if !strings.Contains(g, "<basic>open</basic>") || !strings.Contains(g, "<sb:available-agents>1</sb:available-agents>") {
+			t.Fatalf("billing document:\n%s", g)
+		}
+		if a := rec.docs[alice]; !strings.Contains(a, `state="available"`) {
+			t.Fatalf("alice document:\n%s", a)
+		}
+	})
+}
+
+func TestLoad_RestoresStates(t *testing.T) {
+	cfg := testConfig()
+	s, db := newService(t, cfg)
+	ctx := context.Background()
+	s.SetRegistered(ctx, alice, true)
+	s.SetAway(ctx, alice, true)
+	s2, err := acd.New(cfg, nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(t, s2, alice); got != acd.StateAway {
+		t.Fatalf("restored %s, want away", got)
+	}
+}
