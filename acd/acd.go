@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -106,6 +107,12 @@ func (s *Service) Agent(uri string) (Agent, bool) {
 	return *a, true
 }
 
+// AgentState returns the name of an agent's state and since when.
+func (s *Service) AgentState(uri string) (string, time.Time, bool) {
+	a, ok := s.Agent(uri)
+	return a.State.String(), a.Since, ok
+}
+
 // IsAgent reports whether uri is a configured agent.
 func (s *Service) IsAgent(uri string) bool {
 	s.mu.Lock()
@@ -123,14 +130,34 @@ func (s *Service) SetPresence(ctx context.Context, uri string, p Presence) {
 	s.update(ctx, uri, func(a *Agent) { a.Presence = p })
 }
 
-// SetAway records the agent's own choice through the agent API.
+// SetAway records the agent's own choice through the agent API: away, or
+// back to available, which also ends a wrap-up early.
 func (s *Service) SetAway(ctx context.Context, uri string, away bool) {
 	s.update(ctx, uri, func(a *Agent) {
 		a.ManualAway = away
 		if !away {
 			a.Misses = 0
+			if a.Call == callWrapUp {
+				a.Call = callNone
+			}
 		}
 	})
+}
+
+// AgentByToken returns the URI of the agent whose API token is token.
+func (s *Service) AgentByToken(token string) (string, bool) {
+	if token == "" {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := ""
+	for uri, a := range s.agents { // compare every token, in constant time each
+		if subtle.ConstantTimeCompare([]byte(a.Config.Token), []byte(token)) == 1 {
+			found = uri
+		}
+	}
+	return found, found != ""
 }
 
 // update applies change to an agent, derives its state and, when the state

@@ -35,12 +35,13 @@ func (s *Service) Missed(ctx context.Context, uri string, it *Item) {
 	})
 }
 
-// Ended records the end of the agent's call, which lasted handle: it
-// teaches the group's estimator, and the agent wraps up for Config.WrapUp.
-func (s *Service) Ended(ctx context.Context, uri, group string, handle time.Duration) {
+// Ended records the end of the agent's call, which lasted talk: the agent
+// wraps up for Config.WrapUp, and the group's estimator learns a handle
+// time of talk plus wrap-up, since an agent in wrap-up counts as serving.
+func (s *Service) Ended(ctx context.Context, uri, group string, talk time.Duration) {
 	s.mu.Lock()
 	if g := s.group(group); g != nil {
-		g.est.ObserveHandled(handle)
+		g.est.ObserveHandled(talk + s.cfg.WrapUp)
 	}
 	s.mu.Unlock()
 	s.update(ctx, uri, func(a *Agent) {

@@ -50,6 +50,9 @@ type AgentConfig struct {
 	Skills map[string]int `yaml:"skills"`
 	// MaxSessions is how many visitors the agent serves at once.
 	MaxSessions int `yaml:"max_sessions"`
+	// Token is the agent's bearer token for the agent HTTP API (at least
+	// 16 characters); empty keeps the agent out of the API.
+	Token string `yaml:"token"`
 }
 
 // GroupConfig is one skill group.
@@ -111,7 +114,7 @@ func (c Config) Validate(prefix string) error {
 	if err := c.Estimator.Validate(prefix + ".estimator"); err != nil {
 		return err
 	}
-	agents := map[string]bool{}
+	agents, tokens := map[string]bool{}, map[string]bool{}
 	for i, a := range c.Agents {
 		p := fmt.Sprintf("%s.agents[%d]", prefix, i)
 		if err := a.validate(p); err != nil {
@@ -121,6 +124,10 @@ func (c Config) Validate(prefix string) error {
 			return fmt.Errorf("%s.uri: %q appears twice", p, a.URI)
 		}
 		agents[a.URI] = true
+		if a.Token != "" && tokens[a.Token] {
+			return fmt.Errorf("%s.token: the same token is given to another agent", p)
+		}
+		tokens[a.Token] = true
 	}
 	groups := map[string]bool{}
 	for i, g := range c.Groups {
@@ -139,6 +146,9 @@ func (c Config) Validate(prefix string) error {
 func (a AgentConfig) validate(p string) error {
 	if user, host, ok := splitAOR(a.URI); !ok || user == "" || host == "" {
 		return fmt.Errorf("%s.uri: %q is not sip:user@host", p, a.URI)
+	}
+	if a.Token != "" && len(a.Token) < 16 {
+		return fmt.Errorf("%s.token: must have at least 16 characters", p)
 	}
 	if a.MaxSessions < 0 {
 		return fmt.Errorf("%s.max_sessions: must not be negative", p)

@@ -47,8 +47,9 @@ type Server struct {
 	addr string
 }
 
-// New binds the listener and sets up the routes; Run serves them.
-func New(cfg Config, gatherer prometheus.Gatherer, ready Ready, log *slog.Logger) (*Server, error) {
+// New binds the listener and sets up the routes; Run serves them. agents
+// may be nil when the ACD role does not run here.
+func New(cfg Config, gatherer prometheus.Gatherer, ready Ready, agents Agents, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("http: listen %s: %w", cfg.Addr, err)
@@ -78,6 +79,9 @@ func New(cfg Config, gatherer prometheus.Gatherer, ready Ready, log *slog.Logger
 		}
 		c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if agents != nil {
+		agentRoutes(&h.RouterGroup, agents)
+	}
 	return &Server{h: h, addr: ln.Addr().String()}, nil
 }
 

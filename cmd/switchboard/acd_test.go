@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +74,48 @@ func TestACD_TwoProcessesGroupAvailabilityReachesWatchers(t *testing.T) {
 		"SIP-If-Match: "+etag)
 	waitGroupNotify(t, w, "<basic>closed</basic>", "<sb:available-agents>0</sb:available-agents>",
 		"<sb:away-agents>1</sb:away-agents>", "<sb:ewt-seconds>240</sb:ewt-seconds>")
+}
+
+func TestACD_AgentAPISetsAwayWithBearerToken(t *testing.T) {
+	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
+	p := startSwitchboard(t, t.TempDir(), "roles=acd", "acd.presence_server=sip:"+pres.UDP)
+	alice := siptest.NewPeer(t)
+	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
+	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}
+	if res := alice.DoAuth(reg, "alice", "alice-secret"); res.StatusCode != 200 {
+		t.Fatalf("agent REGISTER: %d", res.StatusCode)
+	}
+	call := func(method, body, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+p.HTTP+"/v1/agents/me"+map[bool]string{true: "/state"}[method == "PUT"], strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const token = "alice-demo-token-change-me"
+	if code, body := call("GET", "", token); code != 200 || !strings.Contains(body, `"state":"available"`) {
+		t.Fatalf("GET me: %d %s", code, body)
+	}
+	if code, body := call("PUT", `{"state":"away"}`, token); code != 200 || !strings.Contains(body, `"state":"away"`) {
+		t.Fatalf("PUT away: %d %s", code, body)
+	}
+	if code, body := call("PUT", `{"state":`, token); code != 400 || !strings.Contains(body, `"error":"bad_json"`) {
+		t.Fatalf("bad JSON: %d %s", code, body)
+	}
+	if code, body := call("PUT", `{"state":"napping"}`, token); code != 400 || !strings.Contains(body, `"error":"bad_state"`) {
+		t.Fatalf("bad state: %d %s", code, body)
+	}
+	if code, _ := call("GET", "", "not-a-token-at-all"); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if code, body := call("PUT", `{"state":"available"}`, token); code != 200 || !strings.Contains(body, `"state":"available"`) {
+		t.Fatalf("PUT available: %d %s", code, body)
+	}
 }

@@ -2,6 +2,7 @@
 // support server (ACD and B2BUA) and a web facade, in one binary.
 //
 //	switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...]
+//	switchboard simulate [-visitors N] [-seed S]
 //	switchboard version
 package main
 
@@ -28,7 +29,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...] | switchboard version")
+		fmt.Fprintln(stderr, "usage: switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...] | switchboard simulate [-visitors N] [-seed S] | switchboard version")
 		return 2
 	}
 	switch args[0] {
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "serve":
 		return serveCommand(args[1:], stderr)
+	case "simulate":
+		return simulateCommand(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "switchboard: unknown command %q\n", args[0])
 	return 2

@@ -102,7 +102,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		return nil
 	}
-	web, err := httpapi.New(cfg.HTTP, reg, ready, log)
+	var agentAPI httpapi.Agents
+	if agents != nil {
+		agentAPI = agents
+	}
+	web, err := httpapi.New(cfg.HTTP, reg, ready, agentAPI, log)
 	if err != nil {
 		return err
 	}

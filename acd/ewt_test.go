@@ -1,0 +1,250 @@
+package acd
+
+import (
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// secs converts float seconds to a Duration for expectations.
+func ewtSecs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func ewtNear(a, b time.Duration) bool {
+	d := a - b
+	return d > -time.Millisecond && d < time.Millisecond
+}
+
+func TestEstimator_WaitMatchesClosedForm(t *testing.T) {
+	const sm10 = 10.0 / 240 // ten agents at a 4 minute handle time, per second
+	const a3 = 1.0 / 180    // 3 minute patience
+	tests := []struct {
+		name     string
+		handle   time.Duration
+		patience time.Duration
+		ahead    int
+		serving  int
+		want     time.Duration
+	}{
+		{"nobody ahead: one service completion", 4 * time.Minute, 3 * time.Minute, 0, 10, ewtSecs(24)},
+		{"one ahead", 4 * time.Minute, 3 * time.Minute, 1, 10, ewtSecs(1/sm10 + 1/(sm10+a3))},
+		{"three ahead", 4 * time.Minute, 3 * time.Minute, 3, 10,
+			ewtSecs(1/sm10 + 1/(sm10+a3) + 1/(sm10+2*a3) + 1/(sm10+3*a3))},
+		{"one agent", 4 * time.Minute, 3 * time.Minute, 2, 1,
+			ewtSecs(240 + 1/(1.0/240+a3) + 1/(1.0/240+2*a3))},
+		{"no agent serving counts as one", 4 * time.Minute, 3 * time.Minute, 0, 0, ewtSecs(240)},
+		{"negative serving counts as one", 4 * time.Minute, 3 * time.Minute, 0, -3, ewtSecs(240)},
+		{"negative ahead counts as none", 4 * time.Minute, 3 * time.Minute, -5, 10, ewtSecs(24)},
+		// With patience far beyond the handle time the sum tends to (n+1)/(sμ).
+		{"very patient visitors", time.Minute, 1000 * time.Hour, 9, 2, ewtSecs(10 * 30 * (1 - 1e-5))},
+		// α = sμ: terms are 1/(sμ(1+i)), a harmonic number H_{n+1}/(sμ).
+		{"alpha equals s·mu", 2 * time.Minute, time.Minute, 3, 2, ewtSecs(60 * (1 + 1.0/2 + 1.0/3 + 1.0/4))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEstimator(EstimatorConfig{HandleTime: tt.handle, Patience: tt.patience, Weight: 0.02})
+			got := e.Wait(tt.ahead, tt.serving)
+			tol := time.Millisecond
+			if tt.name == "very patient visitors" {
+				tol = 50 * time.Millisecond
+			}
+			if d := got - tt.want; d < -tol || d > tol {
+				t.Errorf("Wait(%d, %d) = %v, want %v", tt.ahead, tt.serving, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEstimator_WaitGrowsWithQueueAndShrinksWithAgents(t *testing.T) {
+	e := NewEstimator(DefaultEstimatorConfig())
+	for n := range 30 {
+		if a, b := e.Wait(n, 5), e.Wait(n+1, 5); b <= a {
+			t.Fatalf("Wait(%d,5)=%v, Wait(%d,5)=%v: not increasing", n, a, n+1, b)
+		}
+		if a, b := e.Wait(n, 5), e.Wait(n, 6); b >= a {
+			t.Fatalf("Wait(%d,5)=%v, Wait(%d,6)=%v: not decreasing", n, a, n, b)
+		}
+	}
+}
+
+func TestEstimator_RatesStartAtSeed(t *testing.T) {
+	e := NewEstimator(EstimatorConfig{HandleTime: 5 * time.Minute, Patience: 2 * time.Minute, Weight: 0.1})
+	mu, alpha := e.Rates()
+	if math.Abs(mu-1.0/300) > 1e-12 || math.Abs(alpha-1.0/120) > 1e-12 {
+		t.Fatalf("Rates() = %g, %g; want %g, %g", mu, alpha, 1.0/300, 1.0/120)
+	}
+}
+
+func TestEstimator_ObserveHandledIsEWMA(t *testing.T) {
+	tests := []struct {
+		name    string
+		weight  float64
+		observe []time.Duration
+		want    float64 // average handle time, seconds
+	}{
+		{"one step", 0.25, []time.Duration{200 * time.Second}, 125},                      // 100 + 0.25·(200−100)
+		{"two steps", 0.5, []time.Duration{200 * time.Second, 0, 50 * time.Second}, 100}, // 0 ignored: 150, then 100
+		{"weight 1 takes the last", 1, []time.Duration{time.Minute, 7 * time.Second}, 7},
+		{"weight 0 is frozen", 0, []time.Duration{time.Hour, time.Second}, 100},
+		{"negative ignored", 0.5, []time.Duration{-time.Hour}, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEstimator(EstimatorConfig{HandleTime: 100 * time.Second, Patience: time.Minute, Weight: tt.weight})
+			for _, d := range tt.observe {
+				e.ObserveHandled(d)
+			}
+			mu, _ := e.Rates()
+			if math.Abs(1/mu-tt.want) > 1e-9 {
+				t.Errorf("average handle time %g s, want %g s", 1/mu, tt.want)
+			}
+		})
+	}
+}
+
+func TestEstimator_ObserveWaitIsAbandonsPerWaitingTime(t *testing.T) {
+	t.Run("weight 1: last visitor only", func(t *testing.T) {
+		e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: time.Minute, Weight: 1})
+		e.ObserveWait(30*time.Second, true)
+		if _, a := e.Rates(); math.Abs(a-1.0/30) > 1e-12 {
+			t.Errorf("alpha = %g, want 1/30", a)
+		}
+		e.ObserveWait(30*time.Second, false)
+		if _, a := e.Rates(); a != 0 {
+			t.Errorf("alpha = %g after a served visitor with weight 1, want 0", a)
+		}
+	})
+	t.Run("ratio of the EWMAs", func(t *testing.T) {
+		// Seed: abandon share 0.1, mean wait 0.1·60 = 6 s. One served
+		// visitor after 26 s with weight 0.5: abandons 0.05, wait 16 s.
+		e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: time.Minute, Weight: 0.5})
+		e.ObserveWait(26*time.Second, false)
+		if _, a := e.Rates(); math.Abs(a-0.05/16) > 1e-12 {
+			t.Errorf("alpha = %g, want %g", a, 0.05/16)
+		}
+	})
+	t.Run("long stream converges to abandons over total wait", func(t *testing.T) {
+		// Per cycle of four visitors: one abandons after 40 s, three are
+		// served after 20, 60 and 80 s: 1 abandon per 200 s of waiting.
+		e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: 10 * time.Second, Weight: 0.005})
+		for range 5000 {
+			e.ObserveWait(40*time.Second, true)
+			e.ObserveWait(20*time.Second, false)
+			e.ObserveWait(60*time.Second, false)
+			e.ObserveWait(80*time.Second, false)
+		}
+		if _, a := e.Rates(); math.Abs(a*200-1) > 0.01 {
+			t.Errorf("alpha = %g, want about %g", a, 1.0/200)
+		}
+	})
+	t.Run("zero wait leaves alpha unchanged", func(t *testing.T) {
+		e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: time.Minute, Weight: 0.3})
+		e.ObserveWait(45*time.Second, true)
+		_, before := e.Rates()
+		e.ObserveWait(0, false)
+		e.ObserveWait(-time.Second, false)
+		if _, after := e.Rates(); math.Abs(after-before) > 1e-15 {
+			t.Errorf("alpha moved from %g to %g on zero waits", before, after)
+		}
+	})
+}
+
+func TestEstimator_LearnsFromSeed(t *testing.T) {
+	// Seeded 30% off, the estimator reaches the observed rates.
+	e := NewEstimator(EstimatorConfig{HandleTime: 312 * time.Second, Patience: 126 * time.Second, Weight: 0.05})
+	for range 1000 {
+		e.ObserveHandled(240 * time.Second)
+		e.ObserveWait(180*time.Second, true) // every visitor waits 180 s and gives up
+	}
+	got := e.Wait(0, 10)
+	if !ewtNear(got, 24*time.Second) {
+		t.Errorf("Wait(0, 10) = %v after learning, want 24s", got)
+	}
+	if !ewtNear(e.Wait(1, 10), ewtSecs(24+1/(10.0/240+1.0/180))) {
+		t.Errorf("Wait(1, 10) = %v", e.Wait(1, 10))
+	}
+}
+
+func TestEstimator_ConcurrentUse(t *testing.T) {
+	e := NewEstimator(DefaultEstimatorConfig())
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 1000 {
+				e.ObserveHandled(time.Duration(i+g) * time.Second)
+				e.ObserveWait(time.Duration(i)*time.Second, i%5 == 0)
+				if e.Wait(i%20, 3) <= 0 {
+					t.Error("non-positive wait")
+					return
+				}
+				e.Rates()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestEstimatorConfig_Validate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*EstimatorConfig)
+		want   string // error prefix; "" for valid
+	}{
+		{"default", func(*EstimatorConfig) {}, ""},
+		{"weight 1", func(c *EstimatorConfig) { c.Weight = 1 }, ""},
+		{"zero handle time", func(c *EstimatorConfig) { c.HandleTime = 0 }, "acd.ewt.handle_time: "},
+		{"sub-second handle time", func(c *EstimatorConfig) { c.HandleTime = 500 * time.Millisecond }, "acd.ewt.handle_time: "},
+		{"negative patience", func(c *EstimatorConfig) { c.Patience = -time.Minute }, "acd.ewt.patience: "},
+		{"zero weight", func(c *EstimatorConfig) { c.Weight = 0 }, "acd.ewt.weight: "},
+		{"weight above 1", func(c *EstimatorConfig) { c.Weight = 1.5 }, "acd.ewt.weight: "},
+		{"NaN weight", func(c *EstimatorConfig) { c.Weight = math.NaN() }, "acd.ewt.weight: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultEstimatorConfig()
+			tt.mutate(&c)
+			err := c.Validate("acd.ewt")
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)):
+				t.Errorf("Validate() = %v, want an error starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBandOf(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "under 1 minute"},
+		{59 * time.Second, "under 1 minute"},
+		{time.Minute, "1–3 minutes"},
+		{3*time.Minute - 1, "1–3 minutes"},
+		{3 * time.Minute, "3–5 minutes"},
+		{5 * time.Minute, "over 5 minutes"},
+		{10 * time.Hour, "over 5 minutes"},
+	}
+	for _, tt := range tests {
+		if got := BandOf(tt.d, DefaultBands()); got != tt.want {
+			t.Errorf("BandOf(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+	bounded := []Band{{Below: time.Minute, Label: "soon"}, {Below: time.Hour, Label: "later"}}
+	if got := BandOf(2*time.Hour, bounded); got != "later" {
+		t.Errorf("beyond the last bound: %q, want the last label", got)
+	}
+	if got := BandOf(time.Second, nil); got != "" {
+		t.Errorf("no bands: %q, want empty", got)
+	}
+}
+
+func BenchmarkEstimator_Wait50(b *testing.B) {
+	e := NewEstimator(DefaultEstimatorConfig())
+	for b.Loop() {
+		e.Wait(50, 10)
+	}
+}

@@ -1,0 +1,169 @@
+package sim
+
+import (
+	"bytes"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScenarios_Claims checks, for every standard scenario, what the ACD's
+// estimated waiting time is meant to deliver: learning μ and α online costs
+// at most 10% RMSE against knowing them, and the result is at least 30%
+// more accurate than Asterisk's announced hold time.
+func TestScenarios_Claims(t *testing.T) {
+	var rs []Result
+	for _, sc := range Scenarios() {
+		r := Run(sc)
+		rs = append(rs, r)
+		est, ql, ast := r.RMSE[Estimator], r.RMSE[QLTrue], r.RMSE[Asterisk]
+		if float64(est) > 1.10*float64(ql) {
+			t.Errorf("%s: estimator RMSE %v > 1.10 × ql-true RMSE %v (ratio %.3f)", sc.Name, est, ql, float64(est)/float64(ql))
+		}
+		if float64(est) > 0.70*float64(ast) {
+			t.Errorf("%s: estimator RMSE %v > 0.70 × asterisk RMSE %v (ratio %.3f)", sc.Name, est, ast, float64(est)/float64(ast))
+		}
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rs)
+	t.Logf("\n%s", b.String())
+}
+
+func TestRun_Deterministic(t *testing.T) {
+	for _, sc := range Scenarios() {
+		sc.Visitors = 5000
+		a, b := Run(sc), Run(sc)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: two runs with seed %d differ:\n%+v\n%+v", sc.Name, sc.Seed, a, b)
+		}
+		sc.Seed++
+		if c := Run(sc); reflect.DeepEqual(a, c) {
+			t.Errorf("%s: seeds %d and %d give the same result", sc.Name, sc.Seed-1, sc.Seed)
+		}
+	}
+}
+
+// TestRun_MatchesErlangA checks the simulation itself against the
+// stationary M/M/s+M birth-death chain: the share of visitors who abandon
+// and the share who must wait.
+func TestRun_MatchesErlangA(t *testing.T) {
+	sc := Scenarios()[0]
+	sc.Visitors = 200_000
+	r := Run(sc)
+	lambda := sc.Arrival(0)
+	mu, theta := 1/sc.HandleTime.Seconds(), 1/sc.Patience.Seconds()
+	p := []float64{1}
+	for n := 1; n < 1000; n++ {
+		d := float64(min(n, sc.Agents))*mu + float64(max(n-sc.Agents, 0))*theta
+		p = append(p, p[n-1]*lambda/d)
+	}
+	var z, queue, wait float64
+	for n, x := range p {
+		z += x
+		queue += float64(max(n-sc.Agents, 0)) * x
+		if n >= sc.Agents {
+			wait += x
+		}
+	}
+	wantAbandon := theta * queue / z / lambda
+	wantWait := wait / z
+
+	if r.Served+r.Abandoned != sc.Visitors {
+		t.Fatalf("served %d + abandoned %d != %d visitors", r.Served, r.Abandoned, sc.Visitors)
+	}
+	gotAbandon := float64(r.Abandoned) / float64(sc.Visitors)
+	gotWait := float64(r.Compared+r.Abandoned) / float64(sc.Visitors) // everyone who abandons had to wait
+	if math.Abs(gotAbandon-wantAbandon) > 0.01 {
+		t.Errorf("abandoned share %.4f, Erlang-A %.4f", gotAbandon, wantAbandon)
+	}
+	if math.Abs(gotWait-wantWait) > 0.015 {
+		t.Errorf("waiting share %.4f, Erlang-A %.4f", gotWait, wantWait)
+	}
+}
+
+func TestRun_TimeVaryingRateIsThinned(t *testing.T) {
+	// Arrivals only in the first half of each 20 minute cycle: with the
+	// agents idle half the time, the second-half queue must empty.
+	sc := Scenarios()[0]
+	sc.Name = "on-off"
+	sc.Visitors = 20_000
+	sm := float64(sc.Agents) / sc.HandleTime.Seconds()
+	sc.Arrival = func(t time.Duration) float64 {
+		if (t/(10*time.Minute))%2 == 0 {
+			return 2 * sm
+		}
+		return 0
+	}
+	sc.MaxArrival = 2 * sm
+	r := Run(sc)
+	if r.Served+r.Abandoned != sc.Visitors {
+		t.Fatalf("served %d + abandoned %d != %d visitors", r.Served, r.Abandoned, sc.Visitors)
+	}
+	// At twice the capacity for half the time the overall load is 1, but
+	// the bursts drive many more abandons than a steady load of 1 would.
+	if share := float64(r.Abandoned) / float64(sc.Visitors); share < 0.15 {
+		t.Errorf("abandoned share %.3f under bursts, want well above steady-state", share)
+	}
+}
+
+func TestRun_PanicsOnMalformedScenario(t *testing.T) {
+	tests := map[string]func(*Scenario){
+		"no agents":          func(sc *Scenario) { sc.Agents = 0 },
+		"no handle time":     func(sc *Scenario) { sc.HandleTime = 0 },
+		"no patience":        func(sc *Scenario) { sc.Patience = 0 },
+		"no max arrival":     func(sc *Scenario) { sc.MaxArrival = 0 },
+		"rate above the max": func(sc *Scenario) { sc.MaxArrival /= 2 },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			sc := Scenarios()[0]
+			sc.Visitors = 100
+			mutate(&sc)
+			defer func() {
+				if recover() == nil {
+					t.Error("Run did not panic")
+				}
+			}()
+			Run(sc)
+		})
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var rs []Result
+	for _, sc := range Scenarios() {
+		sc.Visitors = 2000
+		rs = append(rs, Run(sc))
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rs)
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if want := 1 + 3*len(rs); len(lines) != want {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), want, b.String())
+	}
+	for _, h := range []string{"scenario", "predictor", "RMSE (s)", "mean error (s)", "served", "abandoned"} {
+		if !strings.Contains(lines[0], h) {
+			t.Errorf("header %q lacks %q", lines[0], h)
+		}
+	}
+	for i, r := range rs {
+		for j, p := range Predictors() {
+			f := strings.Fields(lines[1+3*i+j])
+			if f[0] != r.Scenario || f[1] != p {
+				t.Errorf("row %d = %q, want scenario %s predictor %s", 1+3*i+j, lines[1+3*i+j], r.Scenario, p)
+			}
+		}
+	}
+}
+
+func BenchmarkRun(b *testing.B) {
+	for _, sc := range Scenarios() {
+		b.Run(sc.Name, func(b *testing.B) {
+			for b.Loop() {
+				Run(sc)
+			}
+		})
+	}
+}

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/route"
+)
+
+// Agents is what the agent API needs of the ACD.
+type Agents interface {
+	// AgentByToken returns the agent whose bearer token this is.
+	AgentByToken(token string) (uri string, ok bool)
+	// AgentState returns an agent's state name and since when.
+	AgentState(uri string) (state string, since time.Time, ok bool)
+	// SetAway sets the agent away, or back to available (ending wrap-up).
+	SetAway(ctx context.Context, uri string, away bool)
+}
+
+// agentRoutes serves the agent API, authenticated by a bearer token per
+// agent: GET /v1/agents/me, and PUT /v1/agents/me/state with
+// {"state": "available" | "away"}.
+func agentRoutes(r *route.RouterGroup, agents Agents) {
+	auth := func(c *app.RequestContext) (string, bool) {
+		token, ok := strings.CutPrefix(string(c.GetHeader("Authorization")), "Bearer ")
+		uri, known := agents.AgentByToken(strings.TrimSpace(token))
+		if !ok || !known {
+			c.Header("WWW-Authenticate", `Bearer realm="switchboard"`)
+			writeError(c, http.StatusUnauthorized, "unauthorized", "a valid agent bearer token is required")
+			return "", false
+		}
+		return uri, true
+	}
+	show := func(c *app.RequestContext, uri string) {
+		state, since, _ := agents.AgentState(uri)
+		c.JSON(http.StatusOK, map[string]any{"agent": uri, "state": state, "since": since.UTC().Format(time.RFC3339)})
+	}
+	r.GET("/v1/agents/me", func(_ context.Context, c *app.RequestContext) {
+		if uri, ok := auth(c); ok {
+			show(c, uri)
+		}
+	})
+	r.PUT("/v1/agents/me/state", func(ctx context.Context, c *app.RequestContext) {
+		uri, ok := auth(c)
+		if !ok {
+			return
+		}
+		var body struct {
+			State string `json:"state"`
+		}
+		if err := json.Unmarshal(c.Request.Body(), &body); err != nil {
+			writeError(c, http.StatusBadRequest, "bad_json", "the body must be JSON: "+err.Error())
+			return
+		}
+		switch body.State {
+		case "available", "away":
+			agents.SetAway(ctx, uri, body.State == "away")
+			show(c, uri)
+		default:
+			writeError(c, http.StatusBadRequest, "bad_state", `state must be "available" or "away"`)
+		}
+	})
+}
+
+// writeError answers with the JSON error body every endpoint uses.
+func writeError(c *app.RequestContext, status int, code, message string) {
+	c.JSON(status, map[string]string{"error": code, "message": message})
+}
