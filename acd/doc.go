@@ -1,6 +1,23 @@
-// Package acd is the customer support server's domain: agents, skill groups,
-// queues, routing and estimated waiting time. It imports no transport
-// package; adapters in sip/ and httpapi/ drive it through small interfaces.
+// Package acd is the customer support server's domain: agents, skill
+// groups, queues, routing and estimated waiting time (EWT). It imports no
+// transport package; the adapters drive it through small interfaces.
 //
-// It is still empty: the presence server comes first.
+// An agent's state (offline, available, reserved, busy, wrap-up, away) is
+// derived from its inputs: its registration (location.Service reports it),
+// what its phone PUBLISHes (PresenceOf reads the composed PIDF document),
+// the calls the B2BUA routes to it (Offer, Answered, Missed, Ended), and
+// its own choice through the agent API (SetAway). Every change of state is
+// stored (Store) and restored at start.
+//
+//	REGISTER / PUBLISH ─▶ SetRegistered / SetPresence ─▶ derive ─▶ Store
+//	                                                     └─▶ Run ─▶ Publisher.Publish (SIP PUBLISH)
+//
+// Each skill group has a queue (Enqueue, Route, Leave) and an Estimator of
+// the wait of a newly arriving visitor: the queue-length predictor with
+// abandonment, with handle time and patience learnt online. Run publishes
+// every group's and agent's document (docs/acd-pidf.md) to the presence
+// server over real SIP, even when it runs in the same process, so the
+// roles can be split across hosts.
+//
+// Package acd/sim checks the estimator against a simulated call centre.
 package acd

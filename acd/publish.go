@@ -3,6 +3,7 @@ package acd
 import (
 	"bytes"
 	"context"
+	"sync"
 	"time"
 )
 
@@ -31,19 +32,39 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// round publishes the documents that changed, or all when refresh.
+// publishers bounds the PUBLISHes of one round in flight at once: each
+// waits for the presence server's durable answer.
+const publishers = 32
+
+// round publishes the documents that changed, or all when refresh, and
+// returns once every answer is in.
 func (s *Service) round(ctx context.Context, last map[string][]byte, refresh bool) {
-	for uri, doc := range s.documents(time.Now()) {
+	docs := s.documents(time.Now())
+	for uri, doc := range docs {
 		if !refresh && bytes.Equal(last[uri], doc) {
-			continue
+			delete(docs, uri)
 		}
-		if err := s.pub.Publish(ctx, uri, doc); err != nil {
-			s.log.Warn("publish availability", "presentity", uri, "error", err)
-			delete(last, uri) // try again next round
-			continue
-		}
-		last[uri] = doc
 	}
+	var mu sync.Mutex // guards last from here on
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, publishers)
+	for uri, doc := range docs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			err := s.pub.Publish(ctx, uri, doc)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				s.log.Warn("publish availability", "presentity", uri, "error", err)
+				delete(last, uri) // try again next round
+				return
+			}
+			last[uri] = doc
+		}()
+	}
+	wg.Wait()
 }
 
 // documents renders every group and agent document at now.
