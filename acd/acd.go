@@ -31,6 +31,9 @@ type Transition struct {
 	FromName string    `json:"from"`
 	ToName   string    `json:"to"`
 	At       time.Time `json:"at"`
+	// ManualAway is the agent's own choice at that moment (agent API or
+	// misses), the one input that lives only in the ACD.
+	ManualAway bool `json:"manual_away"`
 }
 
 // Service is the customer support server's domain. Its methods are safe
@@ -81,16 +84,17 @@ func New(cfg Config, pub Publisher, store Store, log *slog.Logger) (*Service, er
 // publisher can only be built once the SIP listeners are up, after New.)
 func (s *Service) SetPublisher(p Publisher) { s.pub = p }
 
-// Load restores each agent's last stored state, so a restart does not
-// forget who was away. Inputs such as registrations are reported again by
-// the adapters and re-derive the state from there.
+// Load restores what only the ACD knows of each agent, its own away
+// choice, from the last stored transition. The other inputs (registrations,
+// phone presence) are stored by their own services and reported again as
+// they load, which re-derives every state; until then an agent counts as
+// offline.
 func (s *Service) Load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.store.LoadAgentStates(ctx, func(t Transition) error {
 		if a := s.agents[t.Agent]; a != nil {
-			a.State, a.Since = ParseState(t.ToName), t.At
-			a.ManualAway = a.State == StateAway
+			a.ManualAway = t.ManualAway
 		}
 		return nil
 	})
@@ -177,9 +181,10 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 		return
 	}
 	a.State, a.Since = to, now
+	t := Transition{Agent: uri, From: from, To: to, FromName: from.String(), ToName: to.String(), At: now,
+		ManualAway: a.ManualAway}
 	s.mu.Unlock()
 
-	t := Transition{Agent: uri, From: from, To: to, FromName: from.String(), ToName: to.String(), At: now}
 	if err := s.store.SaveTransition(ctx, t); err != nil {
 		s.log.Error("store agent transition", "agent", uri, "error", err)
 	}

@@ -238,7 +238,11 @@ func TestLoad_RestoresStates(t *testing.T) {
 	if err := s2.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if got := state(t, s2, alice); got != acd.StateOffline {
+		t.Fatalf("before registrations are reported: %s, want offline", got)
+	}
+	s2.SetRegistered(ctx, alice, true) // as location reports at load
 	if got := state(t, s2, alice); got != acd.StateAway {
-		t.Fatalf("restored %s, want away", got)
+		t.Fatalf("restored %s, want away (the agent's own choice)", got)
 	}
 }
