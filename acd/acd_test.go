@@ -130,7 +130,8 @@ func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
 		s.SetRegistered(ctx, bob, true) // billing 2: below the group's minimum
 		now := time.Now()
 
-		it := &acd.Item{ID: "v1", Group: "billing", Enqueued: now, Preferred: alice, PreferUntil: now.Add(time.Minute)}
+		it := s.NewItem("v1", "billing", alice, 0, now) // sticky for 30 s
+
 		if pos, err := s.Enqueue(it); err != nil || pos != 1 {
 			t.Fatalf("enqueue: %d %v", pos, err)
 		}
@@ -149,6 +150,37 @@ func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
 			t.Fatalf("routed to %s though nobody eligible is available", uri)
 		}
 	})
+}
+
+func TestHours_OpenOnlyInsideTheWeeklySchedule(t *testing.T) {
+	cfg := testConfig()
+	cfg.Groups[0].Hours = &acd.Hours{TimeZone: "Europe/Paris", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Open: "08:00", Close: "18:00"}
+	s, _ := newService(t, cfg)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	cases := []struct {
+		at   time.Time
+		open bool
+	}{
+		{time.Date(2026, 11, 30, 7, 59, 0, 0, paris), false}, // Monday, before opening
+		{time.Date(2026, 11, 30, 8, 0, 0, 0, paris), true},
+		{time.Date(2026, 11, 30, 17, 59, 0, 0, paris), true},
+		{time.Date(2026, 11, 30, 18, 0, 0, 0, paris), false},
+		{time.Date(2026, 11, 28, 12, 0, 0, 0, paris), false},  // Saturday
+		{time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), true}, // 10:00 in Paris
+	}
+	for _, c := range cases {
+		if st := s.Status(c.at)[0]; st.Open != c.open {
+			t.Errorf("%s: open=%v, want %v", c.at, st.Open, c.open)
+		}
+	}
+	if _, err := s.Enqueue(&acd.Item{ID: "x", Group: "billing", Enqueued: cases[0].at}); err != acd.ErrGroupClosed {
+		t.Fatalf("enqueue after hours: %v, want ErrGroupClosed", err)
+	}
+	bad := testConfig()
+	bad.Groups[0].Hours = &acd.Hours{TimeZone: "Mars/Olympus", Open: "08:00", Close: "18:00"}
+	if err := bad.Validate("acd"); err == nil || !strings.Contains(err.Error(), "acd.groups[0].hours.time_zone") {
+		t.Fatalf("bad time zone: %v", err)
+	}
 }
 
 func TestEnqueue_PriorityLimitAndUnknownGroup(t *testing.T) {

@@ -25,6 +25,9 @@ type Config struct {
 	MinPublishGap time.Duration `yaml:"min_publish_gap"`
 	// WrapUp is how long an agent stays in wrap-up after a call.
 	WrapUp time.Duration `yaml:"wrap_up"`
+	// StickyWait is how long a visitor's preferred agent (the last one it
+	// spoke with) is waited for before anyone with the skill may take it.
+	StickyWait time.Duration `yaml:"sticky_wait"`
 	// MaxMisses is how many routed calls in a row an agent may leave
 	// unanswered before it is set away; 0 never sets it away.
 	MaxMisses int `yaml:"max_misses"`
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 		MinPublishGap:   500 * time.Millisecond,
 		WrapUp:          30 * time.Second,
 		MaxMisses:       3,
+		StickyWait:      30 * time.Second,
 		Estimator:       DefaultEstimatorConfig(),
 		Bands:           DefaultBands(),
 	}
@@ -108,6 +112,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("%s.min_publish_gap: must lie between 0 and publish_interval", prefix)
 	case c.WrapUp < 0:
 		return fmt.Errorf("%s.wrap_up: must not be negative", prefix)
+	case c.StickyWait < 0:
+		return fmt.Errorf("%s.sticky_wait: must not be negative", prefix)
 	case c.MaxMisses < 0:
 		return fmt.Errorf("%s.max_misses: must not be negative", prefix)
 	}

@@ -30,6 +30,13 @@ type Item struct {
 	skipped []string
 }
 
+// NewItem returns a queue item for a visitor arriving now in group, who
+// prefers agent preferred ("" for none) for Config.StickyWait.
+func (s *Service) NewItem(id, group, preferred string, priority int, now time.Time) *Item {
+	return &Item{ID: id, Group: group, Priority: priority, Enqueued: now,
+		Preferred: preferred, PreferUntil: now.Add(s.cfg.StickyWait)}
+}
+
 // Enqueue adds it to its group's queue and returns its position (1 is next).
 func (s *Service) Enqueue(it *Item) (int, error) {
 	s.mu.Lock()
