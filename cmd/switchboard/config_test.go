@@ -56,6 +56,11 @@ func TestConfig_ErrorsNameTheField(t *testing.T) {
 		{set: "no.such=1", want: "no.such"},
 		{env: "SWITCHBOARD_NOPE=1", want: "SWITCHBOARD_NOPE"},
 		{set: "log.format=xml", want: "log.format"},
+		{set: "acd.presence_server=127.0.0.1:5060", want: "acd.presence_server"},
+		{set: "acd.publish_interval=10ms", want: "acd.publish_interval"},
+		{set: "acd.estimator.weight=2", want: "acd.estimator.weight"},
+		{file: "acd:\n  groups:\n    - {id: sales, skill: sales, min_proficiency: 9}\n", want: "acd.groups[0].min_proficiency"},
+		{file: "acd:\n  agents:\n    - {uri: alice, skills: {x: 1}}\n", want: "acd.agents[0].uri"},
 	}
 	for _, c := range cases {
 		var file string

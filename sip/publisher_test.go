@@ -1,0 +1,53 @@
+package sip
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/siptest"
+	"github.com/switchboard/switchboard/presence"
+)
+
+// The ACD's publisher authenticates when challenged, modifies its
+// publication with SIP-If-Match, and starts over when the server answers
+// 412 because it lost the publication.
+func TestPublisher_RefreshesWithIfMatchAndRecoversFrom412(t *testing.T) {
+	st := authStack(t)
+	client := newStack(t, func(c *Config, _ *presence.Config) { c.TCP = "" }) // the ACD's own SIP endpoint
+	pub, err := NewPublisher(client.srv, "sip:"+st.srv.Addr("udp"), "acd", "acd-pw", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const group = "sip:billing@example.com"
+	ctx := context.Background()
+	w := siptest.NewPeer(t)
+	res := w.DoAuth(w.Request("SUBSCRIBE", group, "bob", st.srv.Addr("udp"), "", "Event: presence"), "bob", "bob-pw")
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("subscribe: %d", res.StatusCode)
+	}
+	w.NextNotify()
+
+	for _, basic := range []string{"open", "closed"} {
+		if err := pub.Publish(ctx, group, []byte(siptest.PIDF(group, "g", basic, ""))); err != nil {
+			t.Fatal(err)
+		}
+		if n := w.NextNotify(); !strings.Contains(string(n.Body()), "<basic>"+basic+"</basic>") {
+			t.Fatalf("after publishing %s:\n%s", basic, n.Body())
+		}
+	}
+	if n := st.presence.Stats().Publications; n != 1 {
+		t.Fatalf("%d publications, want the one modified in place", n)
+	}
+
+	pub.mu.Lock()
+	pub.etags[group] = "lost-by-the-server"
+	pub.mu.Unlock()
+	if err := pub.Publish(ctx, group, []byte(siptest.PIDF(group, "g", "open", ""))); err != nil {
+		t.Fatalf("after a 412: %v", err)
+	}
+	if n := w.NextNotify(); !strings.Contains(string(n.Body()), "<basic>open</basic>") {
+		t.Fatalf("after starting over:\n%s", n.Body())
+	}
+}
