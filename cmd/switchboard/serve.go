@@ -45,37 +45,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Agents REGISTER and PUBLISH to the ACD, so the ACD role runs a
-	// presence service and registrar too; they are the same ones when the
-	// presence role runs in this process.
 	var agents *acd.Service
 	if cfg.runs("presence") || cfg.runs("acd") {
-		svc := presence.New(cfg.Presence, db, sipSrv, log)
-		loc := location.New(cfg.Registrar, db)
-		if cfg.runs("acd") {
-			if agents, err = acd.New(cfg.ACD, nil, db, log); err != nil {
-				return err
-			}
-			if err := agents.Load(ctx); err != nil {
-				return err
-			}
-			svc.Observe(func(uri string, doc []byte) {
-				if agents.IsAgent(uri) {
-					agents.SetPresence(ctx, uri, acd.PresenceOf(doc))
-				}
-			})
-			loc.Observe(func(aor string, live bool) { agents.SetRegistered(ctx, aor, live) })
-		}
-		if err := svc.Load(ctx); err != nil {
+		var svc *presence.Service
+		if svc, agents, err = startPresence(ctx, cfg, db, sipSrv, reg, log); err != nil {
 			return err
 		}
 		defer svc.Close()
-		registerPresenceMetrics(reg, svc)
-		sipSrv.ServePresence(svc)
-		if err := loc.Load(ctx); err != nil {
-			return err
-		}
-		sipSrv.ServeRegistrar(loc)
 	}
 	if err := sipSrv.Start(); err != nil {
 		return err
@@ -130,6 +106,44 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
+}
+
+// startPresence loads the presence service and the registrar and has the
+// SIP server answer PUBLISH, SUBSCRIBE and REGISTER with them. Agents
+// REGISTER and PUBLISH to the ACD, so the ACD role runs them too (the same
+// ones when the presence role runs in this process); the ACD returned,
+// when that role runs, hears of agents' registrations and presence.
+func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Server,
+	reg prometheus.Registerer, log *slog.Logger) (*presence.Service, *acd.Service, error) {
+	svc := presence.New(cfg.Presence, db, sipSrv, log)
+	loc := location.New(cfg.Registrar, db)
+	var agents *acd.Service
+	if cfg.runs("acd") {
+		var err error
+		if agents, err = acd.New(cfg.ACD, nil, db, log); err != nil {
+			return nil, nil, err
+		}
+		if err := agents.Load(ctx); err != nil {
+			return nil, nil, err
+		}
+		svc.Observe(func(uri string, doc []byte) {
+			if agents.IsAgent(uri) {
+				agents.SetPresence(ctx, uri, acd.PresenceOf(doc))
+			}
+		})
+		loc.Observe(func(aor string, live bool) { agents.SetRegistered(ctx, aor, live) })
+	}
+	if err := svc.Load(ctx); err != nil {
+		return nil, nil, err
+	}
+	registerPresenceMetrics(reg, svc)
+	sipSrv.ServePresence(svc)
+	if err := loc.Load(ctx); err != nil {
+		svc.Close()
+		return nil, nil, err
+	}
+	sipSrv.ServeRegistrar(loc)
+	return svc, agents, nil
 }
 
 // registerPresenceMetrics exposes the presence service's counts as gauges.
