@@ -278,3 +278,20 @@ func TestLoad_RestoresStates(t *testing.T) {
 		t.Fatalf("restored %s, want away (the agent's own choice)", got)
 	}
 }
+
+func TestGroupDocument_RoundTrip(t *testing.T) {
+	s, _ := newService(t, testConfig())
+	rec := &recorder{docs: map[string]string{}}
+	s.SetPublisher(rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Run publishes one round, then sees ctx done
+	s.Run(ctx)
+	st, ok := acd.ParseGroupDocument([]byte(rec.docs["sip:billing@example.com"]))
+	want := s.Status(time.Now())[0]
+	if !ok || st != want {
+		t.Fatalf("read back %+v, ok=%v; want %+v", st, ok, want)
+	}
+	if _, ok := acd.ParseGroupDocument([]byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:x@y"/>`)); ok {
+		t.Fatal("a plain PIDF document read as a group")
+	}
+}

@@ -85,3 +85,31 @@ func esc(s string) string {
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
 }
+
+// ParseGroupDocument reads a group's availability back from its presence
+// document (what groupDocument writes, possibly composed by a presence
+// server), for watchers such as the web role. ok is false when the
+// document carries no group element of ours.
+func ParseGroupDocument(doc []byte) (st GroupStatus, ok bool) {
+	var d struct {
+		Group *struct {
+			ID        string `xml:"id,attr"`
+			Skill     string `xml:"skill,attr"`
+			State     string `xml:"state,attr"`
+			Name      string `xml:"name"`
+			Available int    `xml:"available-agents"`
+			Busy      int    `xml:"busy-agents"`
+			Away      int    `xml:"away-agents"`
+			Queue     int    `xml:"queue-length"`
+			EWT       int    `xml:"ewt-seconds"`
+			Band      string `xml:"ewt-band"`
+		} `xml:"urn:switchboard:params:xml:ns:acd group"`
+	}
+	if err := xml.Unmarshal(doc, &d); err != nil || d.Group == nil {
+		return GroupStatus{}, false
+	}
+	g := d.Group
+	return GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != "after-hours",
+		Available: g.Available, Busy: g.Busy, Away: g.Away, QueueLength: g.Queue,
+		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band}, true
+}
