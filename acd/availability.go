@@ -9,6 +9,9 @@ type GroupStatus struct {
 	ID, Name, Skill string
 	// Open is false outside opening hours.
 	Open bool
+	// Accepting is true when the group takes a visitor now: open, and an
+	// agent available or agents serving a queue with room.
+	Accepting bool
 	// Available, Busy and Away count the group's agents by state; busy
 	// includes reserved and wrap-up, offline agents are not counted.
 	Available, Busy, Away int
@@ -53,17 +56,7 @@ func (s *Service) status(g *group, now time.Time) GroupStatus {
 		st.EWT = g.est.Wait(st.QueueLength, st.Busy)
 	}
 	st.Band = BandOf(st.EWT, s.cfg.Bands)
+	room := g.cfg.QueueLimit == 0 || st.QueueLength < g.cfg.QueueLimit
+	st.Accepting = st.Open && (st.Available > 0 || st.Busy > 0 && room)
 	return st
-}
-
-// Takes reports whether the group can take a visitor now: open, and an
-// agent available or someone serving a queue with room.
-func (st GroupStatus) Takes(limit int) bool {
-	if !st.Open {
-		return false
-	}
-	if st.Available > 0 {
-		return true
-	}
-	return st.Busy > 0 && (limit == 0 || st.QueueLength < limit)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,10 +23,10 @@ func (s *Service) GroupURI(id string) string { return "sip:" + id + "@" + s.cfg.
 
 // groupDocument renders a group's availability as PIDF (RFC 3863) with our
 // extension: basic open when the group takes visitors now.
-func groupDocument(entity string, st GroupStatus, limit int) []byte {
+func groupDocument(entity string, st GroupStatus) []byte {
 	var b bytes.Buffer
 	basic := "closed"
-	if st.Takes(limit) {
+	if st.Accepting {
 		basic = "open"
 	}
 	state := "open"
@@ -92,6 +93,10 @@ func esc(s string) string {
 // document carries no group element of ours.
 func ParseGroupDocument(doc []byte) (st GroupStatus, ok bool) {
 	var d struct {
+		Tuples []struct {
+			ID    string `xml:"id,attr"`
+			Basic string `xml:"status>basic"`
+		} `xml:"urn:ietf:params:xml:ns:pidf tuple"`
 		Group *struct {
 			ID        string `xml:"id,attr"`
 			Skill     string `xml:"skill,attr"`
@@ -109,7 +114,13 @@ func ParseGroupDocument(doc []byte) (st GroupStatus, ok bool) {
 		return GroupStatus{}, false
 	}
 	g := d.Group
-	return GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != "after-hours",
+	st = GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != "after-hours",
 		Available: g.Available, Busy: g.Busy, Away: g.Away, QueueLength: g.Queue,
-		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band}, true
+		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band}
+	for _, t := range d.Tuples {
+		if t.ID == TupleID {
+			st.Accepting = strings.TrimSpace(t.Basic) == "open"
+		}
+	}
+	return st, true
 }

@@ -74,7 +74,7 @@ func (s *Service) documents(now time.Time) map[string][]byte {
 	docs := make(map[string][]byte, len(s.groups)+len(s.agents))
 	for _, g := range s.groups {
 		uri := s.GroupURI(g.cfg.ID)
-		docs[uri] = groupDocument(uri, s.status(g, now), g.cfg.QueueLimit)
+		docs[uri] = groupDocument(uri, s.status(g, now))
 	}
 	for uri, a := range s.agents {
 		docs[uri] = agentDocument(a)
