@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
@@ -38,8 +40,42 @@ func (c Config) Validate(prefix string) error {
 	return nil
 }
 
+// WebConfig is the web role: the availability API's snapshot and CORS.
+type WebConfig struct {
+	// RefreshInterval is how often the availability snapshot is rebuilt
+	// from the presence server; polls are served from the snapshot.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// AllowedOrigins may read the API from a browser (CORS); "*" allows
+	// any. Other origins get no CORS headers.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// Validate names the first bad field under prefix.
+func (c WebConfig) Validate(prefix string) error {
+	if c.RefreshInterval < 100*time.Millisecond || c.RefreshInterval > time.Hour {
+		return fmt.Errorf("%s.refresh_interval: %s must lie between 100ms and 1h", prefix, c.RefreshInterval)
+	}
+	for i, o := range c.AllowedOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return fmt.Errorf("%s.allowed_origins[%d]: %q is not an origin such as https://www.example.com", prefix, i, o)
+		}
+	}
+	return nil
+}
+
 // Ready reports whether the process can serve; nil means ready.
 type Ready func() error
+
+// Deps are what the routes serve; nil ones leave their routes out.
+type Deps struct {
+	Gatherer prometheus.Gatherer
+	Ready    Ready
+	// Agents serves the agent API (ACD role).
+	Agents Agents
+	// Snapshots serves the availability API (web role), with Web.
+	Snapshots *Snapshots
+	Web       WebConfig
+}
 
 // Server is the HTTP listener and its routes.
 type Server struct {
@@ -47,9 +83,8 @@ type Server struct {
 	addr string
 }
 
-// New binds the listener and sets up the routes; Run serves them. agents
-// may be nil when the ACD role does not run here.
-func New(cfg Config, gatherer prometheus.Gatherer, ready Ready, agents Agents, log *slog.Logger) (*Server, error) {
+// New binds the listener and sets up the routes; Run serves them.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("http: listen %s: %w", cfg.Addr, err)
@@ -68,19 +103,22 @@ func New(cfg Config, gatherer prometheus.Gatherer, ready Ready, agents Agents, l
 		opts = append(opts, server.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
 	h := server.New(opts...)
-	h.GET("/metrics", adaptor.HertzHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+	h.GET("/metrics", adaptor.HertzHandler(promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})))
 	h.GET("/healthz", func(_ context.Context, c *app.RequestContext) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	h.GET("/readyz", func(_ context.Context, c *app.RequestContext) {
-		if err := ready(); err != nil {
+		if err := deps.Ready(); err != nil {
 			c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "message": err.Error()})
 			return
 		}
 		c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
-	if agents != nil {
-		agentRoutes(&h.RouterGroup, agents)
+	if deps.Agents != nil {
+		agentRoutes(&h.RouterGroup, deps.Agents)
+	}
+	if deps.Snapshots != nil {
+		availabilityRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 	}
 	return &Server{h: h, addr: ln.Addr().String()}, nil
 }

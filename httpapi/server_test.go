@@ -20,7 +20,7 @@ func start(t *testing.T, cfg Config, ready Ready) *Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
-	s, err := New(cfg, reg, ready, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(cfg, Deps{Gatherer: reg, Ready: ready}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,14 +26,15 @@ import (
 // package that uses it.
 type Config struct {
 	// Roles this process runs: any of presence, acd, web.
-	Roles     []string        `yaml:"roles"`
-	Log       LogConfig       `yaml:"log"`
-	Store     store.Config    `yaml:"store"`
-	SIP       sip.Config      `yaml:"sip"`
-	Presence  presence.Config `yaml:"presence"`
-	Registrar location.Config `yaml:"registrar"`
-	ACD       acd.Config      `yaml:"acd"`
-	HTTP      httpapi.Config  `yaml:"http"`
+	Roles     []string          `yaml:"roles"`
+	Log       LogConfig         `yaml:"log"`
+	Store     store.Config      `yaml:"store"`
+	SIP       sip.Config        `yaml:"sip"`
+	Presence  presence.Config   `yaml:"presence"`
+	Registrar location.Config   `yaml:"registrar"`
+	ACD       acd.Config        `yaml:"acd"`
+	Web       httpapi.WebConfig `yaml:"web"`
+	HTTP      httpapi.Config    `yaml:"http"`
 }
 
 // LogConfig chooses the log format and level.
@@ -120,6 +121,16 @@ func (c Config) Validate() error {
 				return nil
 			}
 			return c.ACD.Validate("acd")
+		},
+		func() error {
+			if !c.runs("web") {
+				return nil
+			}
+			if !c.runs("presence") {
+				return errors.New("roles: web reads availability from the presence role in the same process; " +
+					"reading it from another host is not built yet")
+			}
+			return c.Web.Validate("web")
 		},
 		func() error { return c.Store.Validate("store") },
 		func() error { return c.SIP.Validate("sip") },

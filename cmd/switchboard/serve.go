@@ -46,12 +46,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	var agents *acd.Service
+	var pres *presence.Service
 	if cfg.runs("presence") || cfg.runs("acd") {
-		var svc *presence.Service
-		if svc, agents, err = startPresence(ctx, cfg, db, sipSrv, reg, log); err != nil {
+		if pres, agents, err = startPresence(ctx, cfg, db, sipSrv, reg, log); err != nil {
 			return err
 		}
-		defer svc.Close()
+		defer pres.Close()
 	}
 	if err := sipSrv.Start(); err != nil {
 		return err
@@ -78,11 +78,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		return nil
 	}
-	var agentAPI httpapi.Agents
+	deps := httpapi.Deps{Gatherer: reg, Ready: ready, Web: cfg.Web}
 	if agents != nil {
-		agentAPI = agents
+		deps.Agents = agents
 	}
-	web, err := httpapi.New(cfg.HTTP, reg, ready, agentAPI, log)
+	if cfg.runs("web") {
+		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, pres), cfg.Web.RefreshInterval); err != nil {
+			return err
+		}
+		background.Add(1)
+		go func() { defer background.Done(); deps.Snapshots.Run(ctx) }()
+	}
+	web, err := httpapi.New(cfg.HTTP, deps, log)
 	if err != nil {
 		return err
 	}
@@ -144,6 +151,24 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 	}
 	sipSrv.ServeRegistrar(loc)
 	return svc, agents, nil
+}
+
+// groupSource reads every configured group's availability from its
+// presentity on the presence service in this process, as the ACD
+// published it over SIP. A group nobody has published yet reads closed.
+func groupSource(cfg acd.Config, pres *presence.Service) httpapi.GroupSource {
+	return func() []acd.GroupStatus {
+		out := make([]acd.GroupStatus, 0, len(cfg.Groups))
+		for _, g := range cfg.Groups {
+			doc, _ := pres.Document("sip:" + g.ID + "@" + cfg.Domain)
+			st, ok := acd.ParseGroupDocument(doc)
+			if !ok {
+				st = acd.GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: true}
+			}
+			out = append(out, st)
+		}
+		return out
+	}
 }
 
 // registerPresenceMetrics exposes the presence service's counts as gauges.

@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
+)
+
+// GroupSource returns the availability of every group, read from the
+// presence server's group presentities. The snapshot calls it once per
+// refresh; polls never do.
+type GroupSource func() []acd.GroupStatus
+
+// groupView is one group as the availability API shows it.
+type groupView struct {
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	Skill           string `json:"skill"`
+	Status          string `json:"status"` // open, closed or after-hours
+	AvailableAgents int    `json:"available_agents"`
+	BusyAgents      int    `json:"busy_agents"`
+	QueueLength     int    `json:"queue_length"`
+	EWTSeconds      int    `json:"ewt_seconds"`
+	EWTBand         string `json:"ewt_band"`
+}
+
+func viewOf(st acd.GroupStatus) groupView {
+	status := "closed"
+	switch {
+	case !st.Open:
+		status = "after-hours"
+	case st.Accepting:
+		status = "open"
+	}
+	return groupView{ID: st.ID, Name: st.Name, Skill: st.Skill, Status: status,
+		AvailableAgents: st.Available, BusyAgents: st.Busy, QueueLength: st.QueueLength,
+		EWTSeconds: int(st.EWT.Round(time.Second) / time.Second), EWTBand: st.Band}
+}
+
+// representation is one response body, ready to serve: JSON, its gzip
+// form, and a strong entity tag.
+type representation struct {
+	etag          string
+	body, gzipped []byte
+}
+
+func represent(v any) (*representation, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	sum := sha256.Sum256(body)
+	return &representation{etag: `"` + hex.EncodeToString(sum[:12]) + `"`, body: body, gzipped: z.Bytes()}, nil
+}
+
+// snapshot is the availability of every group at one moment.
+type snapshot struct {
+	all    *representation
+	groups map[string]*representation
+}
+
+// Snapshots rebuilds the availability snapshot every interval and hands
+// out the current one without locks: a poll costs a pointer load.
+type Snapshots struct {
+	source   GroupSource
+	interval time.Duration
+	cur      atomic.Pointer[snapshot]
+	last     []groupView // the groups of the current snapshot, for change detection
+}
+
+// NewSnapshots builds the first snapshot at once.
+func NewSnapshots(source GroupSource, interval time.Duration) (*Snapshots, error) {
+	s := &Snapshots{source: source, interval: interval}
+	return s, s.refresh(time.Now())
+}
+
+// Run refreshes the snapshot every interval until ctx ends.
+func (s *Snapshots) Run(ctx context.Context) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.refresh(now)
+		}
+	}
+}
+
+// refresh reads every group and publishes a new snapshot. The documents
+// carry generated_at, so they are rebuilt only when a group changed: an
+// unchanged snapshot keeps its entity tag, and polls keep getting 304.
+func (s *Snapshots) refresh(now time.Time) error {
+	groups := s.source()
+	views := make([]groupView, len(groups))
+	for i, g := range groups {
+		views[i] = viewOf(g)
+	}
+	if s.cur.Load() != nil && slices.Equal(views, s.last) {
+		return nil
+	}
+	all, err := represent(map[string]any{
+		"generated_at":             now.UTC().Format(time.RFC3339),
+		"refresh_interval_seconds": int(s.interval.Round(time.Second) / time.Second),
+		"groups":                   views,
+	})
+	if err != nil {
+		return err
+	}
+	snap := &snapshot{all: all, groups: make(map[string]*representation, len(views))}
+	for _, v := range views {
+		if snap.groups[v.ID], err = represent(v); err != nil {
+			return err
+		}
+	}
+	s.last = views
+	s.cur.Store(snap)
+	return nil
+}
