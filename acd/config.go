@@ -12,7 +12,8 @@ type Config struct {
 	// Domain is the SIP domain of group presentities: sip:<group-id>@<domain>.
 	Domain string `yaml:"domain"`
 	// PresenceServer is where availability is PUBLISHed, a SIP URI such as
-	// "sip:127.0.0.1:5060" (add ";transport=tcp" for TCP).
+	// "sip:10.0.0.5:5060" (add ";transport=tcp" for TCP). Empty means the
+	// presence role of this same process, still over SIP.
 	PresenceServer string `yaml:"presence_server"`
 	// Username and Password authenticate the PUBLISHes (a trusted user of
 	// the presence server).
@@ -104,7 +105,7 @@ func (c Config) Validate(prefix string) error {
 	switch {
 	case c.Domain == "":
 		return fmt.Errorf("%s.domain: required", prefix)
-	case c.PresenceServer == "" || !strings.HasPrefix(c.PresenceServer, "sip:"):
+	case c.PresenceServer != "" && !strings.HasPrefix(c.PresenceServer, "sip:"):
 		return fmt.Errorf("%s.presence_server: %q is not a sip: URI", prefix, c.PresenceServer)
 	case c.PublishInterval < time.Second:
 		return fmt.Errorf("%s.publish_interval: %s is under 1s", prefix, c.PublishInterval)

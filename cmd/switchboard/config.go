@@ -120,6 +120,9 @@ func (c Config) Validate() error {
 			if !c.runs("acd") {
 				return nil
 			}
+			if c.ACD.PresenceServer == "" && !c.runs("presence") {
+				return errors.New("acd.presence_server: required when the presence role runs on another host")
+			}
 			return c.ACD.Validate("acd")
 		},
 		func() error {

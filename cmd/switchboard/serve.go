@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +62,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var background sync.WaitGroup
 	defer background.Wait()
 	if agents != nil {
-		pub, err := sip.NewPublisher(sipSrv, cfg.ACD.PresenceServer, cfg.ACD.Username, cfg.ACD.Password,
+		target := cfg.ACD.PresenceServer
+		if target == "" { // this process's presence role, over SIP all the same
+			target = "sip:" + loopbackOf(sipSrv.Addr("udp"))
+		}
+		pub, err := sip.NewPublisher(sipSrv, target, cfg.ACD.Username, cfg.ACD.Password,
 			max(time.Minute, 3*cfg.ACD.PublishInterval))
 		if err != nil {
 			return fmt.Errorf("acd.presence_server: %w", err)
@@ -151,6 +156,19 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 	}
 	sipSrv.ServeRegistrar(loc)
 	return svc, agents, nil
+}
+
+// loopbackOf turns a listener address into one this process can send to:
+// a wildcard host becomes 127.0.0.1.
+func loopbackOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // groupSource reads every configured group's availability from its
