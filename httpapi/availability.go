@@ -67,8 +67,10 @@ func represent(v any) (*representation, error) {
 
 // snapshot is the availability of every group at one moment.
 type snapshot struct {
+	id     uint64 // event id for the stream: rises with every snapshot
 	all    *representation
 	groups map[string]*representation
+	next   chan struct{} // closed when a newer snapshot replaces this one
 }
 
 // Snapshots rebuilds the availability snapshot every interval and hands
@@ -78,16 +80,18 @@ type Snapshots struct {
 	interval time.Duration
 	cur      atomic.Pointer[snapshot]
 	last     []groupView // the groups of the current snapshot, for change detection
+	done     chan struct{} // closed when Run returns: streams end
 }
 
 // NewSnapshots builds the first snapshot at once.
 func NewSnapshots(source GroupSource, interval time.Duration) (*Snapshots, error) {
-	s := &Snapshots{source: source, interval: interval}
+	s := &Snapshots{source: source, interval: interval, done: make(chan struct{})}
 	return s, s.refresh(time.Now())
 }
 
 // Run refreshes the snapshot every interval until ctx ends.
 func (s *Snapshots) Run(ctx context.Context) {
+	defer close(s.done)
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
@@ -120,7 +124,14 @@ func (s *Snapshots) refresh(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	snap := &snapshot{all: all, groups: make(map[string]*representation, len(views))}
+	// Ids start at the clock, so an id from before a restart never
+	// names a snapshot of this process.
+	id := uint64(now.UnixNano())
+	prev := s.cur.Load()
+	if prev != nil && id <= prev.id {
+		id = prev.id + 1
+	}
+	snap := &snapshot{id: id, all: all, groups: make(map[string]*representation, len(views)), next: make(chan struct{})}
 	for _, v := range views {
 		if snap.groups[v.ID], err = represent(v); err != nil {
 			return err
@@ -128,5 +139,8 @@ func (s *Snapshots) refresh(now time.Time) error {
 	}
 	s.last = views
 	s.cur.Store(snap)
+	if prev != nil {
+		close(prev.next)
+	}
 	return nil
 }

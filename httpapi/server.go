@@ -119,6 +119,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if deps.Snapshots != nil {
 		availabilityRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
+		streamRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 	}
 	return &Server{h: h, addr: ln.Addr().String()}, nil
 }
