@@ -79,7 +79,7 @@ type Snapshots struct {
 	source   GroupSource
 	interval time.Duration
 	cur      atomic.Pointer[snapshot]
-	last     []groupView // the groups of the current snapshot, for change detection
+	last     []groupView   // the groups of the current snapshot, for change detection
 	done     chan struct{} // closed when Run returns: streams end
 }
 
