@@ -38,7 +38,8 @@ func (g *groups) set(st ...acd.GroupStatus) {
 
 func startWeb(t *testing.T, g *groups) string {
 	t.Helper()
-	web := WebConfig{RefreshInterval: 100 * time.Millisecond, AllowedOrigins: []string{"https://shop.example.com"}}
+	web := WebConfig{RefreshInterval: 100 * time.Millisecond, AllowedOrigins: []string{"https://shop.example.com"},
+		CookieMaxAge: time.Hour, CustomerTokenKey: "site-secret"}
 	snaps, err := NewSnapshots(g.source, web.RefreshInterval)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +47,7 @@ func startWeb(t *testing.T, g *groups) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	go snaps.Run(ctx)
 	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Gatherer: prometheus.NewRegistry(), Ready: func() error { return nil },
-		Snapshots: snaps, Web: web}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		Snapshots: snaps, Web: web, CookieKey: []byte("test cookie key, 32 bytes long!!")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +84,8 @@ func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, str
 	body, _ := io.ReadAll(r)
 	return res, string(body)
 }
+
+var support = acd.GroupStatus{ID: "support", Name: "Support", Skill: "support", Open: true}
 
 var billing = acd.GroupStatus{ID: "billing", Name: "Billing", Skill: "billing", Open: true,
 	Busy: 2, QueueLength: 3, EWT: 150 * time.Second, Band: "1–3 minutes"}

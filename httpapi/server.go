@@ -48,12 +48,23 @@ type WebConfig struct {
 	// AllowedOrigins may read the API from a browser (CORS); "*" allows
 	// any. Other origins get no CORS headers.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// CookieMaxAge is how long a visitor's context cookie is honoured.
+	CookieMaxAge time.Duration `yaml:"cookie_max_age"`
+	// CookiesBeforeConsent lets GET /v1/context set the cookie before the
+	// visitor interacts with the widget; off, only POST does.
+	CookiesBeforeConsent bool `yaml:"cookies_before_consent"`
+	// CustomerTokenKey is the secret the site signs customer tokens with
+	// (HMAC-SHA256 of the customer id, hex); empty refuses customer tokens.
+	CustomerTokenKey string `yaml:"customer_token_key"`
 }
 
 // Validate names the first bad field under prefix.
 func (c WebConfig) Validate(prefix string) error {
 	if c.RefreshInterval < 100*time.Millisecond || c.RefreshInterval > time.Hour {
 		return fmt.Errorf("%s.refresh_interval: %s must lie between 100ms and 1h", prefix, c.RefreshInterval)
+	}
+	if c.CookieMaxAge < time.Minute {
+		return fmt.Errorf("%s.cookie_max_age: %s is under a minute", prefix, c.CookieMaxAge)
 	}
 	for i, o := range c.AllowedOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
@@ -72,9 +83,11 @@ type Deps struct {
 	Ready    Ready
 	// Agents serves the agent API (ACD role).
 	Agents Agents
-	// Snapshots serves the availability API (web role), with Web.
+	// Snapshots serves the availability API (web role), with Web and
+	// CookieKey, the secret that signs visitor cookies.
 	Snapshots *Snapshots
 	Web       WebConfig
+	CookieKey []byte
 }
 
 // Server is the HTTP listener and its routes.
@@ -120,6 +133,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Snapshots != nil {
 		availabilityRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 		streamRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
+		codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge}
+		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec, cfg.CertFile != "")
 	}
 	return &Server{h: h, addr: ln.Addr().String()}, nil
 }

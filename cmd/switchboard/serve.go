@@ -91,6 +91,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, pres), cfg.Web.RefreshInterval); err != nil {
 			return err
 		}
+		if deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32); err != nil {
+			return err
+		}
 		background.Add(1)
 		go func() { defer background.Done(); deps.Snapshots.Run(ctx) }()
 	}
