@@ -152,6 +152,28 @@ func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
 	})
 }
 
+func TestRoute_LanguageSkillPreferred(t *testing.T) {
+	cfg := testConfig()
+	cfg.Agents[0].Skills["lang-fr"] = 3 // alice speaks French
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		ctx := context.Background()
+		s.SetRegistered(ctx, carol, true) // idle longest, no French
+		time.Sleep(time.Minute)
+		s.SetRegistered(ctx, alice, true)
+		it := s.NewItem("v", "billing", "", 0, time.Now())
+		it.Language = "fr"
+		s.Enqueue(it)
+		if _, uri, _ := s.Route("billing", time.Now()); uri != alice {
+			t.Fatalf("French visitor routed to %s", uri)
+		}
+		it.Language = "de" // nobody speaks it: the longest idle
+		if _, uri, _ := s.Route("billing", time.Now()); uri != carol {
+			t.Fatalf("German visitor routed to %s", uri)
+		}
+	})
+}
+
 func TestHours_OpenOnlyInsideTheWeeklySchedule(t *testing.T) {
 	cfg := testConfig()
 	cfg.Groups[0].Hours = &acd.Hours{TimeZone: "Europe/Paris", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Open: "08:00", Close: "18:00"}

@@ -26,6 +26,9 @@ type Item struct {
 	// Preferred is an agent URI to try first, until PreferUntil.
 	Preferred   string
 	PreferUntil time.Time
+	// Language is the visitor's language: agents with the skill
+	// "lang-<language>" are preferred where there are any.
+	Language string
 	// skipped are agents that did not answer this item.
 	skipped []string
 }
@@ -75,11 +78,12 @@ func (s *Service) Leave(group, id string, now time.Time, abandoned bool) {
 	g.queue = slices.Delete(g.queue, i, i+1)
 }
 
-// Route picks the agent for the first item of group that one can serve
-// : the item's preferred agent while it is available
-// and the preference lasts; otherwise the longest-idle available agent
-// with the group's skill at its minimum proficiency, ties to the higher
-// proficiency. It returns nothing when no agent is available.
+// Route picks the agent for the first item of group that one can serve:
+// the item's preferred agent while it is available and the preference
+// lasts; otherwise, among available agents with the group's skill at its
+// minimum proficiency, one who speaks the visitor's language if any does,
+// the longest idle, ties to the higher proficiency. It returns nothing
+// when no agent is available.
 func (s *Service) Route(group string, now time.Time) (*Item, string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -107,13 +111,21 @@ func (s *Service) pick(g *group, it *Item, now time.Time) string {
 			return a.Config.URI
 		}
 	}
+	speaks := func(a *Agent) bool { return it.Language != "" && a.Proficiency("lang-"+it.Language) > 0 }
 	var best *Agent
 	for _, a := range s.agents {
 		if !eligible(a) {
 			continue
 		}
-		if best == nil || a.Since.Before(best.Since) ||
-			(a.Since.Equal(best.Since) && a.Proficiency(g.cfg.Skill) > best.Proficiency(g.cfg.Skill)) {
+		switch {
+		case best == nil:
+			best = a
+		case speaks(a) != speaks(best):
+			if speaks(a) {
+				best = a
+			}
+		case a.Since.Before(best.Since) ||
+			a.Since.Equal(best.Since) && a.Proficiency(g.cfg.Skill) > best.Proficiency(g.cfg.Skill):
 			best = a
 		}
 	}
