@@ -48,6 +48,12 @@ type WebConfig struct {
 	// AllowedOrigins may read the API from a browser (CORS); "*" allows
 	// any. Other origins get no CORS headers.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// PresenceServer is the presence server to watch the group
+	// presentities on, a SIP URI, when the presence role does not run in
+	// this process; Username and Password authenticate the SUBSCRIBEs.
+	PresenceServer string `yaml:"presence_server"`
+	Username       string `yaml:"username"`
+	Password       string `yaml:"password"`
 	// CookieMaxAge is how long a visitor's context cookie is honoured.
 	CookieMaxAge time.Duration `yaml:"cookie_max_age"`
 	// CookiesBeforeConsent lets GET /v1/context set the cookie before the

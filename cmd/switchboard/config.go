@@ -129,9 +129,9 @@ func (c Config) Validate() error {
 			if !c.runs("web") {
 				return nil
 			}
-			if !c.runs("presence") {
-				return errors.New("roles: web reads availability from the presence role in the same process; " +
-					"reading it from another host is not built yet")
+			if !c.runs("presence") && !strings.HasPrefix(c.Web.PresenceServer, "sip:") {
+				return fmt.Errorf("web.presence_server: %q is not a sip: URI; it is required when the presence role runs on another host",
+					c.Web.PresenceServer)
 			}
 			return c.Web.Validate("web")
 		},

@@ -54,6 +54,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		defer pres.Close()
 	}
+	var watcher *sip.Watcher
+	if cfg.runs("web") && !cfg.runs("presence") {
+		if watcher, err = sip.NewWatcher(sipSrv, cfg.Web.PresenceServer, cfg.Web.Username, cfg.Web.Password,
+			groupURIs(cfg.ACD)); err != nil {
+			return fmt.Errorf("web.presence_server: %w", err)
+		}
+		sipSrv.ServeWatcher(watcher)
+	}
 	if err := sipSrv.Start(); err != nil {
 		return err
 	}
@@ -88,7 +96,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		deps.Agents = agents
 	}
 	if cfg.runs("web") {
-		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, pres), cfg.Web.RefreshInterval); err != nil {
+		documents := func(uri string) ([]byte, bool) { return pres.Document(uri) }
+		if watcher != nil {
+			documents = watcher.Document
+			background.Add(1)
+			go func() { defer background.Done(); watcher.Run(ctx) }()
+		}
+		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, documents), cfg.Web.RefreshInterval); err != nil {
 			return err
 		}
 		if deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32); err != nil {
@@ -174,14 +188,24 @@ func loopbackOf(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// groupSource reads every configured group's availability from its
-// presentity on the presence service in this process, as the ACD
-// published it over SIP. A group nobody has published yet reads closed.
-func groupSource(cfg acd.Config, pres *presence.Service) httpapi.GroupSource {
+// groupURIs lists the presentities of the configured groups.
+func groupURIs(cfg acd.Config) []string {
+	uris := make([]string, len(cfg.Groups))
+	for i, g := range cfg.Groups {
+		uris[i] = "sip:" + g.ID + "@" + cfg.Domain
+	}
+	return uris
+}
+
+// groupSource reads every configured group's availability from the
+// documents of its presentity, as the ACD published them over SIP: from
+// the presence service in this process, or as a watcher of a remote one.
+// A group nobody has published yet reads closed.
+func groupSource(cfg acd.Config, documents func(uri string) ([]byte, bool)) httpapi.GroupSource {
 	return func() []acd.GroupStatus {
 		out := make([]acd.GroupStatus, 0, len(cfg.Groups))
 		for _, g := range cfg.Groups {
-			doc, _ := pres.Document("sip:" + g.ID + "@" + cfg.Domain)
+			doc, _ := documents("sip:" + g.ID + "@" + cfg.Domain)
 			st, ok := acd.ParseGroupDocument(doc)
 			if !ok {
 				st = acd.GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: true}
