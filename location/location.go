@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -94,6 +95,7 @@ type Service struct {
 	store Store
 
 	observer func(aor string, live bool) // see Observe
+	aorLocks [64]sync.Mutex               // see aorLock
 
 	mu       sync.Mutex
 	bindings map[string][]Binding   // by AOR
@@ -131,12 +133,17 @@ func (s *Service) Load(ctx context.Context) error {
 }
 
 // Register applies a REGISTER (RFC 3261 §10.3) and returns the bindings of
-// the AOR afterwards. Nothing changes when it returns an error.
+// the AOR afterwards. Nothing changes when it returns an error. REGISTERs
+// of one AOR are applied in turn; those of different AORs share nothing but
+// the store's group commit.
 func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
+	lock := s.aorLock(r.AOR)
+	lock.Lock()
+	defer lock.Unlock()
 	now := time.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	cur := live(s.bindings[r.AOR], now)
+	s.mu.Unlock()
 	if r.Wildcard {
 		if len(r.Contacts) > 0 {
 			return nil, ErrWildcard
@@ -146,7 +153,7 @@ func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
 				return nil, ErrOutOfOrder
 			}
 		}
-		return nil, s.put(ctx, r.AOR, nil)
+		return nil, s.put(ctx, r.AOR, cur, nil)
 	}
 	next := slices.Clone(cur)
 	for _, c := range r.Contacts {
@@ -169,7 +176,7 @@ func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
 	if len(r.Contacts) == 0 {
 		return cur, nil // a query (RFC 3261 §10.2.3)
 	}
-	if err := s.put(ctx, r.AOR, next); err != nil {
+	if err := s.put(ctx, r.AOR, cur, next); err != nil {
 		return nil, err
 	}
 	return next, nil
@@ -182,21 +189,33 @@ func (s *Service) Lookup(aor string) []Binding {
 	return live(s.bindings[aor], time.Now())
 }
 
-func (s *Service) put(ctx context.Context, aor string, bs []Binding) error {
+// put stores bs as the bindings of aor, which were cur, and tells the
+// observer when the AOR came or went. The AOR's lock must be held; s.mu
+// is not held across the store write or the observer.
+func (s *Service) put(ctx context.Context, aor string, cur, bs []Binding) error {
 	if err := s.store.PutBindings(ctx, aor, bs); err != nil {
 		return fmt.Errorf("register %s: %w", aor, err)
 	}
-	was := len(live(s.bindings[aor], time.Now())) > 0
+	s.mu.Lock()
 	if len(bs) == 0 {
 		delete(s.bindings, aor)
 	} else {
 		s.bindings[aor] = bs
 	}
 	s.watch(aor, bs)
-	if now := len(bs) > 0; now != was && s.observer != nil {
+	s.mu.Unlock()
+	if was, now := len(cur) > 0, len(bs) > 0; now != was && s.observer != nil {
 		s.observer(aor, now)
 	}
 	return nil
+}
+
+// aorLock returns the lock that orders the changes of aor: one of a fixed
+// set, chosen by hash, so memory stays bounded.
+func (s *Service) aorLock(aor string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(aor))
+	return &s.aorLocks[h.Sum32()%uint32(len(s.aorLocks))]
 }
 
 // watch arms a timer for the moment the last of bs lapses. s.mu must be held.
@@ -215,14 +234,17 @@ func (s *Service) watch(aor string, bs []Binding) {
 		return
 	}
 	s.timers[aor] = time.AfterFunc(time.Until(last), func() {
+		lock := s.aorLock(aor)
+		lock.Lock()
+		defer lock.Unlock()
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		if len(live(s.bindings[aor], time.Now())) > 0 {
-			return
+		gone := len(live(s.bindings[aor], time.Now())) == 0 && s.bindings[aor] != nil
+		if gone {
+			delete(s.bindings, aor)
+			delete(s.timers, aor)
 		}
-		delete(s.bindings, aor)
-		delete(s.timers, aor)
-		if s.observer != nil {
+		s.mu.Unlock()
+		if gone && s.observer != nil {
 			s.observer(aor, false)
 		}
 	})
