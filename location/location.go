@@ -95,7 +95,7 @@ type Service struct {
 	store Store
 
 	observer func(aor string, live bool) // see Observe
-	aorLocks [64]sync.Mutex               // see aorLock
+	aorLocks [64]sync.Mutex              // see aorLock
 
 	mu       sync.Mutex
 	bindings map[string][]Binding   // by AOR
