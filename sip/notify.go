@@ -30,7 +30,7 @@ func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
 	if n.State == presence.StateTerminated {
 		s.dialogs.drop(n.Subscription.ID)
 	}
-	res, err := s.client.Do(ctx, s.newNotify(pd, n))
+	res, err := s.do(ctx, s.newNotify(pd, n))
 	switch {
 	case err != nil && ctx.Err() == nil &&
 		(errors.Is(err, sipmsg.ErrTransactionTimeout) || errors.Is(err, sipmsg.ErrTransactionTransport)):

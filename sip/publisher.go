@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
@@ -74,11 +73,11 @@ func (p *Publisher) send(ctx context.Context, presentity, etag string, doc []byt
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.srv.client.Do(ctx, req)
+	res, err := p.srv.do(ctx, req)
 	if err != nil || (res.StatusCode != 401 && res.StatusCode != 407) {
 		return res, err
 	}
-	return p.srv.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.user, Password: p.password})
+	return p.srv.doAuth(ctx, req, res, p.user, p.password)
 }
 
 func (p *Publisher) request(presentity, etag string, doc []byte) (*sipmsg.Request, error) {

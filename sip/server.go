@@ -219,6 +219,28 @@ func (s *Server) Close() error {
 	return s.ua.Close()
 }
 
+// errNoAnswer is returned for a transaction that ended without a final
+// response and without an error, as sipgo's do when its layers close.
+var errNoAnswer = errors.New("transaction ended without an answer")
+
+// do sends req in a client transaction and returns its final response.
+func (s *Server) do(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, error) {
+	res, err := s.client.Do(ctx, req)
+	if err == nil && res == nil {
+		err = errNoAnswer
+	}
+	return res, err
+}
+
+// doAuth answers res, a 401 or 407 to req, with digest credentials.
+func (s *Server) doAuth(ctx context.Context, req *sipmsg.Request, res *sipmsg.Response, user, password string) (*sipmsg.Response, error) {
+	res, err := s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+	if err == nil && res == nil {
+		err = errNoAnswer
+	}
+	return res, err
+}
+
 // contactHost picks the host for our Contact headers when none is
 // configured: the first listener's host, unless it is a wildcard address.
 func (s *Server) contactHost() string {

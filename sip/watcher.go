@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
@@ -116,12 +115,12 @@ func (w *Watcher) subscribe(ctx context.Context, s *watch) error {
 	if err != nil {
 		return err
 	}
-	res, err := w.srv.client.Do(ctx, req)
+	res, err := w.srv.do(ctx, req)
 	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
 		w.mu.Lock()
 		s.cseq++ // sipgo sends the authenticated retry with the next CSeq
 		w.mu.Unlock()
-		res, err = w.srv.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: w.user, Password: w.password})
+		res, err = w.srv.doAuth(ctx, req, res, w.user, w.password)
 	}
 	if err != nil {
 		return err

@@ -79,7 +79,8 @@ func TestBaresip_Publisher(t *testing.T) {
 	// brought an entity tag, both go without SIP-If-Match and so make two
 	// publications (RFC 3903); baresip keeps the last one and forgets the
 	// other, which would otherwise outlive baresip by up to pubint.
-	p := startSwitchboard(t, t.TempDir(), baresipAuthAlgorithms, "presence.publish_min_expires=1s")
+	// Only the presence role: the ACD would publish alice's agent presentity too.
+	p := startSwitchboard(t, t.TempDir(), "roles=presence", baresipAuthAlgorithms, "presence.publish_min_expires=1s")
 
 	// A Go watcher subscribes to alice before she has published anything.
 	w := newInteropPeer(t)
@@ -161,7 +162,7 @@ func TestBaresip_Publisher(t *testing.T) {
 
 func TestBaresip_Watcher(t *testing.T) {
 	baresipBinary(t)
-	p := startSwitchboard(t, t.TempDir(), baresipAuthAlgorithms)
+	p := startSwitchboard(t, t.TempDir(), "roles=presence", baresipAuthAlgorithms)
 
 	// baresip as bob, with alice in its contacts; it publishes nothing.
 	b := startBaresip(t, p, "bob",
@@ -211,7 +212,7 @@ func TestBaresip_Watcher(t *testing.T) {
 // once baresip answers one of the challenges.
 func TestBaresip_DefaultAlgorithms(t *testing.T) {
 	baresipBinary(t)
-	p := startSwitchboard(t, t.TempDir())
+	p := startSwitchboard(t, t.TempDir(), "roles=presence")
 	b := startBaresip(t, p, "alice",
 		`<sip:alice@example.com>;auth_pass=alice-secret;outbound="sip:`+p.UDP+`;transport=udp";regint=600;pubint=0`, "")
 	switch _, line := b.waitAny(0, "registered successfully", "Register: "); {

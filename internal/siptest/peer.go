@@ -7,6 +7,7 @@ package siptest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -143,7 +144,11 @@ func (p *Peer) TryDo(req *sipmsg.Request) (*sipmsg.Response, error) {
 	if req.Transport() != "UDP" {
 		client = p.dialer
 	}
-	return client.Do(ctx, req)
+	res, err := client.Do(ctx, req)
+	if err == nil && res == nil { // sipgo's answer when its layers close mid-transaction
+		err = errors.New("transaction ended without an answer")
+	}
+	return res, err
 }
 
 // Do is TryDo that fails the test on error.
