@@ -4,7 +4,7 @@
 GO       ?= go
 BIN      := bin/switchboard
 # Commands the tests need, and the Debian package that brings each.
-NEEDS    := sipp:sip-tester baresip:baresip-core
+NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium
 
 .PHONY: run build test deps vet bench fuzz clean
 
@@ -32,9 +32,17 @@ vet:
 test: deps vet
 	$(GO) test -race -count=1 -timeout 12m ./...
 
-# bench runs SIPp at rising rates against a started switchboard and the Go
-# benchmarks, and prints a table.
+# bench runs SIPp at rising rates against a started switchboard, wrk on the
+# availability API next to nginx, and the Go benchmarks, and prints a table.
+# It installs wrk and nginx-light when missing (nginx lives in /usr/sbin).
 bench: deps
+	@missing=""; for pair in wrk:wrk nginx:nginx-light; do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	$(GO) run ./tools/sbbench
 
 # fuzz gives each fuzz target a short run; corpora live in testdata/fuzz.

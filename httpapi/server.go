@@ -138,10 +138,12 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if deps.Snapshots != nil {
 		availabilityRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
+		widgetRoutes(&h.RouterGroup)
 		streamRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 		codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge}
 		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec, cfg.CertFile != "")
 	}
+	openAPIRoutes(&h.RouterGroup)
 	return &Server{h: h, addr: ln.Addr().String()}, nil
 }
 

@@ -22,7 +22,7 @@ type Visitor struct {
 	// LastAgent is the agent the visitor last spoke with: tried first.
 	LastAgent string `json:"last_agent,omitempty"`
 	// Pages seen, the newest last, at most maxPages.
-	Pages []string `json:"pages,omitempty"`
+	Pages []string `json:"pages"`
 	// Expires is when the cookie stops being honoured (Unix seconds).
 	Expires int64 `json:"exp"`
 }

@@ -49,13 +49,30 @@ func visitorRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig, codec 
 			c.SetCookie(cookieName, codec.encode(v, time.Now()), int(codec.maxAge.Seconds()), "/", "",
 				protocol.CookieSameSiteLaxMode, secure, true)
 		}
-		cors(c, web.AllowedOrigins)
+		if cors(c, web.AllowedOrigins) {
+			c.Header("Access-Control-Allow-Credentials", "true")
+		}
 		c.Header("Cache-Control", "no-store")
+		if v.Pages == nil {
+			v.Pages = []string{} // always a list for clients
+		}
 		c.JSON(http.StatusOK, map[string]any{"context": v, "route": routeOf(v)})
 	}
 	r.GET("/v1/context", func(_ context.Context, c *app.RequestContext) {
 		v, ok := current(c)
 		answer(c, v, !ok && web.CookiesBeforeConsent)
+	})
+	// A site on another origin of the same site (www.example.com using
+	// support.example.com) sends the cookie with credentials; across sites
+	// a SameSite=Lax cookie is not sent at all.
+	r.OPTIONS("/v1/context", func(_ context.Context, c *app.RequestContext) {
+		if cors(c, web.AllowedOrigins) {
+			c.Header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			c.Header("Access-Control-Allow-Headers", "Content-Type")
+			c.Header("Access-Control-Allow-Credentials", "true")
+			c.Header("Access-Control-Max-Age", "600")
+		}
+		c.Status(http.StatusNoContent)
 	})
 	r.POST("/v1/context", func(_ context.Context, c *app.RequestContext) {
 		var req contextRequest

@@ -98,6 +98,20 @@ func TestContext_BadInputGets400JSON(t *testing.T) {
 	}
 }
 
+func TestContext_PreflightAllowsCredentialsForConfiguredOrigins(t *testing.T) {
+	g := &groups{}
+	g.set(billing)
+	base := startWeb(t, g)
+	res, _ := fetch(t, "OPTIONS", base+"/v1/context", "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST")
+	if res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Credentials") != "true" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
+	}
+	if res, _ := fetch(t, "OPTIONS", base+"/v1/context", "Origin", "https://evil.example.net"); res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("preflight allowed an origin not configured")
+	}
+}
+
 func TestContext_NoCookieBeforeInteraction(t *testing.T) {
 	g := &groups{}
 	g.set(billing)
