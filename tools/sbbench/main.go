@@ -5,6 +5,18 @@
 // and runs the Go benchmarks for the rest, such as NOTIFY fan-out.
 //
 //	go run ./tools/sbbench [-start 7000] [-factor 1.2] [-step 35s] [-budget 180s] [-users 100000] [-gobench=false]
+//	                       [-agents=false] [-agent-count 500] [-only agents]
+//	                       [-web=false] [-only web]
+//
+// The agents step (agents.go) splits the roles over two servers, ACD and
+// presence, and reports how many agent state changes per second, sent by
+// SIPp as agents' phones (agents.xml), reach watchers of the agents on
+// the presence server, and how late. It has no target. -only agents runs
+// just that step.
+//
+// The web step (web.go) measures GET /v1/availability with wrk, 200 and
+// 304, next to nginx serving the same bytes from a file: the target.
+// -only web runs just that step.
 //
 // A step lasts longer than sipgo keeps a UDP server transaction for
 // retransmissions (Timer J, 32 s), so memory and the collector reach their
@@ -60,6 +72,10 @@ type options struct {
 	step, budget  time.Duration
 	users         int
 	goBench       bool
+	agents        bool   // run the agents step
+	agentCount    int    // agents in the agents step
+	only          string // "agents": that step alone
+	web           bool   // run the web step
 }
 
 func main() {
@@ -70,6 +86,10 @@ func main() {
 	flag.DurationVar(&o.budget, "budget", 180*time.Second, "time cap of one ramp")
 	flag.IntVar(&o.users, "users", 100000, "distinct users (presentities) in the injection file")
 	flag.BoolVar(&o.goBench, "gobench", true, "also run the Go benchmarks (go test -bench=. ./...)")
+	flag.BoolVar(&o.agents, "agents", true, "also run the agents step: agent state changes reaching watchers")
+	flag.IntVar(&o.agentCount, "agent-count", 500, "agents in the agents step")
+	flag.StringVar(&o.only, "only", "", `run one step alone: "agents" or "web"`)
+	flag.BoolVar(&o.web, "web", true, "also run the web step: wrk on /v1/availability, against nginx")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "sbbench:", err)
@@ -78,8 +98,11 @@ func main() {
 }
 
 func run(o options) error {
-	if o.factor <= 1 || o.start <= 0 || o.step < time.Second || o.users < 1 {
-		return errors.New("need -start > 0, -factor > 1, -step >= 1s, -users >= 1")
+	if o.factor <= 1 || o.start <= 0 || o.step < time.Second || o.users < 1 || o.agentCount < 1 {
+		return errors.New("need -start > 0, -factor > 1, -step >= 1s, -users >= 1, -agent-count >= 1")
+	}
+	if o.only != "" && o.only != "agents" && o.only != "web" {
+		return fmt.Errorf("-only %q: the steps that run alone are agents and web", o.only)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -109,6 +132,9 @@ func run(o options) error {
 	}
 	var rows [][]string
 	for _, sc := range scenarios {
+		if o.only != "" {
+			break
+		}
 		fmt.Printf("\n%s (%s, %s steps, rate x%.2f)\n", sc.metric, sc.file, o.step, o.factor)
 		env.scenario = filepath.Join(root, "testdata", "sipp", sc.file)
 		best, err := ramp(ctx, o, env)
@@ -117,14 +143,32 @@ func run(o options) error {
 		}
 		rows = append(rows, row(sc.metric, best, "1/s", ">=", sc.target))
 	}
+	if o.agents && o.only == "" || o.only == "agents" {
+		fmt.Printf("\nagent state changes reaching watchers (agents.xml, ACD and presence in two processes)\n")
+		res, err := agentsStep(ctx, env, root, o.agentCount)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, res.rows()...)
+	}
+	if o.web && o.only == "" || o.only == "web" {
+		fmt.Printf("\nGET %s with wrk -t%d -c%d -d%s, switchboard and nginx\n", availPath, wrkThreads, wrkConns, wrkDuration)
+		webRows, err := webStep(ctx, env)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, webRows...)
+	}
 	fanout := math.NaN()
-	if o.goBench {
+	if o.goBench && o.only == "" {
 		fmt.Println("\ngo test -run='^$' -bench=. -benchmem ./...")
 		if fanout, err = goBench(ctx, root); err != nil {
 			fmt.Println("  go benchmarks:", err) // not fatal: the table still shows the SIPp figures
 		}
 	}
-	rows = append(rows, row("NOTIFY fan-out, 1000 watchers", fanout, "ms", "<", fanoutTarget))
+	if o.only == "" {
+		rows = append(rows, row("NOTIFY fan-out, 1000 watchers", fanout, "ms", "<", fanoutTarget))
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nmetric\tvalue\tunit\ttarget\tstatus")
 	for _, r := range rows {

@@ -17,13 +17,15 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	sip    string // host:port, UDP and TCP
+	http   string // host:port of /readyz and /metrics
 	log    string // a file: its stdout and stderr
 	exited chan struct{}
 }
 
 // startServer runs the bench configuration (auth off, loopback only, a
-// store in dir, warnings only) and waits until its /readyz answers.
-func startServer(ctx context.Context, bin, dir string) (*server, error) {
+// store in dir, warnings only), with extra arguments after it (such as
+// --config FILE or more --set), and waits until its /readyz answers.
+func startServer(ctx context.Context, bin, dir string, extra ...string) (*server, error) {
 	sipAddr, err1 := freeAddr()
 	httpAddr, err2 := freeAddr()
 	logf, err3 := os.Create(filepath.Join(dir, "switchboard.log"))
@@ -31,11 +33,12 @@ func startServer(ctx context.Context, bin, dir string) (*server, error) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, err
 	}
-	s := &server{sip: sipAddr, log: logf.Name(), exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--set", "sip.auth.enabled=false",
-		"--set", "sip.udp="+sipAddr, "--set", "sip.tcp="+sipAddr, "--set", "sip.ws=",
-		"--set", "sip.host="+loopback, "--set", "http.addr="+httpAddr,
-		"--set", "store.path="+filepath.Join(dir, "switchboard.db"), "--set", "log.level=warn")
+	s := &server{sip: sipAddr, http: httpAddr, log: logf.Name(), exited: make(chan struct{})}
+	args := append([]string{"serve", "--set", "sip.auth.enabled=false",
+		"--set", "sip.udp=" + sipAddr, "--set", "sip.tcp=" + sipAddr, "--set", "sip.ws=",
+		"--set", "sip.host=" + loopback, "--set", "http.addr=" + httpAddr,
+		"--set", "store.path=" + filepath.Join(dir, "switchboard.db"), "--set", "log.level=warn"}, extra...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr, s.cmd.SysProcAttr = logf, logf, childAttr()
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
