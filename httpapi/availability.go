@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -43,26 +38,6 @@ func viewOf(st acd.GroupStatus) groupView {
 	return groupView{ID: st.ID, Name: st.Name, Skill: st.Skill, Status: status,
 		AvailableAgents: st.Available, BusyAgents: st.Busy, QueueLength: st.QueueLength,
 		EWTSeconds: int(st.EWT.Round(time.Second) / time.Second), EWTBand: st.Band}
-}
-
-// representation is one response body, ready to serve: JSON, its gzip
-// form, and a strong entity tag.
-type representation struct {
-	etag          string
-	body, gzipped []byte
-}
-
-func represent(v any) (*representation, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
-	zw.Write(body)
-	zw.Close()
-	sum := sha256.Sum256(body)
-	return &representation{etag: `"` + hex.EncodeToString(sum[:12]) + `"`, body: body, gzipped: z.Bytes()}, nil
 }
 
 // snapshot is the availability of every group at one moment.

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/route"
@@ -18,19 +17,8 @@ func availabilityRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig) {
 	maxAge := "public, max-age=" + strconv.Itoa(int(web.RefreshInterval.Seconds()))
 	serve := func(c *app.RequestContext, rep *representation) {
 		cors(c, web.AllowedOrigins)
-		c.Header("ETag", rep.etag)
-		c.Header("Cache-Control", maxAge)
 		c.Header("Vary", "Accept-Encoding, Origin")
-		if matches(string(c.GetHeader("If-None-Match")), rep.etag) {
-			c.Status(http.StatusNotModified)
-			return
-		}
-		if strings.Contains(string(c.GetHeader("Accept-Encoding")), "gzip") {
-			c.Header("Content-Encoding", "gzip")
-			c.Data(http.StatusOK, "application/json", rep.gzipped)
-			return
-		}
-		c.Data(http.StatusOK, "application/json", rep.body)
+		rep.serve(c, maxAge)
 	}
 	r.GET("/v1/availability", func(_ context.Context, c *app.RequestContext) {
 		serve(c, snaps.cur.Load().all)
@@ -66,16 +54,4 @@ func cors(c *app.RequestContext, allowed []string) bool {
 	c.Header("Access-Control-Allow-Origin", origin)
 	c.Header("Access-Control-Expose-Headers", "ETag")
 	return true
-}
-
-// matches reports whether an If-None-Match value names etag (RFC 9110
-// §13.1.2: a list of tags, or *).
-func matches(ifNoneMatch, etag string) bool {
-	for _, t := range strings.Split(ifNoneMatch, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || t == etag || t == "W/"+etag {
-			return true
-		}
-	}
-	return false
 }

@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
-	"net/http"
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/route"
@@ -17,20 +14,11 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// openAPIETag is the document's strong entity tag.
-var openAPIETag = func() string {
-	sum := sha256.Sum256(openAPIDocument)
-	return `"` + hex.EncodeToString(sum[:12]) + `"`
-}()
-
-// openAPIRoutes serves GET /openapi.json.
+// openAPIRoutes serves GET /openapi.json, revalidated with its entity tag.
 func openAPIRoutes(r *route.RouterGroup) {
+	doc := newRepresentation("application/json", openAPIDocument)
 	r.GET("/openapi.json", func(_ context.Context, c *app.RequestContext) {
-		c.Header("ETag", openAPIETag)
-		if matches(string(c.GetHeader("If-None-Match")), openAPIETag) {
-			c.Status(http.StatusNotModified)
-			return
-		}
-		c.Data(http.StatusOK, "application/json", openAPIDocument)
+		c.Header("Vary", "Accept-Encoding")
+		doc.serve(c, "no-cache")
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,8 +54,13 @@ func get(t *testing.T, client *http.Client, url string) (int, string) {
 }
 
 func TestOps_HealthReadinessAndMetrics(t *testing.T) {
-	var notReady error
-	s := start(t, Config{Addr: "127.0.0.1:0"}, func() error { return notReady })
+	var notReady atomic.Pointer[error] // the handler runs on netpoll's goroutines
+	s := start(t, Config{Addr: "127.0.0.1:0"}, func() error {
+		if e := notReady.Load(); e != nil {
+			return *e
+		}
+		return nil
+	})
 	base := "http://" + s.Addr()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // shutdown waits for idle connections
 	if code, body := get(t, client, base+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
@@ -63,7 +69,8 @@ func TestOps_HealthReadinessAndMetrics(t *testing.T) {
 	if code, _ := get(t, client, base+"/readyz"); code != 200 {
 		t.Fatalf("readyz: %d", code)
 	}
-	notReady = errors.New("shutting down")
+	draining := errors.New("shutting down")
+	notReady.Store(&draining)
 	if code, body := get(t, client, base+"/readyz"); code != 503 || !strings.Contains(body, "shutting down") {
 		t.Fatalf("readyz while draining: %d %s", code, body)
 	}

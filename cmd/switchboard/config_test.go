@@ -57,6 +57,7 @@ func TestConfig_ErrorsNameTheField(t *testing.T) {
 		{env: "SWITCHBOARD_NOPE=1", want: "SWITCHBOARD_NOPE"},
 		{set: "log.format=xml", want: "log.format"},
 		{set: "acd.presence_server=127.0.0.1:5060", want: "acd.presence_server"},
+		{set: "web.cookie_key=abcd", want: "web.cookie_key"},
 		{set: "acd.publish_interval=10ms", want: "acd.publish_interval"},
 		{set: "acd.estimator.weight=2", want: "acd.estimator.weight"},
 		{file: "acd:\n  groups:\n    - {id: sales, skill: sales, min_proficiency: 9}\n", want: "acd.groups[0].min_proficiency"},

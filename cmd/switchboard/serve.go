@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,7 +106,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, documents), cfg.Web.RefreshInterval); err != nil {
 			return err
 		}
-		if deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32); err != nil {
+		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
+			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
+		}
+		if err != nil {
 			return err
 		}
 		background.Add(1)
