@@ -86,9 +86,11 @@ func (st *stack) stop() {
 	st.srv = nil
 }
 
-// restart stops the server and starts a new one on the same file and ports.
+// restart stops the server and starts a new one on the same file and UDP
+// port, which the watchers' dialogs point at; TCP takes any free port, as
+// its old one may be handed to another socket meanwhile.
 func (st *stack) restart() {
-	st.cfg.UDP, st.cfg.TCP = st.srv.Addr("udp"), st.srv.Addr("tcp")
+	st.cfg.UDP, st.cfg.TCP = st.srv.Addr("udp"), "127.0.0.1:0"
 	st.stop()
 	st.start()
 }

@@ -64,16 +64,12 @@ func NewPeer(t testing.TB, opts ...Option) *Peer {
 		t.Fatal(err)
 	}
 	srv.OnNotify(p.handleNotify)
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	udp, tcp, err := listenPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	udp.(*net.UDPConn).SetReadBuffer(4 << 20) // room for a fan-out burst
 	p.Addr = udp.LocalAddr().String()
-	tcp, err := net.Listen("tcp", p.Addr) // takes NOTIFYs too large for UDP
-	if err != nil {
-		t.Fatal(err)
-	}
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)
 	p.close = func() { udp.Close(); tcp.Close(); ua.Close() }
@@ -91,6 +87,26 @@ func NewPeer(t testing.TB, opts ...Option) *Peer {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// listenPair binds a UDP socket on a free loopback port and a TCP listener
+// on the same port (for NOTIFYs too large for UDP), trying other ports when
+// the TCP one is taken.
+func listenPair() (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 20 {
+		udp, uerr := net.ListenPacket("udp", "127.0.0.1:0")
+		if uerr != nil {
+			return nil, nil, uerr
+		}
+		tcp, terr := net.Listen("tcp", udp.LocalAddr().String())
+		if terr == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		err = terr
+	}
+	return nil, nil, err
 }
 
 func (p *Peer) handleNotify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
