@@ -97,17 +97,23 @@ func (p *Publisher) request(presentity, etag string, doc []byte) (*sipmsg.Reques
 	}
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", pidfType))
 	req.SetBody(doc)
+	sendTo(req, p.target)
+	return req, nil
+}
+
+// sendTo directs req to the server at target, a SIP URI whose transport
+// parameter (UDP by default) and port (the transport's default) it honours.
+func sendTo(req *sipmsg.Request, target sipmsg.Uri) {
 	transport := "UDP"
-	if t, ok := p.target.UriParams.Get("transport"); ok {
+	if t, ok := target.UriParams.Get("transport"); ok {
 		transport = strings.ToUpper(t)
 	}
 	req.SetTransport(transport)
-	port := p.target.Port
+	port := target.Port
 	if port == 0 {
 		port = sipmsg.DefaultPort(transport)
 	}
-	req.SetDestination(net.JoinHostPort(p.target.Host, strconv.Itoa(port)))
-	return req, nil
+	req.SetDestination(net.JoinHostPort(target.Host, strconv.Itoa(port)))
 }
 
 func sipHeader(m interface{ GetHeader(string) sipmsg.Header }, name string) string {

@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,16 +156,11 @@ func (w *Watcher) request(s *watch) (*sipmsg.Request, error) {
 	req.AppendHeader(to)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: s.cseq, MethodName: sipmsg.SUBSCRIBE})
-	req.AppendHeader(&sipmsg.ContactHeader{Address: w.srv.contactURI("udp")})
+	sendTo(req, w.target)
+	req.AppendHeader(&sipmsg.ContactHeader{Address: w.srv.contactURI(req.Transport())})
 	req.AppendHeader(sipmsg.NewHeader("Event", "presence"))
 	req.AppendHeader(sipmsg.NewHeader("Accept", pidfType))
 	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(int(w.expires.Seconds()))))
-	req.SetTransport("UDP")
-	port := w.target.Port
-	if port == 0 {
-		port = 5060
-	}
-	req.SetDestination(net.JoinHostPort(w.target.Host, strconv.Itoa(port)))
 	return req, nil
 }
 
