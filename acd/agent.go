@@ -29,16 +29,6 @@ func (s State) String() string {
 	return stateNames[s]
 }
 
-// ParseState returns the state named s, or StateUnknown.
-func ParseState(s string) State {
-	for i, n := range stateNames {
-		if n == s {
-			return State(i)
-		}
-	}
-	return StateUnknown
-}
-
 // Presence is what an agent's own phone says of it (its PUBLISH).
 type Presence int
 
