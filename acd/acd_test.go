@@ -223,22 +223,22 @@ func TestEnqueue_PriorityLimitAndUnknownGroup(t *testing.T) {
 func TestLeave_ShortensTheQueueAndTeachesTheEstimate(t *testing.T) {
 	s, _ := newService(t, testConfig())
 	now := time.Now()
-	s.Enqueue(&acd.Item{ID: "a", Group: "billing", Enqueued: now})
-	s.Enqueue(&acd.Item{ID: "b", Group: "billing", Enqueued: now})
-	before := s.Status(now)[0]
+	s.Enqueue(&acd.Item{ID: "a", Group: "support", Enqueued: now})
+	s.Enqueue(&acd.Item{ID: "b", Group: "support", Enqueued: now})
+	before := s.Status(now)[1]
 	for range 20 { // visitors giving up after 10 s: patience looks short
-		s.Enqueue(&acd.Item{ID: "x", Group: "billing", Enqueued: now})
-		s.Leave("billing", "x", now.Add(10*time.Second), true)
+		s.Enqueue(&acd.Item{ID: "x", Group: "support", Enqueued: now})
+		s.Leave("support", "x", now.Add(10*time.Second), true)
 	}
-	after := s.Status(now)[0]
+	after := s.Status(now)[1]
 	if before.QueueLength != 2 || after.QueueLength != 2 {
 		t.Fatalf("queue %d then %d, want 2 both times", before.QueueLength, after.QueueLength)
 	}
 	if after.EWT >= before.EWT {
 		t.Fatalf("EWT %s then %s: early abandonments should shorten the expected wait", before.EWT, after.EWT)
 	}
-	s.Leave("billing", "a", now.Add(time.Minute), false)
-	if n := s.Status(now)[0].QueueLength; n != 1 {
+	s.Leave("support", "a", now.Add(time.Minute), false)
+	if n := s.Status(now)[1].QueueLength; n != 1 {
 		t.Fatalf("queue %d after one was served, want 1", n)
 	}
 }
