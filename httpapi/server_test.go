@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/internal/testcert"
 )
 
@@ -37,17 +38,11 @@ func start(t *testing.T, cfg Config, ready Ready) *Server {
 func get(t *testing.T, client *http.Client, url string) (int, string) {
 	t.Helper()
 	var res *http.Response
-	var err error
-	deadline := time.Now().Add(5 * time.Second)
-	for { // the server may still be starting
-		if res, err = client.Get(url); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	siptest.WaitFor(t, "server up", func() bool { // it may still be starting
+		var err error
+		res, err = client.Get(url)
+		return err == nil
+	})
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(body)
