@@ -1,5 +1,6 @@
-/*! Switchboard widget, plain JS, 8132 bytes. <script src="https://HOST/widget.js" async
- * data-server="https://HOST" data-groups="billing,support" data-lang="en"> (all optional) */
+/*! Switchboard widget, plain JS, 17964 bytes. <script src="https://HOST/widget.js" async
+ * data-server="https://HOST" data-groups="billing,support" data-lang="en"
+ * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
 (function () {
   'use strict';
   var T = {
@@ -7,11 +8,29 @@
       busy: 'Open, all agents busy', closed: 'Closed', 'after-hours': 'After hours',
       wait: 'Approximate wait: ', talk: 'Talk now', callback: 'Call me back', chosen: ' selected.',
       failed: 'Availability unknown.', unsaved: 'Your choice could not be saved.',
-      soon: 'Talking from the website is coming soon.', soonCb: 'Call-backs are coming soon.' },
+      soonCb: 'Call-backs are coming soon.', connecting: 'Connecting…', queued: 'You are number % in the queue.',
+      ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
+      hangup: 'Hang up', keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
+      about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
+      'group closed': 'This team is closed', 'queue full': 'The queue is full', 'unknown group': 'Unknown team',
+      'no agents': 'No agent is available', 'r-visitor-hangup': 'Call ended.', 'r-agent-hangup': 'The agent hung up.',
+      'r-no-data-connection': 'The connection could not be made.', 'r-media-timeout': 'The connection was lost.',
+      'r-no-agent': 'No agent is available any more.', 'r-shutdown': 'The service stopped.',
+      'r-error': 'The call failed.' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
       closed: 'Fermé', 'after-hours': 'Hors horaires', wait: 'Attente estimée : ', talk: 'Parler maintenant',
       callback: 'Être rappelé', chosen: ' choisi.', failed: 'Disponibilité inconnue.', unsaved: 'Choix non enregistré.',
-      soon: 'Bientôt disponible.', soonCb: 'Bientôt disponible.' }
+      soonCb: 'Le rappel sera bientôt disponible.', connecting: 'Connexion…',
+      queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
+      anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', keypad: 'Clavier',
+      msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
+      nomic: 'Le micro n’a pas pu être utilisé.', nortc: 'Ce navigateur ne peut pas appeler.',
+      'group closed': 'Cette équipe est fermée', 'queue full': 'La file d’attente est pleine',
+      'unknown group': 'Équipe inconnue', 'no agents': 'Aucun agent disponible',
+      'r-visitor-hangup': 'Appel terminé.', 'r-agent-hangup': 'L’agent a raccroché.',
+      'r-no-data-connection': 'La connexion n’a pas pu être établie.', 'r-media-timeout': 'La connexion a été perdue.',
+      'r-no-agent': 'Plus aucun agent disponible.', 'r-shutdown': 'Le service s’est arrêté.',
+      'r-error': 'L’appel a échoué.' }
   };
   var CSS = '.sbw{font:15px/1.4 system-ui,sans-serif;color:#222;background:#fff;max-width:24rem;' +
     'border:1px solid #ccc;border-radius:8px;padding:12px 16px}.sbw fieldset{border:0;margin:0;padding:0}' +
@@ -21,7 +40,12 @@
     '#1a7f37}.sbw [data-status=busy]:before{background:#b35900}.sbw button{font:inherit;padding:6px 12px;' +
     'margin:10px 8px 0 0;border-radius:6px;border:1px solid #0b57d0;background:#0b57d0;color:#fff}' +
     '.sbw button+button{background:#fff;color:#0b57d0}.sbw button:disabled{opacity:.45}' +
-    '.sbw :focus-visible{outline:2px solid #0b57d0;outline-offset:2px}.sbw-l{min-height:1.4em;margin:8px 0 0}';
+    '.sbw :focus-visible{outline:2px solid #0b57d0;outline-offset:2px}.sbw-l{min-height:1.4em;margin:8px 0 0}' +
+    '.sbw [hidden]{display:none!important}.sbw .sbw-h{background:#b3261e;border-color:#b3261e;color:#fff}' +
+    '.sbw-t{margin-right:8px;font-variant-numeric:tabular-nums}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
+    'grid-template-columns:repeat(3,3em)}.sbw .sbw-k button{margin:0;padding:6px 0;background:#fff;color:#0b57d0}' +
+    '.sbw-d,.sbw-m{color:#555}.sbw-log{max-height:9em;overflow-y:auto;margin:8px 0 0;padding:4px 8px;' +
+    'border:1px solid #eee}.sbw-log p{margin:0}.sbw input[type=text]{font:inherit;padding:5px;width:60%}';
 
   var d = document, script = d.currentScript, ID = 'switchboard-widget';
   if (!script) return;
@@ -29,7 +53,10 @@
   var server = (ds.server || new URL(script.src, location.href).origin).replace(/\/+$/, '');
   var only = ds.groups ? ds.groups.split(/\s*,\s*/) : null;
   var lang = (ds.lang || d.documentElement.lang || 'en').toLowerCase().split('-')[0];
+  var ice = [];
+  try { ice = ds.iceServers ? [].concat(JSON.parse(ds.iceServers)) : []; } catch (x) {}
   var root, form, list, talk, cb, live, groups = [], rows = {}, shown, chosen = null, picked = false;
+  var cur = null, ui = {}, clock; // the call, its elements, its timer
   function t(k) { return (T[lang] || T.en)[k] || T.en[k]; }
   function el(tag, parent, cls, text) {
     var e = d.createElement(tag);
@@ -43,22 +70,22 @@
   function req(method, path, body) {
     var o = { method: method, credentials: 'include' };
     if (body) { o.headers = { 'Content-Type': 'application/json' }; o.body = JSON.stringify(body); }
+    if (method === 'DELETE') o.keepalive = true; // also when the page goes away
     return fetch(server + path, o);
   }
-  function btn(name, msg) { // only an event for now
-    var b = el('button', form, '', t(name));
+  function emit(name, detail) {
+    root.dispatchEvent(new CustomEvent('switchboard:' + name, { bubbles: true, detail: detail }));
+  }
+  function btn(name, parent, action, cls) {
+    var b = el('button', parent, cls, t(name));
     b.type = 'button';
-    b.disabled = true;
     b.dataset.action = name;
-    b.onclick = function () {
-      root.dispatchEvent(new CustomEvent('switchboard:' + name, { bubbles: true, detail: { group: chosen } }));
-      say(t(msg));
-    };
+    b.onclick = action;
     return b;
   }
   function buttons() {
     var g = group(chosen);
-    talk.disabled = !(g && g.status === 'open');
+    talk.disabled = !(g && g.status === 'open') || active();
     cb.disabled = !g;
     if (rows[chosen]) rows[chosen].input.checked = true;
   }
@@ -107,6 +134,150 @@
     buttons();
   }
 
+  // Talk now: a WebRTC call to an agent's phone (docs/calls.md), window.switchboardCall
+  // {pc, id, state, …}, its state in the root's data-call-state.
+  function active() { return !!cur && cur.state !== 'ended'; }
+  function mins(s) { return t('wait') + (s < 60 ? t('under') : t('about').replace('%', Math.round(s / 60))); }
+  function setState(c, s, reason) {
+    c.state = root.dataset.callState = s;
+    c.reason = root.dataset.callReason = reason || '';
+    ui.call.hidden = !active();
+    ui.keys.hidden = ui.chat.hidden = s !== 'talking';
+    ui.log.hidden = !ui.log.firstChild;
+    buttons();
+  }
+  function dial(gid) {
+    var c = cur = window.switchboardCall = { group: gid }, md = navigator.mediaDevices, pc;
+    ui.log.textContent = ui.digits.textContent = ui.timer.textContent = '';
+    setState(c, 'connecting');
+    say(c.msg = t('connecting'));
+    if (!window.RTCPeerConnection || !md) return noData(c, 'unsupported', t('nortc'));
+    md.getUserMedia({ audio: true }).then(function (mic) {
+      c.mic = mic;
+      if (c.state === 'ended') return stop(c); // hung up meanwhile
+      pc = c.pc = new RTCPeerConnection({ iceServers: ice });
+      c.dc = pc.createDataChannel('chat');
+      c.dc.onmessage = function (e) { line(c.agent || t('agent'), e.data, ''); };
+      c.sender = pc.addTrack(mic.getAudioTracks()[0], mic);
+      pc.ontrack = function (e) { ui.audio.srcObject = e.streams[0] || new MediaStream([e.track]); };
+      return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
+        return new Promise(function (ok) { // no trickle: all the candidates, or those of the first 3 s
+          setTimeout(ok, 3000);
+          (pc.onicegatheringstatechange = function () { pc.iceGatheringState === 'complete' && ok(); })();
+        });
+      }).then(function () {
+        return c.state !== 'ended' && req('POST', '/v1/calls', { group: gid, sdp: pc.localDescription.sdp });
+      }).then(function (r) {
+        return r && r.json().catch(function () { return {}; }).then(function (j) {
+          var e = String(j.error || r.status).replace(/_/g, ' '), w = j.ewt_seconds; // "queue full" or "queue_full"
+          if (r.status !== 201) { // 4xx: the error; 503 (closed, queue full): and the wait
+            e = T.en[e] ? t(e) : t('r-error').replace('.', ' (' + (j.message || e) + ')');
+            return end(c, 'http-' + r.status, e + '.' + (r.status === 503 && w ? ' ' + mins(w) + '.' : ''));
+          }
+          c.id = j.call_id;
+          if (c.state === 'ended') return del(c);
+          return pc.setRemoteDescription({ type: 'answer', sdp: j.sdp }).then(function () {
+            update(c, j);
+            follow(c);
+          });
+        });
+      });
+    }, function () { noData(c, 'no-microphone', t('nomic')); }).catch(function () { del(c); end(c, 'error'); });
+  }
+  function follow(c) {
+    var es = c.es = new EventSource(server + '/v1/calls/' + encodeURIComponent(c.id) + '/events',
+      { withCredentials: true });
+    es.addEventListener('call', function (e) { update(c, JSON.parse(e.data)); });
+    es.onerror = function () { if (es.readyState === 2) { del(c); end(c, 'error'); } }; // else it reconnects
+    if (c.state === 'ended') es.close();
+  }
+  function update(c, j) {
+    var s = j.state, m = c.msg, who = (c.agent = j.agent || c.agent) || t('anAgent'), at;
+    if (c.state === 'ended') return;
+    if (s === 'ended') {
+      return j.reason === 'no-data-connection' ? noData(c, j.reason, t('r-' + j.reason)) : end(c, j.reason || 'error');
+    }
+    if (s === 'queued') m = t('queued').replace('%', j.position || 1) + ' ' + mins(j.ewt_seconds || 0) + '.';
+    if (s === 'ringing') m = t('ringing').replace('%', who);
+    if (s === 'talking' && c.state !== s) {
+      m = t('talking').replace('%', who);
+      at = Date.now();
+      clearInterval(clock);
+      clock = setInterval(function () { // mm:ss
+        var n = Math.floor((Date.now() - at) / 1000), mm = Math.floor(n / 60);
+        ui.timer.textContent = (mm < 10 ? '0' : '') + mm + ':' + ('0' + n % 60).slice(-2);
+      }, 1000);
+      ui.timer.textContent = '00:00';
+    }
+    if (m !== c.msg) say(c.msg = m);
+    setState(c, s);
+  }
+  function stop(c) {
+    clearInterval(clock);
+    [c.es, c.pc].forEach(function (x) { x && x.close(); });
+    c.mic && c.mic.getTracks().forEach(function (k) { k.stop(); });
+    ui.audio.srcObject = null;
+  }
+  function end(c, reason, msg) {
+    if (c.state === 'ended') return;
+    stop(c);
+    setState(c, 'ended', reason);
+    say(msg || t('r-' + reason) || t('r-error'));
+  }
+  function noData(c, reason, msg) { // no audio path: the site may offer a call-back
+    end(c, reason, msg + ' ' + t('soonCb'));
+    emit('callback', { group: c.group });
+    emit('no-data-connection', { group: c.group, reason: reason });
+  }
+  function del(c) { c.id && req('DELETE', '/v1/calls/' + encodeURIComponent(c.id)).catch(function () {}); }
+  function hangup() {
+    if (active()) { del(cur); end(cur, 'visitor-hangup'); }
+  }
+  function line(who, text, cls) { // as text, never markup
+    var p = el('p', ui.log, cls);
+    el('b', p, '', who + ': ');
+    p.appendChild(d.createTextNode(text));
+    ui.log.hidden = false;
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+  function send() {
+    var dc = cur && cur.dc, v = ui.input.value.trim();
+    if (v && dc && dc.readyState === 'open') {
+      dc.send(v);
+      line(t('you'), v, 'sbw-m');
+      ui.input.value = '';
+    }
+  }
+  function callUI() {
+    function mk(tag, parent, name, cls) { var e = el(tag, parent, cls); e.id = 'sbw-' + name; return e; }
+    var p = ui.call = mk('div', form, 'call');
+    attr(ui.timer = mk('span', p, 'timer', 'sbw-t'), 'role', 'timer');
+    btn('hangup', p, hangup, 'sbw-h').id = 'sbw-hangup';
+    attr(ui.keys = mk('div', p, 'keypad', 'sbw-k'), 'role', 'group');
+    attr(ui.keys, 'aria-label', t('keypad'));
+    '123456789*0#'.split('').forEach(function (k) {
+      var b = el('button', ui.keys, '', k);
+      b.type = 'button';
+      b.dataset.digit = k;
+      b.onclick = function () { // appended: insertDTMF replaces the tones still to play
+        var s = cur && cur.sender && cur.sender.dtmf;
+        try { s.insertDTMF(s.toneBuffer + k, 100, 70); ui.digits.textContent += k; } catch (x) {}
+      };
+    });
+    ui.digits = mk('span', p, 'digits', 'sbw-d');
+    attr(ui.log = mk('div', form, 'chat-log', 'sbw-log'), 'role', 'log');
+    ui.chat = mk('div', form, 'chat');
+    ui.input = mk('input', ui.chat, 'chat-input');
+    Object.assign(ui.input, { type: 'text', maxLength: 1000, autocomplete: 'off', placeholder: t('msg') });
+    attr(ui.input, 'aria-label', t('msg'));
+    ui.input.onkeydown = function (e) { if (e.key === 'Enter') { e.preventDefault(); send(); } };
+    btn('send', ui.chat, send).id = 'sbw-chat-send';
+    (ui.audio = mk('audio', root, 'audio')).autoplay = true;
+    root.dataset.callState = 'idle';
+    p.hidden = ui.log.hidden = ui.chat.hidden = true;
+    addEventListener('pagehide', hangup);
+  }
+
   // Availability: the event stream, else polling with If-None-Match.
   var etag = '', every = 2000, timer, polling = true;
   function poll() {
@@ -143,11 +314,13 @@
     var fs = el('fieldset', form);
     el('legend', fs, '', t('title'));
     list = el('div', fs);
-    talk = btn('talk', 'soon');
-    cb = btn('callback', 'soonCb');
+    talk = btn('talk', form, function () { emit('talk', { group: chosen }); dial(chosen); });
+    cb = btn('callback', form, function () { emit('callback', { group: chosen }); say(t('soonCb')); });
+    talk.disabled = cb.disabled = true;
     live = el('p', form, 'sbw-l', t('loading'));
     attr(live, 'role', 'status');
     attr(live, 'aria-live', 'polite');
+    callUI();
 
     poll();
     if (window.EventSource) {
