@@ -44,7 +44,8 @@ type Service struct {
 	store Store
 	log   *slog.Logger
 
-	changed chan struct{} // a state changed; a publish round is due
+	changed chan struct{}   // a state changed; a publish round is due
+	watches []chan struct{} // see Changes
 
 	mu     sync.Mutex
 	agents map[string]*Agent // by URI
@@ -189,8 +190,29 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 		s.log.Error("store agent transition", "agent", uri, "error", err)
 	}
 	s.log.Info("agent state", "agent", uri, "from", from, "to", to)
+	s.signal(s.changed)
+	s.mu.Lock()
+	watches := s.watches
+	s.mu.Unlock()
+	for _, w := range watches {
+		s.signal(w)
+	}
+}
+
+// signal wakes whoever waits on c without ever blocking.
+func (s *Service) signal(c chan struct{}) {
 	select {
-	case s.changed <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
+}
+
+// Changes returns a channel that receives (coalesced) whenever an agent's
+// state changes, for a dispatcher that routes waiting visitors.
+func (s *Service) Changes() <-chan struct{} {
+	c := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.watches = append(s.watches, c)
+	s.mu.Unlock()
+	return c
 }

@@ -132,21 +132,25 @@ func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
 
 		it := s.NewItem("v1", "billing", alice, 0, now) // sticky for 30 s
 
-		if pos, err := s.Enqueue(it); err != nil || pos != 1 {
+		if pos, err := s.Enqueue(it); err != nil || pos != 1 || position(s, "v1") != 1 {
 			t.Fatalf("enqueue: %d %v", pos, err)
 		}
-		if _, uri, _ := s.Route("billing", now); uri != alice {
+		if _, uri, _ := s.Route("billing", now, nil); uri != alice {
 			t.Fatalf("preferred agent: routed to %s", uri)
 		}
-		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute)); uri != carol {
+		if _, uri, ok := s.Route("billing", now, nil); ok {
+			t.Fatalf("an item being offered was routed again, to %s", uri)
+		}
+		s.Release(ctx, alice, it)
+		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute), nil); uri != carol {
 			t.Fatalf("after the preference: routed to %s, want the longest idle", uri)
 		}
 		s.Missed(ctx, carol, it)
-		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute)); uri != alice {
+		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute), nil); uri != alice {
 			t.Fatalf("after carol missed: routed to %s", uri)
 		}
 		s.SetPresence(ctx, alice, acd.PresenceAway)
-		if _, uri, ok := s.Route("billing", now.Add(2*time.Minute)); ok {
+		if _, uri, ok := s.Route("billing", now.Add(2*time.Minute), nil); ok {
 			t.Fatalf("routed to %s though nobody eligible is available", uri)
 		}
 	})
@@ -164,11 +168,12 @@ func TestRoute_LanguageSkillPreferred(t *testing.T) {
 		it := s.NewItem("v", "billing", "", 0, time.Now())
 		it.Language = "fr"
 		s.Enqueue(it)
-		if _, uri, _ := s.Route("billing", time.Now()); uri != alice {
+		if _, uri, _ := s.Route("billing", time.Now(), nil); uri != alice {
 			t.Fatalf("French visitor routed to %s", uri)
 		}
+		s.Release(ctx, alice, it)
 		it.Language = "de" // nobody speaks it: the longest idle
-		if _, uri, _ := s.Route("billing", time.Now()); uri != carol {
+		if _, uri, _ := s.Route("billing", time.Now(), nil); uri != carol {
 			t.Fatalf("German visitor routed to %s", uri)
 		}
 	})
@@ -339,4 +344,9 @@ func TestGroupDocument_RoundTrip(t *testing.T) {
 	if _, ok := acd.ParseGroupDocument([]byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:x@y"/>`)); ok {
 		t.Fatal("a plain PIDF document read as a group")
 	}
+}
+
+func position(s *acd.Service, id string) int {
+	p, _ := s.Waiting("billing", id, time.Now())
+	return p
 }

@@ -22,6 +22,7 @@ func (s *Service) Answered(ctx context.Context, uri string) {
 // Config.MaxMisses misses in a row it is set away.
 func (s *Service) Missed(ctx context.Context, uri string, it *Item) {
 	s.mu.Lock()
+	it.offered = false
 	if !slices.Contains(it.skipped, uri) {
 		it.skipped = append(it.skipped, uri)
 	}

@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -31,6 +32,9 @@ type Item struct {
 	Language string
 	// skipped are agents that did not answer this item.
 	skipped []string
+	// offered is set while an agent's phone rings for this item, so that
+	// Route does not offer it twice.
+	offered bool
 }
 
 // NewItem returns a queue item for a visitor arriving now in group, who
@@ -78,13 +82,15 @@ func (s *Service) Leave(group, id string, now time.Time, abandoned bool) {
 	g.queue = slices.Delete(g.queue, i, i+1)
 }
 
-// Route picks the agent for the first item of group that one can serve:
+// Route picks the agent for the first item of group that is ready (nil
+// ready: every item), one can serve, and is not being offered already,
+// and marks the item offered until Missed or Release:
 // the item's preferred agent while it is available and the preference
 // lasts; otherwise, among available agents with the group's skill at its
 // minimum proficiency, one who speaks the visitor's language if any does,
 // the longest idle, ties to the higher proficiency. It returns nothing
 // when no agent is available.
-func (s *Service) Route(group string, now time.Time) (*Item, string, bool) {
+func (s *Service) Route(group string, now time.Time, ready func(*Item) bool) (*Item, string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.group(group)
@@ -92,11 +98,59 @@ func (s *Service) Route(group string, now time.Time) (*Item, string, bool) {
 		return nil, "", false
 	}
 	for _, it := range g.queue {
+		if it.offered || ready != nil && !ready(it) {
+			continue
+		}
 		if uri := s.pick(g, it, now); uri != "" {
+			it.offered = true
 			return it, uri, true
 		}
 	}
 	return nil, "", false
+}
+
+// Release undoes the offer of item it to agent uri without blaming the
+// agent (the visitor left while it rang, or the call could not be placed
+// for a reason of ours): the item may be routed again, the agent is free.
+func (s *Service) Release(ctx context.Context, uri string, it *Item) {
+	s.mu.Lock()
+	it.offered = false
+	s.mu.Unlock()
+	s.update(ctx, uri, func(a *Agent) {
+		if a.Call == callReserved {
+			a.Call = callNone
+		}
+	})
+}
+
+// Waiting returns where item id stands in group's queue (1 is next) and
+// its estimated remaining wait: the predictor of a visitor with
+// position-1 visitors ahead. position is 0 when the item is not queued.
+func (s *Service) Waiting(group, id string, now time.Time) (position int, ewt time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.group(group)
+	if g == nil {
+		return 0, 0
+	}
+	position = slices.IndexFunc(g.queue, func(it *Item) bool { return it.ID == id }) + 1
+	if position == 0 {
+		return 0, 0
+	}
+	st := s.status(g, now)
+	if st.Available == 0 {
+		ewt = g.est.Wait(position-1, st.Busy)
+	}
+	return position, ewt
+}
+
+func (s *Service) group(id string) *group {
+	for _, g := range s.groups {
+		if g.cfg.ID == id {
+			return g
+		}
+	}
+	return nil
 }
 
 // pick chooses an agent for it. s.mu must be held.
@@ -133,13 +187,4 @@ func (s *Service) pick(g *group, it *Item, now time.Time) string {
 		return ""
 	}
 	return best.Config.URI
-}
-
-func (s *Service) group(id string) *group {
-	for _, g := range s.groups {
-		if g.cfg.ID == id {
-			return g
-		}
-	}
-	return nil
 }

@@ -103,6 +103,8 @@ type Deps struct {
 	Snapshots *Snapshots
 	Web       WebConfig
 	CookieKey []byte
+	// Calls serves the visitors' calls (ACD and web roles together).
+	Calls Calls
 }
 
 // Server is the HTTP listener and its routes.
@@ -157,6 +159,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		streamRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 		codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge}
 		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec, cfg.CertFile != "")
+		if deps.Calls != nil {
+			callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec, cfg.CertFile != "")
+		}
 	}
 	openAPIRoutes(&h.RouterGroup)
 	return &Server{h: h, addr: ln.Addr().String()}, nil

@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec // by method and final status
 	notifies *prometheus.CounterVec // by result: sent, failed, gone
+	dials    *prometheus.CounterVec // agent legs by result: answered, refused, failed
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -23,9 +24,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "switchboard_sip_notifies_total",
 			Help: "NOTIFY requests sent, by result: sent (2xx), gone (481 or no answer), failed (other).",
 		}, []string{"result"}),
+		dials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_agent_dials_total",
+			Help: "INVITEs to agents' phones, by result: answered, refused (a final non-2xx), failed (timeout, cancelled, transport).",
+		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.notifies)
+		reg.MustRegister(m.requests, m.notifies, m.dials)
 	}
 	return m
 }

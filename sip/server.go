@@ -51,6 +51,8 @@ type Server struct {
 
 	presence  Presence
 	registrar Registrar
+	locator   Locator
+	legs      legs
 	methods   []string // for Allow
 
 	mu        sync.Mutex
@@ -205,6 +207,9 @@ func (s *Server) Addr(network string) string {
 	defer s.mu.Unlock()
 	return s.addrs[network]
 }
+
+// Host is the address other parties reach this server at (set by Start).
+func (s *Server) Host() string { return s.cfg.Host }
 
 // Close stops the listeners and the transaction layer.
 func (s *Server) Close() error {

@@ -14,9 +14,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/calls"
 	"github.com/switchboard/switchboard/configs"
 	"github.com/switchboard/switchboard/httpapi"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip"
 	"github.com/switchboard/switchboard/store"
@@ -33,6 +35,8 @@ type Config struct {
 	Presence  presence.Config   `yaml:"presence"`
 	Registrar location.Config   `yaml:"registrar"`
 	ACD       acd.Config        `yaml:"acd"`
+	Calls     calls.Config      `yaml:"calls"`
+	Media     media.Config      `yaml:"media"`
 	Web       httpapi.WebConfig `yaml:"web"`
 	HTTP      httpapi.Config    `yaml:"http"`
 }
@@ -123,7 +127,13 @@ func (c Config) Validate() error {
 			if c.ACD.PresenceServer == "" && !c.runs("presence") {
 				return errors.New("acd.presence_server: required when the presence role runs on another host")
 			}
-			return c.ACD.Validate("acd")
+			if err := c.ACD.Validate("acd"); err != nil {
+				return err
+			}
+			if err := c.Calls.Validate("calls"); err != nil {
+				return err
+			}
+			return c.Media.Validate("media")
 		},
 		func() error {
 			if !c.runs("web") {

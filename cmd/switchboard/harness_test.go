@@ -29,7 +29,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "switchboard")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	args := []string{"build", "-o", binary}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build switchboard:", err)
@@ -51,6 +55,7 @@ type proc struct {
 	HTTP    string
 	mu      sync.Mutex
 	logTail []string
+	races   int // data races the race detector reported
 	exited  chan struct{}
 }
 
@@ -90,7 +95,15 @@ func startSwitchboard(t *testing.T, dir string, sets ...string) *proc {
 		p.cmd.Process.Kill()
 		t.Fatalf("switchboard did not start:\n%s", p.logs())
 	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.exited })
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.exited
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.races > 0 {
+			t.Errorf("the race detector reported %d data races in switchboard:\n%s", p.races, strings.Join(p.logTail, "\n"))
+		}
+	})
 	return p
 }
 
@@ -101,6 +114,9 @@ func (p *proc) readLog(r io.Reader, started chan<- map[string]any) {
 	for sc.Scan() {
 		line := sc.Text()
 		p.mu.Lock()
+		if strings.Contains(line, "WARNING: DATA RACE") {
+			p.races++
+		}
 		p.logTail = append(p.logTail, line)
 		if len(p.logTail) > 50 {
 			p.logTail = p.logTail[1:]

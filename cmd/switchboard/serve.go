@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/calls"
 	"github.com/switchboard/switchboard/httpapi"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip"
 	"github.com/switchboard/switchboard/store"
@@ -49,6 +51,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	var agents *acd.Service
 	var pres *presence.Service
+	var callMgr *calls.Manager
 	if cfg.runs("presence") || cfg.runs("acd") {
 		if pres, agents, err = startPresence(ctx, cfg, db, sipSrv, reg, log); err != nil {
 			return err
@@ -83,6 +86,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		agents.SetPublisher(pub)
 		background.Add(1)
 		go func() { defer background.Done(); agents.Run(ctx) }()
+		if callMgr, err = startCalls(ctx, cfg, agents, sipSrv, log, &background); err != nil {
+			return err
+		}
 	}
 
 	var draining atomic.Bool
@@ -95,6 +101,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	deps := httpapi.Deps{Gatherer: reg, Ready: ready, Web: cfg.Web}
 	if agents != nil {
 		deps.Agents = agents
+	}
+	if callMgr != nil && cfg.runs("web") {
+		deps.Calls = callMgr
 	}
 	if cfg.runs("web") {
 		documents := func(uri string) ([]byte, bool) { return pres.Document(uri) }
@@ -176,7 +185,24 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 		return nil, nil, err
 	}
 	sipSrv.ServeRegistrar(loc)
+	if agents != nil {
+		sipSrv.ServeCalls(loc)
+	}
 	return svc, agents, nil
+}
+
+// startCalls runs the visitors' calls: media on the SIP host's address,
+// agents' legs placed by the SIP server at the registrar's contacts.
+// Calls end (BYE) before background is done.
+func startCalls(ctx context.Context, cfg Config, agents *acd.Service, sipSrv *sip.Server,
+	log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, error) {
+	engine, err := media.NewEngine(cfg.Media, sipSrv.Host(), log)
+	if err != nil {
+		return nil, err
+	}
+	mgr := calls.NewManager(cfg.Calls, agents, engine, sipSrv, log)
+	background.Go(func() { mgr.Run(ctx) })
+	return mgr, nil
 }
 
 // loopbackOf turns a listener address into one this process can send to:

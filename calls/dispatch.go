@@ -1,0 +1,104 @@
+package calls
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
+)
+
+// dispatchInterval is how often queued calls are routed and their
+// position and EWT refreshed even without a change.
+const dispatchInterval = time.Second
+
+// Run routes queued calls to agents as agents become available and calls
+// arrive, until ctx is done; then it ends every call (reason shutdown)
+// and returns once they have ended.
+func (m *Manager) Run(ctx context.Context) error {
+	changes := m.acd.Changes()
+	tick := time.NewTicker(dispatchInterval)
+	defer tick.Stop()
+	for {
+		m.dispatch(time.Now())
+		select {
+		case <-ctx.Done():
+			m.mu.Lock()
+			m.stopping = true
+			m.mu.Unlock()
+			close(m.stop)
+			m.wg.Wait()
+			return nil
+		case <-m.wake:
+		case <-changes:
+		case <-tick.C:
+		}
+	}
+}
+
+// dispatch offers every queued call an agent can take to that agent, and
+// refreshes the position and EWT of those that still wait.
+func (m *Manager) dispatch(now time.Time) {
+	m.mu.Lock()
+	waiting := make([]*Call, 0, len(m.calls))
+	for _, c := range m.calls {
+		if v, _ := c.View(); v.State == StateQueued {
+			waiting = append(waiting, c)
+		}
+	}
+	m.mu.Unlock()
+	groups := make(map[string]bool)
+	for _, c := range waiting {
+		groups[c.group] = true
+	}
+	for g := range groups {
+		m.route(g, now)
+	}
+	for _, c := range waiting {
+		m.refresh(c, now)
+	}
+}
+
+// route hands group's queued calls to the agents the ACD picks, reserving
+// each agent before the next pick.
+func (m *Manager) route(group string, now time.Time) {
+	ctx := context.Background()
+	ready := func(it *acd.Item) bool {
+		m.mu.Lock()
+		c := m.calls[it.ID]
+		m.mu.Unlock()
+		if c == nil {
+			return false
+		}
+		select {
+		case <-c.media.Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	for {
+		it, agent, ok := m.acd.Route(group, now, ready)
+		if !ok {
+			return
+		}
+		m.acd.Offer(ctx, agent)
+		m.mu.Lock()
+		c := m.calls[it.ID]
+		m.mu.Unlock()
+		if c == nil || !c.offer(agent) {
+			// The call ended since: it left the queue, or is about to.
+			m.acd.Release(ctx, agent, it)
+			m.acd.Leave(group, it.ID, now, true)
+		}
+	}
+}
+
+// refresh updates a queued call's position and EWT.
+func (m *Manager) refresh(c *Call, now time.Time) {
+	pos, ewt := m.acd.Waiting(c.group, c.id, now)
+	c.update(func(v *View) {
+		if v.State == StateQueued {
+			v.Position, v.EWT = pos, ewt.Round(time.Second)
+		}
+	})
+}

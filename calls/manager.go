@@ -1,0 +1,221 @@
+package calls
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
+)
+
+var (
+	// ErrNoAgents is returned by Place when nobody serves the group now.
+	ErrNoAgents = errors.New("no agent serving the group")
+	// ErrUnknownCall is returned for a call id that is not (or no longer) known.
+	ErrUnknownCall = errors.New("unknown call")
+	// ErrStopped is returned by Place once the manager is stopping.
+	ErrStopped = errors.New("calls are stopping")
+)
+
+// RefusedError is a call the group cannot take now; EWT is the group's
+// estimated wait, a hint of when to try again.
+type RefusedError struct {
+	Err error // acd.ErrGroupClosed, acd.ErrQueueFull or ErrNoAgents
+	EWT time.Duration
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Config tunes calls.
+type Config struct {
+	// RingTimeout is how long an agent's phone rings before the call
+	// goes to the next agent.
+	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// KeepEnded is how long an ended call can still be looked up.
+	KeepEnded time.Duration `yaml:"keep_ended"`
+}
+
+// DefaultConfig rings 20 seconds and keeps ended calls a minute.
+func DefaultConfig() Config {
+	return Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute}
+}
+
+// Validate names the first bad field, prefixed by prefix (e.g. "calls").
+func (c Config) Validate(prefix string) error {
+	switch {
+	case c.RingTimeout <= 0:
+		return fmt.Errorf("%s.ring_timeout: must be positive", prefix)
+	case c.KeepEnded < 0:
+		return fmt.Errorf("%s.keep_ended: must not be negative", prefix)
+	}
+	return nil
+}
+
+// Visitor is who calls, from the visitor context.
+type Visitor struct {
+	// Name is shown to the agent; "" shows "Web visitor".
+	Name string
+	// Language prefers agents with the skill lang-<Language>.
+	Language string
+	// Preferred is an agent URI to try first (the last one it spoke with).
+	Preferred string
+	// Context is the visitor context, URL-query encoded, for the agent.
+	Context string
+}
+
+// Request places a call.
+type Request struct {
+	Group string
+	// Offer is the browser's SDP offer.
+	Offer   string
+	Visitor Visitor
+}
+
+// Manager places, routes and bridges calls. Run must be running for
+// calls to reach agents.
+type Manager struct {
+	cfg    Config
+	acd    *acd.Service
+	media  MediaEngine
+	dialer Dialer
+	log    *slog.Logger
+
+	wake chan struct{} // a call arrived or came back to the queue
+	stop chan struct{} // closed when Run ends: every call ends
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	calls    map[string]*Call
+	stopping bool
+}
+
+// NewManager returns a manager routing with a, answering with m and
+// calling agents with d.
+func NewManager(cfg Config, a *acd.Service, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
+	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call)}
+}
+
+// Place answers the visitor's offer and queues the call in its group. It
+// returns the call's first view and the SDP answer.
+func (m *Manager) Place(r Request) (View, string, error) {
+	now := time.Now()
+	if err := m.accepting(r.Group, now); err != nil {
+		return View{}, "", err
+	}
+	media, answer, err := m.media.Answer(r.Offer)
+	if err != nil {
+		return View{}, "", err
+	}
+	id := newID()
+	item := m.acd.NewItem(id, r.Group, r.Visitor.Preferred, 0, now)
+	item.Language = r.Visitor.Language
+	c := newCall(id, r, item, media, answer)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopping {
+		media.Close()
+		return View{}, "", ErrStopped
+	}
+	if _, err := m.acd.Enqueue(item); err != nil {
+		media.Close()
+		return View{}, "", m.refused(r.Group, err, now)
+	}
+	m.calls[id] = c
+	m.refresh(c, now)
+	m.wg.Add(1)
+	go m.serve(c)
+	m.signal()
+	v, _ := c.View()
+	return v, answer, nil
+}
+
+// accepting checks that group takes a call now.
+func (m *Manager) accepting(group string, now time.Time) error {
+	for _, st := range m.acd.Status(now) {
+		if st.ID != group {
+			continue
+		}
+		switch {
+		case !st.Open:
+			return &RefusedError{Err: acd.ErrGroupClosed, EWT: st.EWT}
+		case st.Available == 0 && st.Busy == 0:
+			return &RefusedError{Err: ErrNoAgents, EWT: st.EWT}
+		case !st.Accepting:
+			return &RefusedError{Err: acd.ErrQueueFull, EWT: st.EWT}
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", acd.ErrUnknownGroup, group)
+}
+
+// refused turns an Enqueue error into a RefusedError with the group's EWT.
+func (m *Manager) refused(group string, err error, now time.Time) error {
+	if errors.Is(err, acd.ErrUnknownGroup) {
+		return err
+	}
+	for _, st := range m.acd.Status(now) {
+		if st.ID == group {
+			return &RefusedError{Err: err, EWT: st.EWT}
+		}
+	}
+	return err
+}
+
+// Get returns the call id as it stands and a channel closed at its next
+// change.
+func (m *Manager) Get(id string) (View, <-chan struct{}, error) {
+	m.mu.Lock()
+	c := m.calls[id]
+	m.mu.Unlock()
+	if c == nil {
+		return View{}, nil, ErrUnknownCall
+	}
+	v, changed := c.View()
+	return v, changed, nil
+}
+
+// Hangup ends call id for the visitor.
+func (m *Manager) Hangup(id string) error {
+	m.mu.Lock()
+	c := m.calls[id]
+	m.mu.Unlock()
+	if c == nil {
+		return ErrUnknownCall
+	}
+	c.hangUp()
+	return nil
+}
+
+// Active returns how many calls have not ended.
+func (m *Manager) Active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.calls {
+		if !c.ended() {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Manager) signal() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// newID returns a random call id.
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

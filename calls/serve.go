@@ -1,0 +1,214 @@
+package calls
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// hangupTimeout bounds the BYE to an agent when the call ends.
+const hangupTimeout = 5 * time.Second
+
+// serve owns call c from queued to ended.
+func (m *Manager) serve(c *Call) {
+	defer m.wg.Done()
+	log := m.log.With("call_id", c.id, "group", c.group)
+	reason := m.progress(c)
+	m.finish(c, reason)
+	log.Info("call ended", "reason", reason)
+}
+
+// progress waits in the queue and rings the agents the dispatcher picks
+// until one answers and the call is bridged, and returns why it ended.
+func (m *Manager) progress(c *Call) string {
+	ready := c.media.Ready()
+	for {
+		select {
+		case <-ready:
+			ready = nil
+			m.signal() // now it may be routed
+		case agent := <-c.offers:
+			if reason, done := m.ring(c, agent); done {
+				return reason
+			}
+		case <-c.media.Done():
+			return c.media.Reason()
+		case <-c.hangup:
+			return ReasonVisitorHangup
+		case <-m.stop:
+			return ReasonShutdown
+		}
+	}
+}
+
+// ring calls agent (reserved by the dispatcher). When the agent does not
+// answer, the call goes back to the queue (done is false); when it
+// answers, ring bridges the call until it ends.
+func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
+	log := m.log.With("call_id", c.id, "agent", agent)
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RingTimeout)
+	defer cancel()
+	gone := make(chan string, 1) // why the visitor's side ended meanwhile
+	dialing := make(chan struct{})
+	go func() {
+		select {
+		case <-c.media.Done():
+			gone <- c.media.Reason()
+		case <-c.hangup:
+			gone <- ReasonVisitorHangup
+		case <-m.stop:
+			gone <- ReasonShutdown
+		case <-dialing:
+			return
+		}
+		cancel() // CANCEL the INVITE
+	}()
+	h := &legHandler{c: c, name: m.agentName(agent), uri: agent, hungUp: make(chan struct{})}
+	leg, err := m.dialer.Dial(ctx, agent, c.agentOffer(), h)
+	close(dialing)
+	var why string
+	select {
+	case why = <-gone:
+	default:
+	}
+	bg := context.Background()
+	switch {
+	case why != "":
+		m.acd.Release(bg, agent, c.item)
+		if err == nil {
+			m.hangupLeg(leg, log)
+		}
+		return why, true
+	case err != nil:
+		log.Info("agent did not take the call", "error", err)
+		m.acd.Missed(bg, agent, c.item)
+		m.requeue(c)
+		return "", false
+	}
+	if err := c.media.Connect(leg.Answer()); err != nil {
+		log.Warn("agent's answer unusable", "error", err)
+		m.hangupLeg(leg, log)
+		m.acd.Missed(bg, agent, c.item)
+		m.requeue(c)
+		return "", false
+	}
+	m.acd.Leave(c.group, c.id, time.Now(), false)
+	m.acd.Answered(bg, agent)
+	c.update(func(v *View) { v.State, v.Agent, v.AgentURI, v.Position, v.EWT = StateTalking, h.name, agent, 0, 0 })
+	log.Info("call bridged")
+	return m.talk(c, agent, leg, h, log), true
+}
+
+// requeue puts c back in the queue after an agent missed it.
+func (m *Manager) requeue(c *Call) {
+	c.update(func(v *View) { v.State, v.Agent, v.AgentURI = StateQueued, "", "" })
+	m.signal()
+}
+
+// talk relays chat until either side ends the bridged call.
+func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.Logger) string {
+	start := time.Now()
+	stopChat := make(chan struct{})
+	var chat sync.WaitGroup
+	chat.Go(func() {
+		for {
+			select {
+			case text := <-c.media.Chat():
+				ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
+				if err := leg.Message(ctx, text); err != nil {
+					log.Warn("chat to agent", "error", err)
+				}
+				cancel()
+			case <-stopChat:
+				return
+			}
+		}
+	})
+	var reason string
+	select {
+	case <-h.hungUp:
+		reason = ReasonAgentHangup
+	case <-c.media.Done():
+		reason = c.media.Reason()
+	case <-c.hangup:
+		reason = ReasonVisitorHangup
+	case <-m.stop:
+		reason = ReasonShutdown
+	}
+	close(stopChat)
+	chat.Wait()
+	if reason != ReasonAgentHangup {
+		m.hangupLeg(leg, log)
+	}
+	m.acd.Ended(context.Background(), agent, c.group, time.Since(start))
+	return reason
+}
+
+// hangupLeg sends the agent a BYE.
+func (m *Manager) hangupLeg(leg Leg, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
+	defer cancel()
+	if err := leg.Hangup(ctx); err != nil {
+		log.Warn("hang up agent", "error", err)
+	}
+}
+
+// finish ends c: out of the queue, media closed, an agent it was about to
+// ring released, the view ended, forgotten after KeepEnded.
+func (m *Manager) finish(c *Call, reason string) {
+	now := time.Now()
+	m.acd.Leave(c.group, c.id, now, true) // no-op once answered
+	c.media.Close()
+	c.update(func(v *View) { v.State, v.Reason, v.Position, v.EWT = StateEnded, reason, 0, 0 })
+	select {
+	case agent := <-c.offers:
+		m.acd.Release(context.Background(), agent, c.item)
+	default:
+	}
+	time.AfterFunc(m.cfg.KeepEnded, func() {
+		m.mu.Lock()
+		delete(m.calls, c.id)
+		m.mu.Unlock()
+	})
+	m.signal()
+}
+
+// agentName is the display name of agent uri.
+func (m *Manager) agentName(uri string) string {
+	if a, ok := m.acd.Agent(uri); ok && a.Config.Name != "" {
+		return a.Config.Name
+	}
+	return uri
+}
+
+// agentOffer is what c shows the agent's phone.
+func (c *Call) agentOffer() Offer {
+	display := c.visitor.Name
+	if display == "" {
+		display = "Web visitor"
+	}
+	return Offer{CallID: c.id, Display: display, Context: c.visitor.Context, SDP: c.media.AgentOffer()}
+}
+
+// legHandler hears the agent's side of one ring, and of the call after.
+type legHandler struct {
+	c         *Call
+	name, uri string
+	hungUp    chan struct{}
+	once      sync.Once
+}
+
+func (h *legHandler) Ringing() {
+	h.c.update(func(v *View) {
+		if v.State == StateQueued {
+			v.State, v.Agent, v.AgentURI, v.Position, v.EWT = StateRinging, h.name, h.uri, 0, 0
+		}
+	})
+}
+
+func (h *legHandler) Reoffer(offer []byte) ([]byte, error) { return h.c.media.Reoffer(offer) }
+
+func (h *legHandler) Message(text string) { h.c.media.SendChat(text) }
+
+func (h *legHandler) HungUp() { h.once.Do(func() { close(h.hungUp) }) }

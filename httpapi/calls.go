@@ -1,0 +1,222 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/protocol"
+	"github.com/cloudwego/hertz/pkg/protocol/http1/resp"
+	"github.com/cloudwego/hertz/pkg/route"
+
+	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/calls"
+)
+
+// Calls is what the calls API needs of the call manager.
+type Calls interface {
+	Place(r calls.Request) (calls.View, string, error)
+	Get(id string) (calls.View, <-chan struct{}, error)
+	Hangup(id string) error
+}
+
+// maxOfferBytes bounds a browser's SDP offer (a few KB in practice).
+const maxOfferBytes = 64 << 10
+
+// callRequest is the body of POST /v1/calls.
+type callRequest struct {
+	Group string `json:"group"`
+	SDP   string `json:"sdp"`
+}
+
+// callView is a call as the visitor's widget sees it (docs/calls.md).
+type callView struct {
+	ID         string `json:"call_id"`
+	Group      string `json:"group"`
+	State      string `json:"state"`
+	Position   int    `json:"position,omitempty"`
+	EWTSeconds *int   `json:"ewt_seconds,omitempty"`
+	Agent      string `json:"agent,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	SDP        string `json:"sdp,omitempty"`
+}
+
+func callViewOf(v calls.View) callView {
+	out := callView{ID: v.ID, Group: v.Group, State: v.State.String(), Agent: v.Agent, Reason: v.Reason}
+	if v.State == calls.StateQueued {
+		secs := int(v.EWT.Seconds())
+		out.Position, out.EWTSeconds = v.Position, &secs
+	}
+	return out
+}
+
+// callRoutes serves the visitor's calls: POST /v1/calls, GET
+// /v1/calls/{id}, GET /v1/calls/{id}/events (SSE) and DELETE
+// /v1/calls/{id}. The call id is the capability: 96 random bits.
+func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec, secure bool) {
+	allow := func(c *app.RequestContext) {
+		if cors(c, web.AllowedOrigins) {
+			c.Header("Access-Control-Allow-Credentials", "true")
+			c.Header("Access-Control-Expose-Headers", "Location, Retry-After")
+		}
+		c.Header("Cache-Control", "no-store")
+	}
+	r.OPTIONS("/v1/calls", preflightCalls(web, "POST, OPTIONS"))
+	r.OPTIONS("/v1/calls/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
+	r.POST("/v1/calls", func(_ context.Context, c *app.RequestContext) {
+		allow(c)
+		var req callRequest
+		body := c.Request.Body()
+		if len(body) > maxOfferBytes {
+			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "the offer is larger than 64 KiB")
+			return
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			writeError(c, http.StatusBadRequest, "bad_json", "the body must be a JSON object: "+err.Error())
+			return
+		}
+		v, _ := codec.decode(string(c.Cookie(cookieName)), time.Now())
+		if req.Group == "" {
+			req.Group = v.Group
+		}
+		switch {
+		case req.Group == "":
+			writeError(c, http.StatusBadRequest, "no_group", "group is required")
+			return
+		case req.SDP == "":
+			writeError(c, http.StatusBadRequest, "no_sdp", "sdp (the browser's offer) is required")
+			return
+		}
+		view, answer, err := cs.Place(calls.Request{Group: req.Group, Offer: req.SDP, Visitor: visitorOf(v, req.Group)})
+		if err != nil {
+			placeError(c, err)
+			return
+		}
+		out := callViewOf(view)
+		out.SDP = answer
+		c.Header("Location", "/v1/calls/"+view.ID)
+		c.JSON(http.StatusCreated, out)
+	})
+	r.GET("/v1/calls/:id", func(_ context.Context, c *app.RequestContext) {
+		allow(c)
+		view, _, err := cs.Get(c.Param("id"))
+		if err != nil {
+			writeError(c, http.StatusNotFound, "unknown_call", "no call "+strconv.Quote(c.Param("id")))
+			return
+		}
+		// The agent the visitor spoke with is tried first next time.
+		if v, err := codec.decode(string(c.Cookie(cookieName)), time.Now()); view.AgentURI != "" &&
+			view.State >= calls.StateTalking && (err != nil || v.LastAgent != view.AgentURI) {
+			v.LastAgent = view.AgentURI
+			c.SetCookie(cookieName, codec.encode(v, time.Now()), int(codec.maxAge.Seconds()), "/", "",
+				protocol.CookieSameSiteLaxMode, secure, true)
+		}
+		c.JSON(http.StatusOK, callViewOf(view))
+	})
+	r.DELETE("/v1/calls/:id", func(_ context.Context, c *app.RequestContext) {
+		allow(c)
+		if err := cs.Hangup(c.Param("id")); err != nil {
+			writeError(c, http.StatusNotFound, "unknown_call", "no call "+strconv.Quote(c.Param("id")))
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
+	r.GET("/v1/calls/:id/events", func(ctx context.Context, c *app.RequestContext) {
+		allow(c)
+		if _, _, err := cs.Get(c.Param("id")); err != nil {
+			writeError(c, http.StatusNotFound, "unknown_call", "no call "+strconv.Quote(c.Param("id")))
+			return
+		}
+		callEvents(ctx, c, cs, c.Param("id"))
+	})
+}
+
+// callEvents streams a call's view as SSE: now, at every change, and a
+// last time when it ended.
+func callEvents(ctx context.Context, c *app.RequestContext, cs Calls, id string) {
+	c.SetStatusCode(http.StatusOK)
+	c.Response.Header.Set("Content-Type", "text/event-stream")
+	c.Response.Header.Set("X-Accel-Buffering", "no")
+	w := resp.NewChunkedBodyWriter(&c.Response, c.GetWriter())
+	c.Response.HijackWriter(w)
+	send := func(format string, args ...any) bool {
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return false
+		}
+		return w.Flush() == nil
+	}
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
+	for {
+		view, changed, err := cs.Get(id)
+		if err != nil {
+			return
+		}
+		if !send("event: call\ndata: %s\n\n", mustJSON(callViewOf(view))) || view.State == calls.StateEnded {
+			return
+		}
+		select {
+		case <-changed:
+		case <-beat.C:
+			if !send(": heartbeat\n\n") {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// visitorOf is what the call tells the agent and the router about v.
+func visitorOf(v Visitor, group string) calls.Visitor {
+	q := url.Values{"group": {group}}
+	if v.Language != "" {
+		q.Set("language", v.Language)
+	}
+	if len(v.Pages) > 0 {
+		q.Set("page", v.Pages[len(v.Pages)-1])
+	}
+	if v.Customer != "" {
+		q.Set("customer", v.Customer)
+	}
+	return calls.Visitor{Language: v.Language, Preferred: v.LastAgent, Context: q.Encode()}
+}
+
+// placeError answers a call that could not be placed.
+func placeError(c *app.RequestContext, err error) {
+	var refused *calls.RefusedError
+	switch {
+	case errors.Is(err, calls.ErrBadOffer):
+		writeError(c, http.StatusBadRequest, "bad_offer", err.Error())
+	case errors.Is(err, acd.ErrUnknownGroup):
+		writeError(c, http.StatusNotFound, "unknown_group", err.Error())
+	case errors.As(err, &refused):
+		code := map[error]string{acd.ErrGroupClosed: "group_closed", acd.ErrQueueFull: "queue_full",
+			calls.ErrNoAgents: "no_agents"}[refused.Err]
+		ewt := int(refused.EWT.Seconds())
+		c.Header("Retry-After", strconv.Itoa(max(ewt, 30)))
+		c.JSON(http.StatusServiceUnavailable, map[string]any{"error": code, "message": refused.Error(), "ewt_seconds": ewt})
+	default:
+		c.Header("Retry-After", "5")
+		writeError(c, http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+}
+
+// preflightCalls answers CORS preflights of the calls API.
+func preflightCalls(web WebConfig, methods string) app.HandlerFunc {
+	return func(_ context.Context, c *app.RequestContext) {
+		if cors(c, web.AllowedOrigins) {
+			c.Header("Access-Control-Allow-Methods", methods)
+			c.Header("Access-Control-Allow-Headers", "Content-Type")
+			c.Header("Access-Control-Allow-Credentials", "true")
+			c.Header("Access-Control-Max-Age", "600")
+		}
+		c.Status(http.StatusNoContent)
+	}
+}

@@ -1,0 +1,120 @@
+package media
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard/switchboard/calls"
+)
+
+// Engine answers browsers' offers and gives each call its media Session.
+type Engine struct {
+	cfg   Config
+	api   *webrtc.API
+	ports *portPool
+	ip    netip.Addr // of the plain RTP leg
+	log   *slog.Logger
+}
+
+var _ calls.MediaEngine = (*Engine)(nil)
+
+// NewEngine prepares the media of calls; rtpIP is the plain leg's address
+// when cfg.RTPAddress is empty.
+func NewEngine(cfg Config, rtpIP string, log *slog.Logger) (*Engine, error) {
+	if cfg.RTPAddress != "" {
+		rtpIP = cfg.RTPAddress
+	}
+	ip, err := netip.ParseAddr(rtpIP)
+	if err != nil {
+		return nil, fmt.Errorf("media: RTP address %q: %w", rtpIP, err)
+	}
+	me := &webrtc.MediaEngine{}
+	for _, c := range []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: pcmu.mime(), ClockRate: 8000}, PayloadType: webrtc.PayloadType(pcmu.pt)},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: pcma.mime(), ClockRate: 8000}, PayloadType: webrtc.PayloadType(pcma.pt)},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: eventPT},
+	} {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("media: register %s: %w", c.MimeType, err)
+		}
+	}
+	// RTCP sender and receiver reports on the browser leg; nothing else
+	// (no NACK, no congestion control: a 64 kbit/s audio stream).
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	se, err := settings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return &Engine{cfg: cfg, api: api, ports: newPortPool(ip, cfg.RTPPortMin, cfg.RTPPortMax), ip: ip, log: log}, nil
+}
+
+// settings turns the ICE configuration into pion's.
+func settings(cfg Config) (webrtc.SettingEngine, error) {
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	// Consent (RFC 7675) lost for the media timeout fails the connection.
+	se.SetICETimeouts(min(5*time.Second, cfg.Timeout), cfg.Timeout, 2*time.Second)
+	if ips := cfg.ICE.HostIPs; len(ips) > 0 {
+		keep := make(map[netip.Addr]bool, len(ips))
+		for _, s := range ips {
+			ip, _ := netip.ParseAddr(s)
+			keep[ip.Unmap()] = true
+			if ip.IsLoopback() {
+				se.SetIncludeLoopbackCandidate(true)
+			}
+		}
+		se.SetIPFilter(func(ip net.IP) bool {
+			a, ok := netip.AddrFromSlice(ip)
+			return ok && keep[a.Unmap()]
+		})
+	}
+	if len(cfg.ICE.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(cfg.ICE.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	if cfg.ICE.UDPPortMax > 0 {
+		if err := se.SetEphemeralUDPPortRange(uint16(cfg.ICE.UDPPortMin), uint16(cfg.ICE.UDPPortMax)); err != nil {
+			return se, fmt.Errorf("media.ice.udp_port_min: %w", err)
+		}
+	}
+	return se, nil
+}
+
+// Answer implements calls.MediaEngine.
+func (e *Engine) Answer(offer string) (calls.Media, string, error) {
+	law, err := chooseCodec(offer)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
+	}
+	rtpConn, rtcpConn, err := e.ports.open()
+	if err != nil {
+		return nil, "", fmt.Errorf("media: %w", err)
+	}
+	s, answer, err := e.answer(offer, law, newPlainLeg(rtpConn, rtcpConn))
+	if err != nil {
+		rtpConn.Close()
+		rtcpConn.Close()
+		return nil, "", err
+	}
+	return s, answer, nil
+}
+
+// iceServers is the pion form of the configured STUN and TURN servers.
+func (e *Engine) iceServers() []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, len(e.cfg.ICE.Servers))
+	for i, s := range e.cfg.ICE.Servers {
+		out[i] = webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential}
+	}
+	return out
+}

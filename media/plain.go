@@ -1,0 +1,135 @@
+package media
+
+import (
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// plainLeg is the call's plain RTP leg toward the agent's phone: one RTP
+// socket and one RTCP socket. It sends to the address the phone's RTP
+// comes from once a packet arrives (symmetric RTP, latching: phones
+// behind NAT announce an address nobody can reach), to the SDP's until
+// then.
+type plainLeg struct {
+	rtp, rtcp *net.UDPConn
+	local     netip.AddrPort
+	ssrc      uint32
+
+	dest     atomic.Pointer[netip.AddrPort] // where RTP goes; nil: nowhere yet
+	rtcpDest atomic.Pointer[netip.AddrPort]
+	latch    atomic.Bool  // the next RTP packet's source becomes dest
+	sending  atomic.Bool  // our direction toward the phone allows sending
+	quiet    atomic.Bool  // the phone's direction means it sends nothing (hold)
+	lastRx   atomic.Int64 // unix nanoseconds of the last RTP or RTCP received
+	packets  atomic.Uint32
+	octets   atomic.Uint32
+
+	mu     sync.Mutex // serialises SDP changes
+	remote remote
+}
+
+func newPlainLeg(rtpConn, rtcpConn *net.UDPConn) *plainLeg {
+	l := &plainLeg{rtp: rtpConn, rtcp: rtcpConn, ssrc: rand.Uint32(),
+		local: rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()}
+	l.lastRx.Store(time.Now().UnixNano())
+	return l
+}
+
+// apply takes the phone's SDP (answer or new offer) into account.
+func (l *plainLeg) apply(r remote) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.rtp != l.remote.rtp {
+		rtpAddr, rtcpAddr := r.rtp, r.rtcp
+		l.dest.Store(&rtpAddr)
+		l.rtcpDest.Store(&rtcpAddr)
+		l.latch.Store(true)
+	}
+	l.remote = r
+	l.sending.Store(r.direction == sendrecv || r.direction == recvonly)
+	l.quiet.Store(r.direction == recvonly || r.direction == inactive)
+	l.lastRx.Store(time.Now().UnixNano())
+}
+
+// send writes one RTP packet to the phone, unless it is on hold.
+func (l *plainLeg) send(pkt []byte) {
+	dest := l.dest.Load()
+	if dest == nil || !l.sending.Load() {
+		return
+	}
+	if _, err := l.rtp.WriteToUDPAddrPort(pkt, *dest); err == nil {
+		l.packets.Add(1)
+		l.octets.Add(uint32(len(pkt) - 12))
+	}
+}
+
+// received notes a packet from the phone at from, latching to it.
+func (l *plainLeg) received(from netip.AddrPort) {
+	l.lastRx.Store(time.Now().UnixNano())
+	if l.latch.Load() {
+		d := l.dest.Load()
+		if d == nil || *d != from {
+			rtcpAddr := netip.AddrPortFrom(from.Addr(), from.Port()+1)
+			l.dest.Store(&from)
+			l.rtcpDest.Store(&rtcpAddr)
+		}
+		l.latch.Store(false)
+	}
+}
+
+// idle reports whether the phone sent nothing for d although it should.
+func (l *plainLeg) idle(d time.Duration, now time.Time) bool {
+	return !l.quiet.Load() && now.Sub(time.Unix(0, l.lastRx.Load())) > d
+}
+
+// readRTCP counts the phone's RTCP as activity until the socket closes.
+// Reports are not forwarded: each leg has its own (RFC 3550 §7.1, a
+// translator that changes SSRCs terminates RTCP).
+func (l *plainLeg) readRTCP() {
+	buf := make([]byte, 1500)
+	for {
+		_, from, err := l.rtcp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		if d := l.rtcpDest.Load(); d != nil && d.Addr() == from.Addr() {
+			l.rtcpDest.Store(&from) // symmetric RTCP
+		}
+		l.lastRx.Store(time.Now().UnixNano())
+	}
+}
+
+// report sends a sender report for our stream toward the phone.
+func (l *plainLeg) report(now time.Time, rtpTime uint32) {
+	dest := l.rtcpDest.Load()
+	if dest == nil || l.packets.Load() == 0 {
+		return
+	}
+	sr := rtcp.SenderReport{SSRC: l.ssrc, NTPTime: ntpTime(now), RTPTime: rtpTime,
+		PacketCount: l.packets.Load(), OctetCount: l.octets.Load()}
+	sdes := rtcp.NewCNAMESourceDescription(l.ssrc, "switchboard")
+	b, err := rtcp.Marshal([]rtcp.Packet{&sr, sdes})
+	if err == nil {
+		l.rtcp.WriteToUDPAddrPort(b, *dest)
+	}
+}
+
+// close releases both sockets, ending their readers.
+func (l *plainLeg) close() {
+	l.rtp.Close()
+	l.rtcp.Close()
+}
+
+// ntpTime is t in NTP format (RFC 3550 §4).
+func ntpTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
+}

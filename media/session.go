@@ -1,0 +1,346 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard/switchboard/calls"
+)
+
+// reportInterval spaces our RTCP sender reports toward the phone.
+const reportInterval = 5 * time.Second
+
+// Session is the media of one call: the browser leg (pion), the plain leg
+// toward the phone, and the relay between them. It implements calls.Media.
+type Session struct {
+	e     *Engine
+	law   codec
+	pc    *webrtc.PeerConnection
+	track *relayTrack
+	plain *plainLeg
+
+	sessID  uint64
+	version atomic.Uint64 // of our SDP toward the phone
+
+	browserEventPT atomic.Int32  // telephone-event from the browser; -1 none
+	agentEventPT   atomic.Int32  // telephone-event to and from the phone; -1 none
+	bridged        atomic.Bool   // the phone answered: relay
+	connected      atomic.Bool   // ICE and DTLS are up
+	ready          chan struct{} // closed when connected
+	lastBrowserRx  atomic.Int64  // unix nanoseconds of the browser's last packet
+	lastAgentTS    atomic.Uint32
+
+	chat chan string
+	dc   atomic.Pointer[webrtc.DataChannel]
+
+	done      chan struct{}
+	endOnce   sync.Once
+	reason    string
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+var _ calls.Media = (*Session)(nil)
+
+// answer builds the session and the browser's answer.
+func (e *Engine) answer(offer string, law codec, plain *plainLeg) (*Session, string, error) {
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers()})
+	if err != nil {
+		return nil, "", fmt.Errorf("media: %w", err)
+	}
+	s := &Session{e: e, law: law, pc: pc, track: newRelayTrack(law), plain: plain,
+		sessID: rand.Uint64() >> 1, chat: make(chan string, 32), done: make(chan struct{}), ready: make(chan struct{})}
+	s.browserEventPT.Store(-1)
+	s.agentEventPT.Store(-1)
+	s.lastBrowserRx.Store(time.Now().UnixNano())
+	pc.OnConnectionStateChange(s.onState)
+	pc.OnTrack(s.onTrack)
+	pc.OnDataChannel(s.onDataChannel)
+	answer, err := s.negotiate(offer)
+	if err != nil {
+		pc.Close()
+		return nil, "", err
+	}
+	s.wg.Add(3)
+	go s.fromPhone()
+	go func() { defer s.wg.Done(); s.plain.readRTCP() }()
+	go s.watch()
+	return s, answer, nil
+}
+
+// negotiate answers offer with the one law of the call and
+// telephone-event, waiting for ICE gathering to complete (no trickle).
+func (s *Session) negotiate(offer string) (string, error) {
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
+	}
+	sender, err := s.pc.AddTrack(s.track)
+	if err != nil {
+		return "", fmt.Errorf("media: add track: %w", err)
+	}
+	for _, tr := range s.pc.GetTransceivers() {
+		if tr.Sender() != sender {
+			continue
+		}
+		if err := tr.SetCodecPreferences(s.codecs()); err != nil {
+			return "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
+		}
+	}
+	s.wg.Add(1)
+	go func() { // RTCP from the browser: read, so that interceptors see it
+		defer s.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+			s.lastBrowserRx.Store(time.Now().UnixNano())
+		}
+	}()
+	answer, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("media: %w", err)
+	}
+	<-gathered
+	return s.pc.LocalDescription().SDP, nil
+}
+
+// codecs are the call's law and telephone-event, as registered.
+func (s *Session) codecs() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: s.law.mime(), ClockRate: 8000}, PayloadType: webrtc.PayloadType(s.law.pt)},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: eventPT},
+	}
+}
+
+func (s *Session) onState(st webrtc.PeerConnectionState) {
+	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		s.lastBrowserRx.Store(time.Now().UnixNano())
+		if !s.connected.Swap(true) {
+			close(s.ready)
+		}
+	case webrtc.PeerConnectionStateFailed:
+		if s.connected.Load() {
+			s.end(calls.ReasonMediaTimeout)
+		} else {
+			s.end(calls.ReasonNoDataConnection)
+		}
+	case webrtc.PeerConnectionStateClosed:
+		s.end(calls.ReasonVisitorHangup)
+	}
+}
+
+// onTrack relays the browser's audio and events toward the phone.
+func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	for _, c := range recv.GetParameters().Codecs {
+		if strings.EqualFold(c.MimeType, "audio/telephone-event") && c.ClockRate == 8000 {
+			s.browserEventPT.Store(int32(c.PayloadType))
+		}
+	}
+	s.wg.Add(1)
+	defer s.wg.Done()
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	rw := NewRewriter(s.plain.ssrc, 8000, time.Now)
+	buf, out := make([]byte, 1500), make([]byte, 1500)
+	var p rtp.Packet
+	for {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			return
+		}
+		s.lastBrowserRx.Store(time.Now().UnixNano())
+		if !s.bridged.Load() || p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		switch int32(p.PayloadType) {
+		case int32(s.law.pt):
+		case s.browserEventPT.Load():
+			pt := s.agentEventPT.Load()
+			if pt < 0 {
+				continue
+			}
+			p.PayloadType = uint8(pt)
+		default:
+			continue
+		}
+		p.Extension, p.Extensions = false, nil
+		if !rw.Rewrite(&p.Header) {
+			continue
+		}
+		if m, err := p.MarshalTo(out); err == nil {
+			s.lastAgentTS.Store(p.Timestamp)
+			s.plain.send(out[:m])
+		}
+	}
+}
+
+// fromPhone relays the phone's audio and events toward the browser.
+func (s *Session) fromPhone() {
+	defer s.wg.Done()
+	rw := NewRewriter(0, 8000, time.Now) // the track stamps its own SSRC
+	buf := make([]byte, 1500)
+	var p rtp.Packet
+	for {
+		n, from, err := s.plain.rtp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		if !s.bridged.Load() {
+			continue
+		}
+		s.plain.received(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+		if p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		isEvent := false
+		switch int32(p.PayloadType) {
+		case int32(s.law.pt):
+		case s.agentEventPT.Load():
+			isEvent = true
+		default:
+			continue
+		}
+		p.Extension, p.Extensions, p.CSRC = false, nil, nil
+		if rw.Rewrite(&p.Header) {
+			s.track.write(&p.Header, p.Payload, isEvent)
+		}
+	}
+}
+
+// watch ends the call when ICE and DTLS do not come up in time or a leg
+// goes quiet, and sends our RTCP reports toward the phone.
+func (s *Session) watch() {
+	defer s.wg.Done()
+	cfg := s.e.cfg
+	tick := time.NewTicker(min(time.Second, cfg.Timeout/4, cfg.ConnectTimeout/4))
+	defer tick.Stop()
+	deadline := time.Now().Add(cfg.ConnectTimeout)
+	var lastReport time.Time
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-tick.C:
+			switch {
+			case !s.connected.Load():
+				if now.After(deadline) {
+					s.end(calls.ReasonNoDataConnection)
+				}
+			case now.Sub(time.Unix(0, s.lastBrowserRx.Load())) > cfg.Timeout:
+				s.end(calls.ReasonMediaTimeout)
+			case s.bridged.Load() && s.plain.idle(cfg.Timeout, now):
+				s.end(calls.ReasonMediaTimeout)
+			case s.bridged.Load() && now.Sub(lastReport) >= reportInterval:
+				s.plain.report(now, s.lastAgentTS.Load())
+				lastReport = now
+			}
+		}
+	}
+}
+
+func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
+	if dc.Label() != "chat" {
+		return
+	}
+	s.dc.Store(dc)
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		if !m.IsString {
+			return
+		}
+		select {
+		case s.chat <- string(m.Data):
+		default:
+			s.e.log.Warn("chat message dropped: the agent's side is behind")
+		}
+	})
+}
+
+// Ready implements calls.Media.
+func (s *Session) Ready() <-chan struct{} { return s.ready }
+
+// AgentOffer implements calls.Media.
+func (s *Session) AgentOffer() []byte {
+	return localSDP(s.sessID, s.version.Load(), s.plain.local.Addr(), int(s.plain.local.Port()), s.law, eventPT, sendrecv)
+}
+
+// Connect implements calls.Media.
+func (s *Session) Connect(answer []byte) error {
+	r, err := parseRemote(answer, s.law)
+	if err != nil {
+		return fmt.Errorf("agent answer: %w", err)
+	}
+	s.agentEventPT.Store(int32(r.eventPT))
+	s.plain.apply(r)
+	s.bridged.Store(true)
+	return nil
+}
+
+// Reoffer implements calls.Media: the phone holds or resumes. The
+// browser leg is left as it is; the relay follows the new direction.
+func (s *Session) Reoffer(offer []byte) ([]byte, error) {
+	r, err := parseRemote(offer, s.law)
+	if err != nil {
+		return nil, err
+	}
+	s.agentEventPT.Store(int32(r.eventPT))
+	s.plain.apply(r)
+	v := s.version.Add(1)
+	return localSDP(s.sessID, v, s.plain.local.Addr(), int(s.plain.local.Port()), s.law, r.eventPT, mirror(r.direction)), nil
+}
+
+// Chat implements calls.Media.
+func (s *Session) Chat() <-chan string { return s.chat }
+
+// SendChat implements calls.Media.
+func (s *Session) SendChat(text string) error {
+	dc := s.dc.Load()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return errors.New("media: the chat channel is not open")
+	}
+	return dc.SendText(text)
+}
+
+// Done implements calls.Media.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Reason implements calls.Media; valid once Done is closed.
+func (s *Session) Reason() string {
+	<-s.done
+	return s.reason
+}
+
+// end records why the media ended, the first time.
+func (s *Session) end(reason string) {
+	s.endOnce.Do(func() {
+		s.reason = reason
+		close(s.done)
+	})
+}
+
+// Close implements calls.Media: both legs closed, every goroutine gone.
+func (s *Session) Close() {
+	s.closeOnce.Do(func() {
+		s.end(calls.ReasonVisitorHangup)
+		s.pc.Close()
+		s.plain.close()
+		s.wg.Wait()
+	})
+}
