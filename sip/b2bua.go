@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo"
@@ -168,10 +170,33 @@ func (s *Server) newInvite(agent string, b location.Binding, o calls.Offer) (*si
 	}
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(o.SDP)
-	// Symmetric: back to where the REGISTER came from, which reaches a
-	// phone behind NAT (as NOTIFYs do, see route).
-	s.route(req, &subDialog{Transport: transport, Source: b.Source})
+	source := ""
+	if behindNAT(target, b) {
+		source = b.Source
+	}
+	s.route(req, &subDialog{Transport: transport, Source: source})
 	return req, nil
+}
+
+// behindNAT reports whether the contact of binding b cannot be reached as
+// it reads, so that requests go back where the REGISTER came from: over
+// a connection (TCP, TLS, WebSocket: the phone's own connection), or over
+// UDP when the contact shows a private address other than the source's.
+// A contact elsewhere than the source (a phone registered by a third
+// party, or on another port) is used as it is.
+func behindNAT(contact sipmsg.Uri, b location.Binding) bool {
+	if b.Source == "" {
+		return false
+	}
+	if !strings.EqualFold(b.Transport, "UDP") && b.Transport != "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(contact.Host)
+	if err != nil || !ip.IsPrivate() {
+		return false
+	}
+	src, err := netip.ParseAddrPort(b.Source)
+	return err == nil && src.Addr().Unmap() != ip.Unmap()
 }
 
 // agentLeg is an answered agent leg; it implements calls.Leg.

@@ -224,9 +224,9 @@ func chromiumPath(t *testing.T) string {
 // newBrowser starts a headless chromium with a fresh profile, for the test
 // only, and returns its tab (bounded to a minute) and a func that returns
 // the page's console messages of the given types (all when none).
-func newBrowser(t *testing.T, path string) (context.Context, func(...chromedp.ConsoleType) string) {
+func newBrowser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption) (context.Context, func(...chromedp.ConsoleType) string) {
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -240,7 +240,7 @@ func newBrowser(t *testing.T, path string) (context.Context, func(...chromedp.Co
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1024, 768),
 		chromedp.UserDataDir(t.TempDir()),
-	)
+	}, extra...)...)
 	var mu sync.Mutex
 	var messages []chromedp.ConsoleMessage
 	quiet := false

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/siptest"
+)
+
+// TestBrowser_TalkNowToSIPpEchoAgent clicks Talk now on the demo page in
+// headless Chromium (fake microphone) and talks to a SIPp UAS that echoes
+// RTP: the page's getStats() must show audio coming back, with energy.
+func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
+	chromium := chromiumPath(t)
+	sipp := lookSIPp(t)
+	p := startCallServer(t)
+
+	// The agent's phone: SIPp answering on a port of its own, with RTP echo.
+	port := freeUDPPort(t)
+	sippDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sippCtx, stopSIPp := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer stopSIPp()
+	uas := exec.CommandContext(sippCtx, sipp, "-sf", filepath.Join(sippDir, "agent_uas.xml"),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
+		"-rtp_echo", "-m", "1", "-nostdin", "-trace_err")
+	uas.Dir = t.TempDir()
+	if err := uas.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { uas.Process.Kill(); uas.Wait() }()
+
+	phone := siptest.NewPeer(t)
+	reg := phone.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
+	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}
+	reg.RemoveHeader("Contact")
+	reg.AppendHeader(&sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "alice", Host: "127.0.0.1", Port: port}})
+	if res := phone.DoAuth(reg, "alice", "alice-secret"); res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %d", res.StatusCode)
+	}
+
+	ctx, pageLog := newBrowser(t, chromium,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true))
+	wait := func(what, predicate string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		if err != nil {
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('switchboard-widget') || document.body).innerText`))
+			t.Fatalf("waiting for %s: %v\nthe widget shows:\n%s\npage console:\n%s\nswitchboard log:\n%s",
+				what, err, text, pageLog(), p.logs())
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
+		t.Fatal(err)
+	}
+	wait("billing available", rowShows("billing", "Billing", "Available now"))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+
+	// The echo of the fake microphone's audio comes back through the relay.
+	const inbound = `(async () => {
+		const stats = await window.switchboardCall.pc.getStats();
+		for (const r of stats.values()) {
+			if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+				return JSON.stringify({packets: r.packetsReceived, energy: r.totalAudioEnergy || 0});
+			}
+		}
+		return '{}';
+	})()`
+	var got struct {
+		Packets int     `json:"packets"`
+		Energy  float64 `json:"energy"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for got.Packets < 50 || got.Energy <= 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("inbound audio: %+v; want packets and energy\npage console:\n%s\nswitchboard log:\n%s", got, pageLog(), p.logs())
+		}
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](inbound, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal([]byte(s), &got)
+		if got.Packets < 50 || got.Energy <= 0 {
+			chromedp.Run(ctx, chromedp.Poll[bool](`true`, chromedp.WithPollingTimeout(200*time.Millisecond)))
+		}
+	}
+	t.Logf("inbound audio at the page: %d packets, total energy %.4f", got.Packets, got.Energy)
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-hangup`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("ended", `document.getElementById('switchboard-widget').dataset.callState === 'ended'`)
+	if err := uas.Wait(); err != nil { // SIPp got the BYE and ended its one call
+		b, _ := os.ReadFile(filepath.Join(uas.Dir, "agent_uas_errors.log"))
+		t.Errorf("sipp UAS: %v\n%s", err, b)
+	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/calltest"
+)
+
+// callSets keep the browser leg's ICE on loopback and make the media
+// timers short enough for tests.
+var callSets = []string{"media.ice.host_ips=127.0.0.1", "media.connect_timeout=3s", "calls.ring_timeout=5s",
+	"acd.wrap_up=1s"}
+
+// startCallServer runs switchboard with every role, for calls.
+func startCallServer(t *testing.T, sets ...string) *proc {
+	return startSwitchboard(t, t.TempDir(), append(append([]string(nil), callSets...), sets...)...)
+}
+
+// agent registers user (alice or bob) at p as a SIP phone.
+func agent(t *testing.T, p *proc, user string, b calltest.Behaviour, echoChat bool) *calltest.Agent {
+	return calltest.NewTestAgent(t, calltest.AgentOptions{Server: p.UDP, User: user,
+		Password: user + "-secret", Behaviour: b, EchoChat: echoChat})
+}
+
+// callView is the JSON of GET /v1/calls/{id}.
+type callView struct {
+	ID       string `json:"call_id"`
+	State    string `json:"state"`
+	Agent    string `json:"agent"`
+	Reason   string `json:"reason"`
+	Position int    `json:"position"`
+	SDP      string `json:"sdp"`
+}
+
+// call connects browser b to group through p and returns the call id.
+func call(t *testing.T, p *proc, b *calltest.Browser, group string) string {
+	t.Helper()
+	var id string
+	err := b.Connect(calltest.Context(t), func(ctx context.Context, offer string) (string, error) {
+		body, _ := json.Marshal(map[string]string{"group": group, "sdp": offer})
+		res, err := http.Post("http://"+p.HTTP+"/v1/calls", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusCreated {
+			return "", fmt.Errorf("POST /v1/calls: %d %s", res.StatusCode, b)
+		}
+		var v callView
+		if err := json.Unmarshal(b, &v); err != nil {
+			return "", err
+		}
+		id = v.ID
+		return v.SDP, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// getCall reads GET /v1/calls/{id}.
+func getCall(t *testing.T, p *proc, id string) callView {
+	t.Helper()
+	res, err := http.Get("http://" + p.HTTP + "/v1/calls/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var v callView
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitCall waits until the call reaches state (and reason, if not "").
+func waitCall(t *testing.T, p *proc, id, state, reason string) callView {
+	t.Helper()
+	var v callView
+	calltest.Eventually(t, "call "+state+" "+reason, func() bool {
+		v = getCall(t, p, id)
+		return v.State == state && (reason == "" || v.Reason == reason)
+	})
+	return v
+}
+
+func TestCall_ToneDTMFChatHoldAndAgentHangup(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, true)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	id := call(t, p, b, "billing")
+
+	ac := calltest.Next(t, alice.Answered(), "the agent's answered call")
+	if got := ac.FromName(); got != "Web visitor" {
+		t.Errorf("From display name %q, want Web visitor", got)
+	}
+	if got := ac.Header("Switchboard-Call"); got != id {
+		t.Errorf("Switchboard-Call %q, want %s", got, id)
+	}
+	if q, err := ac.Context(); err != nil || q.Get("group") != "billing" {
+		t.Errorf("Switchboard-Context %v %v, want group=billing", q, err)
+	}
+	if v := waitCall(t, p, id, "talking", ""); v.Agent != "Alice" {
+		t.Errorf("agent %q, want Alice", v.Agent)
+	}
+	calltest.Eventually(t, "the 1 kHz tone echoed back to the browser", func() bool { return b.HearsTone(1000) })
+
+	if err := b.SendDTMF("1#"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range "1#" {
+		if got := calltest.Next(t, alice.DTMF(), "a DTMF digit at the agent"); got != want {
+			t.Errorf("digit %q, want %q", got, want)
+		}
+	}
+
+	if err := b.Chat(calltest.Context(t), "hello agent"); err != nil {
+		t.Fatal(err)
+	}
+	if got := calltest.Next(t, alice.Messages(), "the chat MESSAGE at the agent"); got != "hello agent" {
+		t.Errorf("agent got %q", got)
+	}
+	if got := calltest.Next(t, b.ChatReceived(), "the agent's MESSAGE on the chat channel"); got != "echo: hello agent" {
+		t.Errorf("browser got %q", got)
+	}
+
+	// Hold and resume: the answers mirror the direction, and the tone
+	// comes back afterwards over the same browser leg.
+	if dir, err := ac.Hold(calltest.Context(t)); err != nil || dir != "recvonly" {
+		t.Fatalf("hold answered %q, %v; want recvonly", dir, err)
+	}
+	if dir, err := ac.Resume(calltest.Context(t)); err != nil || dir != "sendrecv" {
+		t.Fatalf("resume answered %q, %v; want sendrecv", dir, err)
+	}
+	b.SetTone(600)
+	calltest.Eventually(t, "the 600 Hz tone after resume", func() bool { return b.HearsTone(600) })
+
+	if err := ac.Hangup(calltest.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, p, id, "ended", "agent-hangup")
+	calltest.Closed(t, b.Done(), "the browser leg closed")
+}
+
+func TestCall_VisitorHangupSendsBye(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	id := call(t, p, b, "billing")
+	ac := calltest.Next(t, alice.Answered(), "the agent's answered call")
+	waitCall(t, p, id, "talking", "")
+
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+p.HTTP+"/v1/calls/"+id, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", res.StatusCode)
+	}
+	calltest.NextEvent(t, alice, calltest.EventBye)
+	calltest.Closed(t, ac.Ended(), "the agent's call ended")
+	waitCall(t, p, id, "ended", "visitor-hangup")
+}
+
+func TestCall_BusyAgentSkippedNextAgentAnswers(t *testing.T) {
+	p := startCallServer(t)
+	// Both serve support; alice is idle longest, so she is offered first.
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Reject, Status: 486}, false)
+	bob := agent(t, p, "bob", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	id := call(t, p, b, "support")
+
+	calltest.NextEvent(t, alice, calltest.EventInvite)
+	calltest.Next(t, bob.Answered(), "bob's answered call")
+	if v := waitCall(t, p, id, "talking", ""); v.Agent != "Bob" {
+		t.Errorf("talking with %q, want Bob", v.Agent)
+	}
+	calltest.Eventually(t, "the tone through bob", func() bool { return b.HearsTone(1000) })
+}
+
+func TestCall_VisitorHangupWhileRingingCancels(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Ring}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	id := call(t, p, b, "billing")
+	calltest.NextEvent(t, alice, calltest.EventInvite)
+	waitCall(t, p, id, "ringing", "")
+
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+p.HTTP+"/v1/calls/"+id, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	calltest.NextEvent(t, alice, calltest.EventCancel)
+	waitCall(t, p, id, "ended", "visitor-hangup")
+}
+
+func TestCall_NoDataConnection(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	offer, err := b.Offer(calltest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close() // ICE never completes: nobody answers the checks
+	body, _ := json.Marshal(map[string]string{"group": "billing", "sdp": offer})
+	res, err := http.Post("http://"+p.HTTP+"/v1/calls", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v callView
+	json.NewDecoder(res.Body).Decode(&v)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d", res.StatusCode)
+	}
+	waitCall(t, p, v.ID, "ended", "no-data-connection")
+	select {
+	case e := <-alice.Events():
+		t.Errorf("the agent was called (%s) for a call without a data connection", e.Kind)
+	default:
+	}
+}
+
+func TestCall_BadOffersGet400(t *testing.T) {
+	p := startCallServer(t)
+	agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	noG711 := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
+	noAudio := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n"
+	for name, tc := range map[string]struct {
+		body string
+		code int
+		want string
+	}{
+		"not JSON":      {`{"group":`, 400, "bad_json"},
+		"no sdp":        {`{"group":"billing"}`, 400, "no_sdp"},
+		"malformed":     {`{"group":"billing","sdp":"hello"}`, 400, "bad_offer"},
+		"no G.711":      {mustJSONString(map[string]string{"group": "billing", "sdp": noG711}), 400, "no usable codec"},
+		"no audio":      {mustJSONString(map[string]string{"group": "billing", "sdp": noAudio}), 400, "no audio"},
+		"unknown group": {mustJSONString(map[string]string{"group": "sales", "sdp": noAudio}), 404, "unknown_group"},
+	} {
+		res, err := http.Post("http://"+p.HTTP+"/v1/calls", "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.code || !strings.Contains(string(b), tc.want) || !json.Valid(b) {
+			t.Errorf("%s: %d %s; want %d with %q", name, res.StatusCode, b, tc.code, tc.want)
+		}
+	}
+}
+
+func TestCall_NobodyServing503(t *testing.T) {
+	p := startCallServer(t)
+	res, err := http.Post("http://"+p.HTTP+"/v1/calls", "application/json",
+		strings.NewReader(`{"group":"billing","sdp":"v=0"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(b), `"ewt_seconds"`) {
+		t.Errorf("%d Retry-After=%q %s; want 503 with Retry-After and ewt_seconds", res.StatusCode, res.Header.Get("Retry-After"), b)
+	}
+}
+
+func mustJSONString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
