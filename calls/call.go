@@ -35,8 +35,11 @@ const (
 	ReasonNoDataConnection = "no-data-connection"
 	ReasonMediaTimeout     = "media-timeout"
 	ReasonShutdown         = "shutdown"
-	ReasonError            = "error"
 )
+
+// Reasons lists every reason a call ends with.
+var Reasons = []string{ReasonVisitorHangup, ReasonAgentHangup, ReasonNoDataConnection, ReasonMediaTimeout,
+	ReasonShutdown}
 
 // View is what the visitor sees of a call.
 type View struct {

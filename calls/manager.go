@@ -92,13 +92,39 @@ type Manager struct {
 	mu       sync.Mutex
 	calls    map[string]*Call
 	stopping bool
+	ended    map[string]int // calls ended so far, by reason
+}
+
+// Stats counts calls.
+type Stats struct {
+	// Active calls have not ended (queued, ringing or talking).
+	Active int
+	// Ended counts the calls ended since start, by reason.
+	Ended map[string]int
+}
+
+// Stats returns the current counts.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := Stats{Ended: make(map[string]int, len(m.ended))}
+	for _, c := range m.calls {
+		if !c.ended() {
+			st.Active++
+		}
+	}
+	for r, n := range m.ended {
+		st.Ended[r] = n
+	}
+	return st
 }
 
 // NewManager returns a manager routing with a, answering with m and
 // calling agents with d.
 func NewManager(cfg Config, a *acd.Service, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
 	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call)}
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call),
+		ended: make(map[string]int)}
 }
 
 // Place answers the visitor's offer and queues the call in its group. It
@@ -191,19 +217,6 @@ func (m *Manager) Hangup(id string) error {
 	}
 	c.hangUp()
 	return nil
-}
-
-// Active returns how many calls have not ended.
-func (m *Manager) Active() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, c := range m.calls {
-		if !c.ended() {
-			n++
-		}
-	}
-	return n
 }
 
 func (m *Manager) signal() {

@@ -166,6 +166,9 @@ func (m *Manager) finish(c *Call, reason string) {
 		m.acd.Release(context.Background(), agent, c.item)
 	default:
 	}
+	m.mu.Lock()
+	m.ended[reason]++
+	m.mu.Unlock()
 	time.AfterFunc(m.cfg.KeepEnded, func() {
 		m.mu.Lock()
 		delete(m.calls, c.id)

@@ -36,6 +36,8 @@ var documentedPaths = []string{
 	"GET /v1/availability/stream",
 	"POST /v1/context", "GET /v1/context", "OPTIONS /v1/context",
 	"GET /v1/agents/me", "PUT /v1/agents/me/state",
+	"POST /v1/calls", "OPTIONS /v1/calls", "GET /v1/calls/{id}", "DELETE /v1/calls/{id}", "OPTIONS /v1/calls/{id}",
+	"GET /v1/calls/{id}/events",
 	"GET /widget.js", "GET /",
 }
 

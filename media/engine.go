@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -21,6 +22,19 @@ type Engine struct {
 	ports *portPool
 	ip    netip.Addr // of the plain RTP leg
 	log   *slog.Logger
+
+	toPhone, toBrowser atomic.Uint64 // RTP packets relayed
+}
+
+// Stats counts what the relay did since start.
+type Stats struct {
+	// ToPhone and ToBrowser count the RTP packets relayed each way.
+	ToPhone, ToBrowser uint64
+}
+
+// Stats returns the relay's counts.
+func (e *Engine) Stats() Stats {
+	return Stats{ToPhone: e.toPhone.Load(), ToBrowser: e.toBrowser.Load()}
 }
 
 var _ calls.MediaEngine = (*Engine)(nil)

@@ -57,16 +57,19 @@ func (l *plainLeg) apply(r remote) {
 	l.lastRx.Store(time.Now().UnixNano())
 }
 
-// send writes one RTP packet to the phone, unless it is on hold.
-func (l *plainLeg) send(pkt []byte) {
+// send writes one RTP packet to the phone, unless it is on hold, and
+// reports whether it went out.
+func (l *plainLeg) send(pkt []byte) bool {
 	dest := l.dest.Load()
 	if dest == nil || !l.sending.Load() {
-		return
+		return false
 	}
-	if _, err := l.rtp.WriteToUDPAddrPort(pkt, *dest); err == nil {
-		l.packets.Add(1)
-		l.octets.Add(uint32(len(pkt) - 12))
+	if _, err := l.rtp.WriteToUDPAddrPort(pkt, *dest); err != nil {
+		return false
 	}
+	l.packets.Add(1)
+	l.octets.Add(uint32(len(pkt) - 12))
+	return true
 }
 
 // received notes a packet from the phone at from, latching to it.

@@ -148,8 +148,8 @@ func parseRemote(b []byte, c codec) (remote, error) {
 		port := uint16(m.MediaName.Port.Value)
 		r.rtp = netip.AddrPortFrom(ip, port)
 		r.rtcp = netip.AddrPortFrom(ip, port+1)
-		if v, ok := m.Attribute("rtcp"); ok { // RFC 3605
-			if p, err := strconv.Atoi(strings.Fields(v)[0]); err == nil {
+		if v, ok := m.Attribute("rtcp"); ok && len(strings.Fields(v)) > 0 { // RFC 3605
+			if p, err := strconv.Atoi(strings.Fields(v)[0]); err == nil && p > 0 && p < 65536 {
 				r.rtcp = netip.AddrPortFrom(ip, uint16(p))
 			}
 		}

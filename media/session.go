@@ -187,7 +187,9 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		}
 		if m, err := p.MarshalTo(out); err == nil {
 			s.lastAgentTS.Store(p.Timestamp)
-			s.plain.send(out[:m])
+			if s.plain.send(out[:m]) {
+				s.e.toPhone.Add(1)
+			}
 		}
 	}
 }
@@ -219,8 +221,8 @@ func (s *Session) fromPhone() {
 			continue
 		}
 		p.Extension, p.Extensions, p.CSRC = false, nil, nil
-		if rw.Rewrite(&p.Header) {
-			s.track.write(&p.Header, p.Payload, isEvent)
+		if rw.Rewrite(&p.Header) && s.track.write(&p.Header, p.Payload, isEvent) == nil {
+			s.e.toBrowser.Add(1)
 		}
 	}
 }

@@ -149,6 +149,22 @@ func TestCall_ToneDTMFChatHoldAndAgentHangup(t *testing.T) {
 	}
 	waitCall(t, p, id, "ended", "agent-hangup")
 	calltest.Closed(t, b.Done(), "the browser leg closed")
+
+	res, err := http.Get("http://" + p.HTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`switchboard_calls_ended_total{reason="agent-hangup"} 1`, `switchboard_calls_active 0`,
+		`switchboard_sip_agent_dials_total{result="answered"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(metrics), `switchboard_rtp_packets_relayed_total{direction="to_browser"} 0`) {
+		t.Errorf("/metrics counts no packet relayed to the browser")
+	}
 }
 
 func TestCall_VisitorHangupSendsBye(t *testing.T) {

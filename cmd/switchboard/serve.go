@@ -86,7 +86,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		agents.SetPublisher(pub)
 		background.Add(1)
 		go func() { defer background.Done(); agents.Run(ctx) }()
-		if callMgr, err = startCalls(ctx, cfg, agents, sipSrv, log, &background); err != nil {
+		if callMgr, err = startCalls(ctx, cfg, agents, sipSrv, reg, log, &background); err != nil {
 			return err
 		}
 	}
@@ -195,12 +195,13 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 // agents' legs placed by the SIP server at the registrar's contacts.
 // Calls end (BYE) before background is done.
 func startCalls(ctx context.Context, cfg Config, agents *acd.Service, sipSrv *sip.Server,
-	log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, error) {
+	reg prometheus.Registerer, log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, error) {
 	engine, err := media.NewEngine(cfg.Media, sipSrv.Host(), log)
 	if err != nil {
 		return nil, err
 	}
 	mgr := calls.NewManager(cfg.Calls, agents, engine, sipSrv, log)
+	registerCallMetrics(reg, mgr, engine)
 	background.Go(func() { mgr.Run(ctx) })
 	return mgr, nil
 }
@@ -257,4 +258,22 @@ func registerPresenceMetrics(reg prometheus.Registerer, svc *presence.Service) {
 		gauge("switchboard_presence_subscriptions", "Live subscriptions.", func(s presence.Stats) int { return s.Subscriptions }),
 		gauge("switchboard_presence_presentities", "Presentities known.", func(s presence.Stats) int { return s.Presentities }),
 	)
+}
+
+func registerCallMetrics(reg prometheus.Registerer, mgr *calls.Manager, engine *media.Engine) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_calls_active",
+		Help: "Visitors' calls queued, ringing or talking."}, func() float64 { return float64(mgr.Stats().Active) }))
+	for _, reason := range calls.Reasons {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_calls_ended_total",
+			Help: "Visitors' calls ended, by reason.", ConstLabels: prometheus.Labels{"reason": reason}},
+			func() float64 { return float64(mgr.Stats().Ended[reason]) }))
+	}
+	for dir, f := range map[string]func(media.Stats) uint64{
+		"to_phone":   func(s media.Stats) uint64 { return s.ToPhone },
+		"to_browser": func(s media.Stats) uint64 { return s.ToBrowser },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_rtp_packets_relayed_total",
+			Help: "RTP packets relayed between browsers and phones, by direction.", ConstLabels: prometheus.Labels{"direction": dir}},
+			func() float64 { return float64(f(engine.Stats())) }))
+	}
 }
