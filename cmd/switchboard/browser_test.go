@@ -126,10 +126,12 @@ func testWidget(t *testing.T, blockStream bool) {
 	wait("billing available, Talk now enabled", rowShows("billing", "Billing", "Available now")+
 		` && !`+button("Talk now")+`.disabled`)
 
-	// Talk now is still to come: it fires its event and says so.
+	// Talk now in a browser without a microphone: it fires its event, and
+	// the call-back form opens instead.
 	click(`#switchboard-widget button[data-action="talk"]`)
-	wait("Talk now announced", `window.talked.join() === 'billing' &&
-		document.querySelector('#switchboard-widget [aria-live="polite"]').textContent.includes('coming soon')`)
+	wait("Talk now falls back to the call-back form", `window.talked.join() === 'billing' &&
+		document.getElementById('switchboard-widget').dataset.callbackState === 'form' &&
+		(f => !!f && !f.hidden && !!f.offsetParent)(document.getElementById('sbw-cb-form'))`)
 
 	// The visitor chooses Technical support: the context cookie follows.
 	wait("support listed", rowShows("support", "Technical support", "Available now"))

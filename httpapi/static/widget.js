@@ -1,4 +1,4 @@
-/*! Switchboard widget, plain JS, 17964 bytes. <script src="https://HOST/widget.js" async
+/*! Switchboard widget, plain JS, 23392 bytes. <script src="https://HOST/widget.js" async
  * data-server="https://HOST" data-groups="billing,support" data-lang="en"
  * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
 (function () {
@@ -8,7 +8,7 @@
       busy: 'Open, all agents busy', closed: 'Closed', 'after-hours': 'After hours',
       wait: 'Approximate wait: ', talk: 'Talk now', callback: 'Call me back', chosen: ' selected.',
       failed: 'Availability unknown.', unsaved: 'Your choice could not be saved.',
-      soonCb: 'Call-backs are coming soon.', connecting: 'Connecting…', queued: 'You are number % in the queue.',
+      connecting: 'Connecting…', queued: 'You are number % in the queue.',
       ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
       hangup: 'Hang up', keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
       about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
@@ -16,11 +16,17 @@
       'no agents': 'No agent is available', 'r-visitor-hangup': 'Call ended.', 'r-agent-hangup': 'The agent hung up.',
       'r-no-data-connection': 'The connection could not be made.', 'r-media-timeout': 'The connection was lost.',
       'r-no-agent': 'No agent is available any more.', 'r-shutdown': 'The service stopped.',
-      'r-error': 'The call failed.' },
+      'r-error': 'The call failed.', offer: 'Leave your number and we will call you back.',
+      phone: 'Your phone number', name: 'Your name (optional)', close: 'Close', cancel: 'Cancel', sending: 'Sending…',
+      later: 'Please try again later.', lost: 'This call-back is no longer known.', unsent: 'Your request could not be sent.',
+      'cb-queued': 'We will call you back at %: you are number #.', 'cb-calling': 'We are calling you at %.',
+      'cb-talking': 'You are on the phone with an agent.', 'cb-done': 'Call-back done. Thank you!',
+      'cb-failed': 'We could not reach you at %.', 'cb-cancelled': 'Call-back cancelled.',
+      'cb-taken': 'An agent will call you at % shortly.' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
       closed: 'Fermé', 'after-hours': 'Hors horaires', wait: 'Attente estimée : ', talk: 'Parler maintenant',
       callback: 'Être rappelé', chosen: ' choisi.', failed: 'Disponibilité inconnue.', unsaved: 'Choix non enregistré.',
-      soonCb: 'Le rappel sera bientôt disponible.', connecting: 'Connexion…',
+      connecting: 'Connexion…',
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
       anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', keypad: 'Clavier',
       msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
@@ -30,7 +36,14 @@
       'r-visitor-hangup': 'Appel terminé.', 'r-agent-hangup': 'L’agent a raccroché.',
       'r-no-data-connection': 'La connexion n’a pas pu être établie.', 'r-media-timeout': 'La connexion a été perdue.',
       'r-no-agent': 'Plus aucun agent disponible.', 'r-shutdown': 'Le service s’est arrêté.',
-      'r-error': 'L’appel a échoué.' }
+      'r-error': 'L’appel a échoué.', offer: 'Laissez votre numéro, nous vous rappellerons.',
+      phone: 'Votre numéro de téléphone', name: 'Votre nom (facultatif)', close: 'Fermer', cancel: 'Annuler',
+      sending: 'Envoi…', later: 'Veuillez réessayer plus tard.', lost: 'Ce rappel n’est plus connu.',
+      unsent: 'Votre demande n’a pas pu être envoyée.',
+      'cb-queued': 'Nous vous rappellerons au % : vous êtes en position # dans la file.',
+      'cb-calling': 'Nous vous appelons au %.', 'cb-talking': 'Vous êtes en ligne avec un agent.',
+      'cb-done': 'Rappel effectué. Merci !', 'cb-failed': 'Nous n’avons pas pu vous joindre au %.',
+      'cb-cancelled': 'Rappel annulé.', 'cb-taken': 'Un agent va vous appeler au % sous peu.' }
   };
   var CSS = '.sbw{font:15px/1.4 system-ui,sans-serif;color:#222;background:#fff;max-width:24rem;' +
     'border:1px solid #ccc;border-radius:8px;padding:12px 16px}.sbw fieldset{border:0;margin:0;padding:0}' +
@@ -45,7 +58,9 @@
     '.sbw-t{margin-right:8px;font-variant-numeric:tabular-nums}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
     'grid-template-columns:repeat(3,3em)}.sbw .sbw-k button{margin:0;padding:6px 0;background:#fff;color:#0b57d0}' +
     '.sbw-d,.sbw-m{color:#555}.sbw-log{max-height:9em;overflow-y:auto;margin:8px 0 0;padding:4px 8px;' +
-    'border:1px solid #eee}.sbw-log p{margin:0}.sbw input[type=text]{font:inherit;padding:5px;width:60%}';
+    'border:1px solid #eee}.sbw-log p{margin:0}.sbw input[type=text]{font:inherit;padding:5px;width:60%}' +
+    '.sbw-f{margin-top:10px;border-top:1px solid #eee}.sbw-f label{display:block;margin-top:8px}.sbw .sbw-f input' +
+    '{display:block;font:inherit;padding:5px;width:90%}.sbw-c{margin:8px 0 0}';
 
   var d = document, script = d.currentScript, ID = 'switchboard-widget';
   if (!script) return;
@@ -86,7 +101,7 @@
   function buttons() {
     var g = group(chosen);
     talk.disabled = !(g && g.status === 'open') || active();
-    cb.disabled = !g;
+    cb.disabled = !g || kBusy();
     if (rows[chosen]) rows[chosen].input.checked = true;
   }
 
@@ -224,10 +239,11 @@
     setState(c, 'ended', reason);
     say(msg || t('r-' + reason) || t('r-error'));
   }
-  function noData(c, reason, msg) { // no audio path: the site may offer a call-back
-    end(c, reason, msg + ' ' + t('soonCb'));
+  function noData(c, reason, msg) { // no audio path: a call-back instead
+    end(c, reason, msg);
     emit('callback', { group: c.group });
     emit('no-data-connection', { group: c.group, reason: reason });
+    offer(c.group);
   }
   function del(c) { c.id && req('DELETE', '/v1/calls/' + encodeURIComponent(c.id)).catch(function () {}); }
   function hangup() {
@@ -278,6 +294,93 @@
     addEventListener('pagehide', hangup);
   }
 
+  // Call me back: a PSTN call-back (docs/callbacks.md), K {group, id, phone, timer}, its state in the
+  // root's data-callback-state; its id in sessionStorage, to follow it on the site's next pages.
+  var K = {}, kui = {}, KEY = 'sbw-callback';
+  function kBusy() { return /^(sending|queued|calling|talking)$/.test(root.dataset.callbackState); }
+  function keep(id) { try { id ? sessionStorage.setItem(KEY, id) : sessionStorage.removeItem(KEY); } catch (x) {} }
+  function kState(s, msg) {
+    root.dataset.callbackState = s;
+    kui.form.hidden = !/^(form|sending|error)$/.test(s);
+    kui.send.disabled = s === 'sending';
+    kui.cancel.hidden = !/^(queued|calling)$/.test(s);
+    kui.cancel.disabled = false;
+    kui.status.textContent = msg || '';
+    buttons();
+  }
+  function offer(gid) {
+    if (kBusy()) return;
+    clearTimeout(K.timer);
+    K = { group: gid };
+    kState('form', t('offer'));
+    kui.phone.focus();
+  }
+  function kShow(j) {
+    var s = j.state, p = K.phone = j.phone || K.phone, m = (t('cb-' + s) || s).replace('%', p);
+    if (s === 'queued') m = m.replace('#', j.position || 1) + ' ' + mins(j.ewt_seconds || 0) + '.';
+    kState(s, m);
+    clearTimeout(K.timer);
+    /^(queued|calling|talking)$/.test(s) ? K.timer = setTimeout(kPoll, 5000) : keep('');
+  }
+  function kPath(k) { return '/v1/callbacks/' + encodeURIComponent(k.id); }
+  function kPoll() {
+    var k = K;
+    req('GET', kPath(k)).then(function (r) {
+      if (k !== K) return;
+      if (r.status >= 500) throw r;
+      if (!r.ok) { keep(''); return kState('error', t('lost')); }
+      return r.json().then(function (j) { k === K && kShow(j); });
+    }).catch(function () { if (k === K) k.timer = setTimeout(kPoll, 5000); });
+  }
+  function kSend(e) {
+    e.preventDefault();
+    var k = K, body = { group: k.group, phone: kui.phone.value.trim() }, n = kui.name.value.trim();
+    if (n) body.name = n;
+    kState('sending', t('sending'));
+    req('POST', '/v1/callbacks', body).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (k !== K) return;
+        if (r.status !== 202) { // 400 bad_phone…, 429 rate_limited, 503 group_closed…: the server's words
+          var m = (j.message || t('unsent')).replace(/([^.])$/, '$1.');
+          if (r.status === 503 && j.ewt_seconds) m += ' ' + mins(j.ewt_seconds) + '.';
+          return kState('error', m + (r.status === 429 || r.status === 503 ? ' ' + t('later') : ''));
+        }
+        keep(k.id = j.callback_id);
+        kShow(j);
+      });
+    }).catch(function () { k === K && kState('error', t('unsent')); });
+  }
+  function kCancel() { // 204; else (already talking…) show what it is
+    var k = K;
+    clearTimeout(k.timer);
+    kui.cancel.disabled = true;
+    req('DELETE', kPath(k)).then(function (r) {
+      if (k !== K) return;
+      if (!r.ok && r.status !== 404) return kPoll();
+      keep('');
+      kState('cancelled', t('cb-cancelled'));
+    }, function () { k === K && kPoll(); });
+  }
+  function callbackUI() {
+    var box = el('div', root), f = kui.form = el('form', box, 'sbw-f'), id;
+    f.id = 'sbw-cb-form';
+    f.onsubmit = kSend;
+    ['phone', 'name'].forEach(function (k) {
+      var i = kui[k] = el('input', el('label', f, '', t(k)));
+      Object.assign(i, { id: 'sbw-cb-' + k, name: k, type: k === 'phone' ? 'tel' : 'text', maxLength: k === 'phone' ? 32 : 64,
+        autocomplete: k === 'phone' ? 'tel' : 'name', required: k === 'phone' });
+    });
+    (kui.send = btn('send', f)).type = 'submit';
+    kui.send.id = 'sbw-cb-send';
+    btn('close', f, function () { kState('idle'); });
+    attr(kui.status = el('p', box, 'sbw-c'), 'role', 'status');
+    kui.status.id = 'sbw-cb-status';
+    (kui.cancel = btn('cancel', box, kCancel)).id = 'sbw-cb-cancel';
+    kState('idle');
+    try { id = sessionStorage.getItem(KEY); } catch (x) {}
+    if (id) { K = { id: id }; kPoll(); }
+  }
+
   // Availability: the event stream, else polling with If-None-Match.
   var etag = '', every = 2000, timer, polling = true;
   function poll() {
@@ -315,12 +418,13 @@
     el('legend', fs, '', t('title'));
     list = el('div', fs);
     talk = btn('talk', form, function () { emit('talk', { group: chosen }); dial(chosen); });
-    cb = btn('callback', form, function () { emit('callback', { group: chosen }); say(t('soonCb')); });
+    cb = btn('callback', form, function () { emit('callback', { group: chosen }); offer(chosen); });
     talk.disabled = cb.disabled = true;
     live = el('p', form, 'sbw-l', t('loading'));
     attr(live, 'role', 'status');
     attr(live, 'aria-live', 'polite');
     callUI();
+    callbackUI();
 
     poll();
     if (window.EventSource) {
