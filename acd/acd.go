@@ -112,6 +112,14 @@ func (s *Service) Agent(uri string) (Agent, bool) {
 	return *a, true
 }
 
+// AgentName returns an agent's display name (its URI when it has none).
+func (s *Service) AgentName(uri string) string {
+	if a, ok := s.Agent(uri); ok && a.Config.Name != "" {
+		return a.Config.Name
+	}
+	return uri
+}
+
 // AgentState returns the name of an agent's state and since when.
 func (s *Service) AgentState(uri string) (string, time.Time, bool) {
 	a, ok := s.Agent(uri)

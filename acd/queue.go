@@ -57,8 +57,11 @@ func (s *Service) Enqueue(it *Item) (int, error) {
 	case g.cfg.QueueLimit > 0 && len(g.queue) >= g.cfg.QueueLimit:
 		return 0, ErrQueueFull
 	}
+	// Higher priority first, then first come first served (by Enqueued,
+	// so that items restored after a restart keep their order).
 	i := len(g.queue)
-	for i > 0 && g.queue[i-1].Priority < it.Priority {
+	for i > 0 && (g.queue[i-1].Priority < it.Priority ||
+		g.queue[i-1].Priority == it.Priority && g.queue[i-1].Enqueued.After(it.Enqueued)) {
 		i--
 	}
 	g.queue = slices.Insert(g.queue, i, it)
@@ -112,6 +115,7 @@ func (s *Service) Route(group string, now time.Time, ready func(*Item) bool) (*I
 // Release undoes the offer of item it to agent uri without blaming the
 // agent (the visitor left while it rang, or the call could not be placed
 // for a reason of ours): the item may be routed again, the agent is free.
+// uri may be empty to release the item alone.
 func (s *Service) Release(ctx context.Context, uri string, it *Item) {
 	s.mu.Lock()
 	it.offered = false
@@ -122,6 +126,9 @@ func (s *Service) Release(ctx context.Context, uri string, it *Item) {
 		}
 	})
 }
+
+// Band labels a waiting time with the configured bands.
+func (s *Service) Band(d time.Duration) string { return BandOf(d, s.cfg.Bands) }
 
 // Waiting returns where item id stands in group's queue (1 is next) and
 // its estimated remaining wait: the predictor of a visitor with

@@ -38,18 +38,21 @@ func (m *Manager) Run(ctx context.Context) error {
 // dispatch offers every queued call an agent can take to that agent, and
 // refreshes the position and EWT of those that still wait.
 func (m *Manager) dispatch(now time.Time) {
+	groups := make(map[string]bool)
 	m.mu.Lock()
 	waiting := make([]*Call, 0, len(m.calls))
 	for _, c := range m.calls {
 		if v, _ := c.View(); v.State == StateQueued {
 			waiting = append(waiting, c)
+			groups[c.group] = true
+		}
+	}
+	for _, cb := range m.callbacks {
+		if cb.ready(now) {
+			groups[cb.rec.Group] = true
 		}
 	}
 	m.mu.Unlock()
-	groups := make(map[string]bool)
-	for _, c := range waiting {
-		groups[c.group] = true
-	}
 	for g := range groups {
 		m.route(g, now)
 	}
@@ -64,8 +67,11 @@ func (m *Manager) route(group string, now time.Time) {
 	ctx := context.Background()
 	ready := func(it *acd.Item) bool {
 		m.mu.Lock()
-		c := m.calls[it.ID]
+		c, cb := m.calls[it.ID], m.callbacks[it.ID]
 		m.mu.Unlock()
+		if cb != nil {
+			return cb.ready(now)
+		}
 		if c == nil {
 			return false
 		}
@@ -83,7 +89,13 @@ func (m *Manager) route(group string, now time.Time) {
 		}
 		m.acd.Offer(ctx, agent)
 		m.mu.Lock()
-		c := m.calls[it.ID]
+		c, cb := m.calls[it.ID], m.callbacks[it.ID]
+		if cb != nil && !m.stopping {
+			m.wg.Add(1)
+			go m.attempt(cb, agent)
+			m.mu.Unlock()
+			continue
+		}
 		m.mu.Unlock()
 		if c == nil || !c.offer(agent) {
 			// The call ended since: it left the queue, or is about to.

@@ -89,10 +89,13 @@ type Manager struct {
 	stop chan struct{} // closed when Run ends: every call ends
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
-	calls    map[string]*Call
-	stopping bool
-	ended    map[string]int // calls ended so far, by reason
+	cb *callbackParts // nil: callbacks off
+
+	mu        sync.Mutex
+	calls     map[string]*Call
+	callbacks map[string]*callback
+	stopping  bool
+	ended     map[string]int // calls ended so far, by reason
 }
 
 // Stats counts calls.
@@ -124,7 +127,7 @@ func (m *Manager) Stats() Stats {
 func NewManager(cfg Config, a *acd.Service, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
 	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call),
-		ended: make(map[string]int)}
+		callbacks: make(map[string]*callback), ended: make(map[string]int)}
 }
 
 // Place answers the visitor's offer and queues the call in its group. It
@@ -205,6 +208,19 @@ func (m *Manager) Get(id string) (View, <-chan struct{}, error) {
 	}
 	v, changed := c.View()
 	return v, changed, nil
+}
+
+// Calls returns the calls that have not ended.
+func (m *Manager) Calls() []View {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]View, 0, len(m.calls))
+	for _, c := range m.calls {
+		if v, _ := c.View(); v.State != StateEnded {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Hangup ends call id for the visitor.

@@ -48,36 +48,83 @@ type Dialer interface {
 	Dial(ctx context.Context, agent string, o Offer, h LegHandler) (Leg, error)
 }
 
-// Offer is what the agent's phone is shown.
+// Offer is what the called phone is shown.
 type Offer struct {
-	// CallID names the visitor's call (shown in a header).
-	CallID string
+	// CallID names the visitor's call, CallbackID the callback (one of
+	// them, shown in a header).
+	CallID, CallbackID string
 	// Display is the caller's display name.
 	Display string
+	// Phone is the visitor's number in E.164 (callbacks): the caller
+	// shown, and a header.
+	Phone string
 	// Context is the visitor context, URL-query encoded.
 	Context string
 	// SDP is the media offer.
 	SDP []byte
 }
 
+// Cause is why a leg ended or was refused, as a SIP status (RFC 3326).
+type Cause struct {
+	Status int
+	Text   string
+}
+
 // Leg is an answered agent leg.
 type Leg interface {
 	// Answer is the agent's SDP answer.
 	Answer() []byte
-	// Hangup ends the leg (BYE).
-	Hangup(ctx context.Context) error
+	// Hangup ends the leg (BYE), telling why when why is not zero.
+	Hangup(ctx context.Context, why Cause) error
 	// Message sends the agent a chat message within the call.
 	Message(ctx context.Context, text string) error
 }
 
 // LegHandler hears what the agent's side does.
 type LegHandler interface {
-	// Ringing: the phone rings.
-	Ringing()
+	// Ringing: the phone rings; early is the SDP of early media (a 183
+	// with a body), or nil.
+	Ringing(early []byte)
 	// Reoffer answers a new offer from the agent.
 	Reoffer(offer []byte) ([]byte, error)
 	// Message is chat text from the agent.
 	Message(text string)
 	// HungUp: the agent ended the call.
 	HungUp()
+}
+
+// Trunk places calls to telephone numbers through a SIP trunk.
+type Trunk interface {
+	// Dial calls number (E.164) with o and returns once it answered;
+	// cancelling ctx gives up (CANCEL). A refusal's error has a
+	// Cause() Cause method.
+	Dial(ctx context.Context, number string, o Offer, h LegHandler) (Leg, error)
+}
+
+// Bridger gives callbacks their media.
+type Bridger interface {
+	// Bridge opens the two plain RTP legs of a callback.
+	Bridge() (PhoneMedia, error)
+}
+
+// PhoneMedia is the media of a callback: the agent's leg and the
+// visitor's leg through the trunk, relayed to each other.
+type PhoneMedia interface {
+	// AgentOffer is the SDP offer for the agent's phone.
+	AgentOffer() []byte
+	// ConnectAgent takes the agent's answer.
+	ConnectAgent(answer []byte) error
+	// TrunkOffer is the SDP offer toward the trunk, in the agent's law
+	// (after ConnectAgent).
+	TrunkOffer() []byte
+	// ConnectTrunk takes the trunk's answer or early media SDP: relaying
+	// starts at once.
+	ConnectTrunk(sdp []byte) error
+	// ReofferAgent and ReofferTrunk answer a new offer from either side.
+	ReofferAgent(offer []byte) ([]byte, error)
+	ReofferTrunk(offer []byte) ([]byte, error)
+	// Done is closed when a leg went quiet for the media timeout.
+	Done() <-chan struct{}
+	// Close ends both legs.
+	Close()
 }

@@ -64,7 +64,7 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 		}
 		cancel() // CANCEL the INVITE
 	}()
-	h := &legHandler{c: c, name: m.agentName(agent), uri: agent, hungUp: make(chan struct{})}
+	h := &legHandler{c: c, name: m.acd.AgentName(agent), uri: agent, hungUp: make(chan struct{})}
 	leg, err := m.dialer.Dial(ctx, agent, c.agentOffer(), h)
 	close(dialing)
 	var why string
@@ -77,20 +77,20 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 	case why != "":
 		m.acd.Release(bg, agent, c.item)
 		if err == nil {
-			m.hangupLeg(leg, log)
+			m.hangupLeg(leg, Cause{}, log)
 		}
 		return why, true
 	case err != nil:
 		log.Info("agent did not take the call", "error", err)
 		m.acd.Missed(bg, agent, c.item)
-		m.requeue(c)
+		m.requeueCall(c)
 		return "", false
 	}
 	if err := c.media.Connect(leg.Answer()); err != nil {
 		log.Warn("agent's answer unusable", "error", err)
-		m.hangupLeg(leg, log)
+		m.hangupLeg(leg, Cause{}, log)
 		m.acd.Missed(bg, agent, c.item)
-		m.requeue(c)
+		m.requeueCall(c)
 		return "", false
 	}
 	m.acd.Leave(c.group, c.id, time.Now(), false)
@@ -100,8 +100,8 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 	return m.talk(c, agent, leg, h, log), true
 }
 
-// requeue puts c back in the queue after an agent missed it.
-func (m *Manager) requeue(c *Call) {
+// requeueCall puts c back in the queue after an agent missed it.
+func (m *Manager) requeueCall(c *Call) {
 	c.update(func(v *View) { v.State, v.Agent, v.AgentURI = StateQueued, "", "" })
 	m.signal()
 }
@@ -139,17 +139,17 @@ func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.
 	close(stopChat)
 	chat.Wait()
 	if reason != ReasonAgentHangup {
-		m.hangupLeg(leg, log)
+		m.hangupLeg(leg, Cause{}, log)
 	}
 	m.acd.Ended(context.Background(), agent, c.group, time.Since(start))
 	return reason
 }
 
-// hangupLeg sends the agent a BYE.
-func (m *Manager) hangupLeg(leg Leg, log *slog.Logger) {
+// hangupLeg sends a BYE on leg, with why when it is not zero.
+func (m *Manager) hangupLeg(leg Leg, why Cause, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
 	defer cancel()
-	if err := leg.Hangup(ctx); err != nil {
+	if err := leg.Hangup(ctx, why); err != nil {
 		log.Warn("hang up agent", "error", err)
 	}
 }
@@ -177,14 +177,6 @@ func (m *Manager) finish(c *Call, reason string) {
 	m.signal()
 }
 
-// agentName is the display name of agent uri.
-func (m *Manager) agentName(uri string) string {
-	if a, ok := m.acd.Agent(uri); ok && a.Config.Name != "" {
-		return a.Config.Name
-	}
-	return uri
-}
-
 // agentOffer is what c shows the agent's phone.
 func (c *Call) agentOffer() Offer {
 	display := c.visitor.Name
@@ -202,7 +194,7 @@ type legHandler struct {
 	once      sync.Once
 }
 
-func (h *legHandler) Ringing() {
+func (h *legHandler) Ringing([]byte) {
 	h.c.update(func(v *View) {
 		if v.State == StateQueued {
 			v.State, v.Agent, v.AgentURI, v.Position, v.EWT = StateRinging, h.name, h.uri, 0, 0

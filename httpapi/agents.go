@@ -9,6 +9,8 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/route"
+
+	"github.com/switchboard/switchboard/acd"
 )
 
 // Agents is what the agent API needs of the ACD.
@@ -19,22 +21,17 @@ type Agents interface {
 	AgentState(uri string) (state string, since time.Time, ok bool)
 	// SetAway sets the agent away, or back to available (ending wrap-up).
 	SetAway(ctx context.Context, uri string, away bool)
+	// AgentName is the agent's display name.
+	AgentName(uri string) string
+	// Status is every group's availability, for the console.
+	Status(now time.Time) []acd.GroupStatus
 }
 
 // agentRoutes serves the agent API, authenticated by a bearer token per
 // agent: GET /v1/agents/me, and PUT /v1/agents/me/state with
 // {"state": "available" | "away"}.
 func agentRoutes(r *route.RouterGroup, agents Agents) {
-	auth := func(c *app.RequestContext) (string, bool) {
-		token, ok := strings.CutPrefix(string(c.GetHeader("Authorization")), "Bearer ")
-		uri, known := agents.AgentByToken(strings.TrimSpace(token))
-		if !ok || !known {
-			c.Header("WWW-Authenticate", `Bearer realm="switchboard"`)
-			writeError(c, http.StatusUnauthorized, "unauthorized", "a valid agent bearer token is required")
-			return "", false
-		}
-		return uri, true
-	}
+	auth := bearer(agents)
 	show := func(c *app.RequestContext, uri string) {
 		state, since, _ := agents.AgentState(uri)
 		c.JSON(http.StatusOK, map[string]any{"agent": uri, "state": state, "since": since.UTC().Format(time.RFC3339)})
@@ -64,6 +61,21 @@ func agentRoutes(r *route.RouterGroup, agents Agents) {
 			writeError(c, http.StatusBadRequest, "bad_state", `state must be "available" or "away"`)
 		}
 	})
+}
+
+// bearer returns the check of an agent's bearer token: the agent's URI,
+// or false after answering 401.
+func bearer(agents Agents) func(c *app.RequestContext) (string, bool) {
+	return func(c *app.RequestContext) (string, bool) {
+		token, ok := strings.CutPrefix(string(c.GetHeader("Authorization")), "Bearer ")
+		uri, known := agents.AgentByToken(strings.TrimSpace(token))
+		if !ok || !known {
+			c.Header("WWW-Authenticate", `Bearer realm="switchboard"`)
+			writeError(c, http.StatusUnauthorized, "unauthorized", "a valid agent bearer token is required")
+			return "", false
+		}
+		return uri, true
+	}
 }
 
 // writeError answers with the JSON error body every endpoint uses.

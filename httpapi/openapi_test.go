@@ -58,6 +58,10 @@ func (a *oaAgents) AgentState(uri string) (string, time.Time, bool) {
 	return a.state, a.since, uri == oaAgent
 }
 
+func (a *oaAgents) AgentName(string) string { return "Alice" }
+
+func (a *oaAgents) Status(time.Time) []acd.GroupStatus { return nil }
+
 func (a *oaAgents) SetAway(_ context.Context, _ string, away bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -105,6 +105,10 @@ type Deps struct {
 	CookieKey []byte
 	// Calls serves the visitors' calls (ACD and web roles together).
 	Calls Calls
+	// Callbacks serves callbacks and, with Agents, the agent console,
+	// limited by CallbackLimits.
+	Callbacks      Callbacks
+	CallbackLimits RateLimits
 }
 
 // Server is the HTTP listener and its routes.
@@ -161,6 +165,12 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec, cfg.CertFile != "")
 		if deps.Calls != nil {
 			callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec, cfg.CertFile != "")
+		}
+		if deps.Callbacks != nil {
+			callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits)
+			if deps.Agents != nil {
+				consoleRoutes(&h.RouterGroup, deps.Agents, deps.Callbacks)
+			}
 		}
 	}
 	openAPIRoutes(&h.RouterGroup)

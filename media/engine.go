@@ -23,18 +23,20 @@ type Engine struct {
 	ip    netip.Addr // of the plain RTP leg
 	log   *slog.Logger
 
-	toPhone, toBrowser atomic.Uint64 // RTP packets relayed
+	toPhone, toBrowser, phoneToPhone atomic.Uint64 // RTP packets relayed
 }
 
 // Stats counts what the relay did since start.
 type Stats struct {
-	// ToPhone and ToBrowser count the RTP packets relayed each way.
-	ToPhone, ToBrowser uint64
+	// ToPhone and ToBrowser count the RTP packets relayed each way
+	// between browsers and phones, PhoneToPhone those between the two
+	// phones of callbacks.
+	ToPhone, ToBrowser, PhoneToPhone uint64
 }
 
 // Stats returns the relay's counts.
 func (e *Engine) Stats() Stats {
-	return Stats{ToPhone: e.toPhone.Load(), ToBrowser: e.toBrowser.Load()}
+	return Stats{ToPhone: e.toPhone.Load(), ToBrowser: e.toBrowser.Load(), PhoneToPhone: e.phoneToPhone.Load()}
 }
 
 var _ calls.MediaEngine = (*Engine)(nil)

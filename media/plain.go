@@ -1,6 +1,7 @@
 package media
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -29,6 +30,7 @@ type plainLeg struct {
 	lastRx   atomic.Int64 // unix nanoseconds of the last RTP or RTCP received
 	packets  atomic.Uint32
 	octets   atomic.Uint32
+	lastTS   atomic.Uint32 // RTP timestamp of the last packet sent
 
 	mu     sync.Mutex // serialises SDP changes
 	remote remote
@@ -69,6 +71,7 @@ func (l *plainLeg) send(pkt []byte) bool {
 	}
 	l.packets.Add(1)
 	l.octets.Add(uint32(len(pkt) - 12))
+	l.lastTS.Store(binary.BigEndian.Uint32(pkt[4:8]))
 	return true
 }
 
@@ -109,12 +112,12 @@ func (l *plainLeg) readRTCP() {
 }
 
 // report sends a sender report for our stream toward the phone.
-func (l *plainLeg) report(now time.Time, rtpTime uint32) {
+func (l *plainLeg) report(now time.Time) {
 	dest := l.rtcpDest.Load()
 	if dest == nil || l.packets.Load() == 0 {
 		return
 	}
-	sr := rtcp.SenderReport{SSRC: l.ssrc, NTPTime: ntpTime(now), RTPTime: rtpTime,
+	sr := rtcp.SenderReport{SSRC: l.ssrc, NTPTime: ntpTime(now), RTPTime: l.lastTS.Load(),
 		PacketCount: l.packets.Load(), OctetCount: l.octets.Load()}
 	sdes := rtcp.NewCNAMESourceDescription(l.ssrc, "switchboard")
 	b, err := rtcp.Marshal([]rtcp.Packet{&sr, sdes})

@@ -171,8 +171,14 @@ func direction(sd *sdp.SessionDescription, m *sdp.MediaDescription) string {
 	return sendrecv
 }
 
-// localSDP renders our side of the plain leg (RFC 4566, RFC 4733 §7.1.1).
+// localSDP renders our side of a plain leg with one law.
 func localSDP(sessID, version uint64, ip netip.Addr, port int, c codec, evPT int, dir string) []byte {
+	return localSDPLaws(sessID, version, ip, port, []codec{c}, evPT, dir)
+}
+
+// localSDPLaws renders our side of a plain leg offering laws, in order of
+// preference (RFC 4566, RFC 4733 §7.1.1).
+func localSDPLaws(sessID, version uint64, ip netip.Addr, port int, laws []codec, evPT int, dir string) []byte {
 	family := "IP4"
 	if ip.Is6() {
 		family = "IP6"
@@ -180,15 +186,36 @@ func localSDP(sessID, version uint64, ip netip.Addr, port int, c codec, evPT int
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=switchboard %d %d IN %s %s\r\ns=switchboard\r\nc=IN %s %s\r\nt=0 0\r\n",
 		sessID, version, family, ip, family, ip)
-	if evPT < 0 {
-		fmt.Fprintf(&b, "m=audio %d RTP/AVP %d\r\n", port, c.pt)
-	} else {
-		fmt.Fprintf(&b, "m=audio %d RTP/AVP %d %d\r\n", port, c.pt, evPT)
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP", port)
+	for _, c := range laws {
+		fmt.Fprintf(&b, " %d", c.pt)
 	}
-	fmt.Fprintf(&b, "a=rtpmap:%d %s/8000\r\n", c.pt, c.name)
+	if evPT >= 0 {
+		fmt.Fprintf(&b, " %d", evPT)
+	}
+	b.WriteString("\r\n")
+	for _, c := range laws {
+		fmt.Fprintf(&b, "a=rtpmap:%d %s/8000\r\n", c.pt, c.name)
+	}
 	if evPT >= 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", evPT, evPT)
 	}
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", dir)
 	return []byte(b.String())
+}
+
+// parseAnswerLaw reads an answer to an offer of laws: the first of them
+// it accepted, and its side.
+func parseAnswerLaw(b []byte, laws []codec) (codec, remote, error) {
+	var first error
+	for _, law := range laws {
+		r, err := parseRemote(b, law)
+		if err == nil {
+			return law, r, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return codec{}, remote{}, first
 }

@@ -37,7 +37,6 @@ type Session struct {
 	connected      atomic.Bool   // ICE and DTLS are up
 	ready          chan struct{} // closed when connected
 	lastBrowserRx  atomic.Int64  // unix nanoseconds of the browser's last packet
-	lastAgentTS    atomic.Uint32
 
 	chat chan string
 	dc   atomic.Pointer[webrtc.DataChannel]
@@ -186,7 +185,6 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			continue
 		}
 		if m, err := p.MarshalTo(out); err == nil {
-			s.lastAgentTS.Store(p.Timestamp)
 			if s.plain.send(out[:m]) {
 				s.e.toPhone.Add(1)
 			}
@@ -251,7 +249,7 @@ func (s *Session) watch() {
 			case s.bridged.Load() && s.plain.idle(cfg.Timeout, now):
 				s.end(calls.ReasonMediaTimeout)
 			case s.bridged.Load() && now.Sub(lastReport) >= reportInterval:
-				s.plain.report(now, s.lastAgentTS.Load())
+				s.plain.report(now)
 				lastReport = now
 			}
 		}

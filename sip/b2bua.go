@@ -24,8 +24,10 @@ type Locator interface {
 
 // Headers the agent's phone gets with a visitor's call (docs/calls.md).
 const (
-	hdrCall    = "Switchboard-Call"
-	hdrContext = "Switchboard-Context"
+	hdrCall     = "Switchboard-Call"
+	hdrCallback = "Switchboard-Callback"
+	hdrPhone    = "Switchboard-Phone"
+	hdrContext  = "Switchboard-Context"
 )
 
 // ErrNotRegistered is returned by Dial for an agent without a live binding.
@@ -38,6 +40,9 @@ type DialError struct {
 }
 
 func (e *DialError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Reason) }
+
+// Cause is the refusal as a SIP status.
+func (e *DialError) Cause() calls.Cause { return calls.Cause{Status: e.Status, Text: e.Reason} }
 
 var _ calls.Dialer = (*Server)(nil)
 
@@ -56,19 +61,19 @@ func (s *Server) ServeCalls(l Locator) {
 // legs are the answered agent legs by dialog id.
 type legs struct {
 	mu sync.Mutex
-	m  map[string]*agentLeg
+	m  map[string]*leg
 }
 
-func (t *legs) put(id string, l *agentLeg) {
+func (t *legs) put(id string, l *leg) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = make(map[string]*agentLeg)
+		t.m = make(map[string]*leg)
 	}
 	t.m[id] = l
 }
 
-func (t *legs) get(id string) *agentLeg {
+func (t *legs) get(id string) *leg {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m[id]
@@ -89,37 +94,51 @@ func (s *Server) Dial(ctx context.Context, agent string, o calls.Offer, h calls.
 		return nil, fmt.Errorf("dial %s: %w", agent, ErrNotRegistered)
 	}
 	b := slices.MaxFunc(bs, func(a, b location.Binding) int { return a.Expires.Compare(b.Expires) })
-	req, err := s.newInvite(agent, b, o)
+	req, nat, err := s.newInvite(agent, b, o)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", agent, err)
 	}
-	ua := &sipgo.DialogUA{Client: s.client, ContactHDR: *req.Contact()}
+	l, err := s.invite(ctx, req, nat, sipgo.AnswerOptions{}, h)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", agent, err)
+	}
+	return l, nil
+}
+
+// invite sends req and waits for its answer (following a digest
+// challenge with opts' credentials), ACKs it and returns the leg. Behind
+// NAT (nat), in-dialog requests go where the answer came from.
+func (s *Server) invite(ctx context.Context, req *sipmsg.Request, nat bool, opts sipgo.AnswerOptions, h calls.LegHandler) (*leg, error) {
+	ua := &sipgo.DialogUA{Client: s.client, ContactHDR: *req.Contact(), RewriteContact: nat}
 	sess, err := ua.WriteInvite(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", agent, err)
+		return nil, err
 	}
-	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+	opts.OnResponse = func(res *sipmsg.Response) error {
 		if res.StatusCode == 180 || res.StatusCode == 183 {
-			h.Ringing()
+			var early []byte
+			if ct := res.ContentType(); ct != nil && strings.HasPrefix(ct.Value(), "application/sdp") {
+				early = res.Body()
+			}
+			h.Ringing(early)
 		}
 		return nil
-	}})
-	if err != nil {
+	}
+	if err := sess.WaitAnswer(ctx, opts); err != nil {
 		s.endAnswered(sess) // a 200 that crossed our CANCEL
 		var refused *sipgo.ErrDialogResponse
 		if errors.As(err, &refused) {
-			err = &DialError{Status: refused.Res.StatusCode, Reason: refused.Res.Reason}
 			s.metrics.dials.WithLabelValues("refused").Inc()
-		} else {
-			s.metrics.dials.WithLabelValues("failed").Inc()
+			return nil, &DialError{Status: refused.Res.StatusCode, Reason: refused.Res.Reason}
 		}
-		return nil, fmt.Errorf("dial %s: %w", agent, err)
+		s.metrics.dials.WithLabelValues("failed").Inc()
+		return nil, err
 	}
 	if err := sess.Ack(ctx); err != nil {
 		sess.Close()
-		return nil, fmt.Errorf("dial %s: ack: %w", agent, err)
+		return nil, fmt.Errorf("ack: %w", err)
 	}
-	l := &agentLeg{s: s, sess: sess, h: h, id: sess.ID}
+	l := &leg{s: s, sess: sess, h: h, id: sess.ID}
 	s.legs.put(l.id, l)
 	s.metrics.dials.WithLabelValues("answered").Inc()
 	return l, nil
@@ -142,40 +161,52 @@ func (s *Server) endAnswered(sess *sipgo.DialogClientSession) {
 	}
 }
 
-// newInvite builds the INVITE of o toward binding b of agent.
-func (s *Server) newInvite(agent string, b location.Binding, o calls.Offer) (*sipmsg.Request, error) {
+// newInvite builds the INVITE of o toward binding b of agent, and tells
+// whether the phone is behind NAT.
+func (s *Server) newInvite(agent string, b location.Binding, o calls.Offer) (*sipmsg.Request, bool, error) {
 	var target, aor sipmsg.Uri
 	if err := sipmsg.ParseUri(b.Contact, &target); err != nil {
-		return nil, fmt.Errorf("contact %q: %w", b.Contact, err)
+		return nil, false, fmt.Errorf("contact %q: %w", b.Contact, err)
 	}
 	if err := sipmsg.ParseUri(agent, &aor); err != nil {
-		return nil, fmt.Errorf("agent %q: %w", agent, err)
+		return nil, false, fmt.Errorf("agent %q: %w", agent, err)
 	}
-	req := sipmsg.NewRequest(sipmsg.INVITE, target)
-	from := &sipmsg.FromHeader{DisplayName: o.Display,
-		Address: sipmsg.Uri{Scheme: "sip", User: "visitor", Host: aor.Host}, Params: sipmsg.NewParams()}
-	from.Params.Add("tag", sipmsg.GenerateTagN(16))
-	req.AppendHeader(from)
-	req.AppendHeader(&sipmsg.ToHeader{Address: aor, Params: sipmsg.NewParams()})
+	caller := "visitor"
+	if o.Phone != "" {
+		caller = o.Phone
+	}
 	transport := b.Transport
 	if transport == "" {
 		transport = "UDP"
 	}
-	req.AppendHeader(&sipmsg.ContactHeader{Address: s.contactURI(transport)})
-	req.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"))
-	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
-	req.AppendHeader(sipmsg.NewHeader(hdrCall, o.CallID))
-	if o.Context != "" {
-		req.AppendHeader(sipmsg.NewHeader(hdrContext, o.Context))
-	}
-	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(o.SDP)
-	source := ""
-	if behindNAT(target, b) {
+	req := s.newRequest(target, sipmsg.Uri{Scheme: "sip", User: caller, Host: aor.Host}, o.Display, aor, transport, o)
+	source, nat := "", behindNAT(target, b)
+	if nat {
 		source = b.Source
 	}
 	s.route(req, &subDialog{Transport: transport, Source: source})
-	return req, nil
+	return req, nat, nil
+}
+
+// newRequest builds an INVITE of o to target, from caller (with display
+// name display) to to, over transport.
+func (s *Server) newRequest(target, caller sipmsg.Uri, display string, to sipmsg.Uri, transport string, o calls.Offer) *sipmsg.Request {
+	req := sipmsg.NewRequest(sipmsg.INVITE, target)
+	from := &sipmsg.FromHeader{DisplayName: display, Address: caller, Params: sipmsg.NewParams()}
+	from.Params.Add("tag", sipmsg.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sipmsg.ToHeader{Address: to, Params: sipmsg.NewParams()})
+	req.AppendHeader(&sipmsg.ContactHeader{Address: s.contactURI(transport)})
+	req.AppendHeader(sipmsg.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"))
+	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
+	for _, h := range [][2]string{{hdrCall, o.CallID}, {hdrCallback, o.CallbackID}, {hdrPhone, o.Phone}, {hdrContext, o.Context}} {
+		if h[1] != "" {
+			req.AppendHeader(sipmsg.NewHeader(h[0], h[1]))
+		}
+	}
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(o.SDP)
+	return req
 }
 
 // behindNAT reports whether the contact of binding b cannot be reached as
@@ -199,8 +230,9 @@ func behindNAT(contact sipmsg.Uri, b location.Binding) bool {
 	return err == nil && src.Addr().Unmap() != ip.Unmap()
 }
 
-// agentLeg is an answered agent leg; it implements calls.Leg.
-type agentLeg struct {
+// leg is an answered leg (an agent's phone, or the trunk); it implements
+// calls.Leg.
+type leg struct {
 	s    *Server
 	sess *sipgo.DialogClientSession
 	h    calls.LegHandler
@@ -209,19 +241,37 @@ type agentLeg struct {
 }
 
 // Answer implements calls.Leg.
-func (l *agentLeg) Answer() []byte { return l.sess.InviteResponse.Body() }
+func (l *leg) Answer() []byte { return l.sess.InviteResponse.Body() }
 
-// Hangup implements calls.Leg.
-func (l *agentLeg) Hangup(ctx context.Context) error {
+// Hangup implements calls.Leg: a BYE, with a Reason header (RFC 3326)
+// when why is given.
+func (l *leg) Hangup(ctx context.Context, why calls.Cause) error {
 	l.s.legs.drop(l.id)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.sess.Bye(ctx)
+	if why.Status == 0 {
+		return l.sess.Bye(ctx)
+	}
+	if l.sess.InviteResponse == nil {
+		return errors.New("bye: no answer to the INVITE")
+	}
+	bye := sipmsg.NewRequest(sipmsg.BYE, l.remoteTarget())
+	bye.AppendHeader(sipmsg.NewHeader("Reason", fmt.Sprintf("SIP ;cause=%d ;text=%q", why.Status, why.Text)))
+	return l.sess.WriteBye(ctx, bye)
+}
+
+// remoteTarget is where in-dialog requests go: the Contact of the answer
+// (RFC 3261 §12.1.2).
+func (l *leg) remoteTarget() sipmsg.Uri {
+	if c := l.sess.InviteResponse.Contact(); c != nil {
+		return *c.Address.Clone()
+	}
+	return *l.sess.InviteRequest.Recipient.Clone()
 }
 
 // Message implements calls.Leg: RFC 3428 MESSAGE within the dialog.
-func (l *agentLeg) Message(ctx context.Context, text string) error {
-	req := sipmsg.NewRequest(sipmsg.MESSAGE, l.sess.InviteRequest.Recipient)
+func (l *leg) Message(ctx context.Context, text string) error {
+	req := sipmsg.NewRequest(sipmsg.MESSAGE, l.remoteTarget())
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "text/plain;charset=UTF-8"))
 	req.SetBody([]byte(text))
 	l.mu.Lock()
@@ -239,7 +289,7 @@ func (l *agentLeg) Message(ctx context.Context, text string) error {
 }
 
 // leg finds the agent leg an in-dialog request belongs to.
-func (s *Server) leg(req *sipmsg.Request) *agentLeg {
+func (s *Server) leg(req *sipmsg.Request) *leg {
 	id, err := sipmsg.DialogIDFromRequestUAC(req)
 	if err != nil {
 		return nil

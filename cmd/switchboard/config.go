@@ -28,17 +28,19 @@ import (
 // package that uses it.
 type Config struct {
 	// Roles this process runs: any of presence, acd, web.
-	Roles     []string          `yaml:"roles"`
-	Log       LogConfig         `yaml:"log"`
-	Store     store.Config      `yaml:"store"`
-	SIP       sip.Config        `yaml:"sip"`
-	Presence  presence.Config   `yaml:"presence"`
-	Registrar location.Config   `yaml:"registrar"`
-	ACD       acd.Config        `yaml:"acd"`
-	Calls     calls.Config      `yaml:"calls"`
-	Media     media.Config      `yaml:"media"`
-	Web       httpapi.WebConfig `yaml:"web"`
-	HTTP      httpapi.Config    `yaml:"http"`
+	Roles     []string             `yaml:"roles"`
+	Log       LogConfig            `yaml:"log"`
+	Store     store.Config         `yaml:"store"`
+	SIP       sip.Config           `yaml:"sip"`
+	Presence  presence.Config      `yaml:"presence"`
+	Registrar location.Config      `yaml:"registrar"`
+	ACD       acd.Config           `yaml:"acd"`
+	Calls     calls.Config         `yaml:"calls"`
+	Callbacks calls.CallbackConfig `yaml:"callbacks"`
+	Trunk     sip.TrunkConfig      `yaml:"trunk"`
+	Media     media.Config         `yaml:"media"`
+	Web       httpapi.WebConfig    `yaml:"web"`
+	HTTP      httpapi.Config       `yaml:"http"`
 }
 
 // LogConfig chooses the log format and level.
@@ -132,6 +134,14 @@ func (c Config) Validate() error {
 			}
 			if err := c.Calls.Validate("calls"); err != nil {
 				return err
+			}
+			if err := c.Callbacks.Validate("callbacks"); err != nil {
+				return err
+			}
+			if c.Callbacks.Enabled {
+				if err := c.Trunk.Validate("trunk"); err != nil {
+					return err
+				}
 			}
 			return c.Media.Validate("media")
 		},

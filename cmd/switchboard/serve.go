@@ -86,7 +86,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		agents.SetPublisher(pub)
 		background.Add(1)
 		go func() { defer background.Done(); agents.Run(ctx) }()
-		if callMgr, err = startCalls(ctx, cfg, agents, sipSrv, reg, log, &background); err != nil {
+		if callMgr, err = startCalls(ctx, cfg, db, agents, sipSrv, reg, log, &background); err != nil {
 			return err
 		}
 	}
@@ -104,6 +104,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if callMgr != nil && cfg.runs("web") {
 		deps.Calls = callMgr
+		if cfg.Callbacks.Enabled {
+			deps.Callbacks = callMgr
+			deps.CallbackLimits = httpapi.RateLimits{PerVisitor: cfg.Callbacks.PerVisitor, PerIP: cfg.Callbacks.PerIP,
+				Window: cfg.Callbacks.RateWindow}
+		}
 	}
 	if cfg.runs("web") {
 		documents := func(uri string) ([]byte, bool) { return pres.Document(uri) }
@@ -194,13 +199,19 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 // startCalls runs the visitors' calls: media on the SIP host's address,
 // agents' legs placed by the SIP server at the registrar's contacts.
 // Calls end (BYE) before background is done.
-func startCalls(ctx context.Context, cfg Config, agents *acd.Service, sipSrv *sip.Server,
+func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Service, sipSrv *sip.Server,
 	reg prometheus.Registerer, log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, error) {
 	engine, err := media.NewEngine(cfg.Media, sipSrv.Host(), log)
 	if err != nil {
 		return nil, err
 	}
 	mgr := calls.NewManager(cfg.Calls, agents, engine, sipSrv, log)
+	if cfg.Callbacks.Enabled {
+		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk))
+		if err := mgr.LoadCallbacks(ctx); err != nil {
+			return nil, err
+		}
+	}
 	registerCallMetrics(reg, mgr, engine)
 	background.Go(func() { mgr.Run(ctx) })
 	return mgr, nil
@@ -269,8 +280,9 @@ func registerCallMetrics(reg prometheus.Registerer, mgr *calls.Manager, engine *
 			func() float64 { return float64(mgr.Stats().Ended[reason]) }))
 	}
 	for dir, f := range map[string]func(media.Stats) uint64{
-		"to_phone":   func(s media.Stats) uint64 { return s.ToPhone },
-		"to_browser": func(s media.Stats) uint64 { return s.ToBrowser },
+		"to_phone":       func(s media.Stats) uint64 { return s.ToPhone },
+		"to_browser":     func(s media.Stats) uint64 { return s.ToBrowser },
+		"phone_to_phone": func(s media.Stats) uint64 { return s.PhoneToPhone },
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_rtp_packets_relayed_total",
 			Help: "RTP packets relayed between browsers and phones, by direction.", ConstLabels: prometheus.Labels{"direction": dir}},

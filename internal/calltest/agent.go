@@ -129,6 +129,8 @@ const chanSize = 256
 // unread.
 type Agent struct {
 	opts     AgentOptions
+	ready    chan struct{} // closed once set up; see markReady
+	readyOne sync.Once
 	aor      sip.Uri
 	addr     string
 	contact  sip.ContactHeader
@@ -190,6 +192,7 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	}
 	a := &Agent{
 		opts:      opts,
+		ready:     make(chan struct{}),
 		aor:       sip.Uri{Scheme: "sip", User: opts.User, Host: opts.Domain},
 		ua:        ua,
 		invites:   make(chan *sip.Request, chanSize),
@@ -208,7 +211,8 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 		ua.Close()
 		return nil, err
 	}
-	srv.OnInvite(a.onInvite)
+	// Handlers wait until the agent is set up (client, contact, dialogs).
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) { <-a.ready; a.onInvite(req, tx) })
 	srv.OnAck(a.onAck)
 	srv.OnBye(a.onBye)
 	srv.OnMessage(a.onMessage)
@@ -242,6 +246,7 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	a.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: opts.User, Host: "127.0.0.1", Port: port}}
 	a.dialogUA = &sipgo.DialogUA{Client: a.client, ContactHDR: a.contact}
+	a.markReady()
 	if !opts.NoRegister {
 		if err := a.Register(ctx); err != nil {
 			a.Close()
@@ -405,6 +410,7 @@ func (a *Agent) SendMessage(ctx context.Context, text string) error {
 // Close ends the calls without signalling (as a vanished phone) and
 // closes the sockets. Unregister first for a clean exit.
 func (a *Agent) Close() error {
+	a.markReady()
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
 		close(a.closed)
@@ -461,6 +467,9 @@ func (a *Agent) find(req *sip.Request) *Call {
 func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
 	tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil))
 }
+
+// markReady lets the handlers run (also on Close, so none waits forever).
+func (a *Agent) markReady() { a.readyOne.Do(func() { close(a.ready) }) }
 
 func (a *Agent) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
