@@ -51,7 +51,7 @@ func (m *Manager) attempt(cb *callback, agent string) {
 	}
 	defer pm.Close()
 
-	agentSide := newPhoneHandler(pm.ReofferAgent, nil)
+	agentSide := newPhoneHandler(pm.ReofferAgent, nil, nil)
 	actx, acancel := context.WithTimeout(ctx, m.cfg.RingTimeout)
 	leg, err := m.dialer.Dial(actx, agent, Offer{CallbackID: rec.ID, Display: "Callback " + rec.Phone,
 		Phone: rec.Phone, Context: rec.Visitor.Context, SDP: pm.AgentOffer()}, agentSide)
@@ -83,7 +83,7 @@ func (m *Manager) attempt(cb *callback, agent string) {
 func (m *Manager) bridgeVisitor(ctx context.Context, cb *callback, agent string, leg Leg, agentSide *phoneHandler,
 	pm PhoneMedia, log *slog.Logger) {
 	rec := cb.record()
-	visitorSide := newPhoneHandler(pm.ReofferTrunk, pm.ConnectTrunk)
+	visitorSide := newPhoneHandler(pm.ReofferTrunk, pm.ConnectTrunk, pm.Ringback)
 	tctx, tcancel := context.WithTimeout(ctx, m.cb.cfg.RingTimeout)
 	// The agent hanging up while the visitor's phone rings gives up too.
 	go func() {
@@ -110,12 +110,15 @@ func (m *Manager) bridgeVisitor(ctx context.Context, cb *callback, agent string,
 		case timedOut:
 			cause = Cause{Status: 408, Text: "Request Timeout"}
 		}
-		log.Info("visitor not reached", "phone", rec.Phone, "cause", cause.Status, "error", err)
 		select {
-		case <-agentSide.hungUp:
+		case <-agentSide.hungUp: // the agent gave up: not the visitor's miss
+			log.Info("agent hung up before the visitor answered")
+			m.requeue(cb, time.Time{}, Attempt{At: time.Now(), Agent: agent, Outcome: "agent: hung up before the visitor answered"})
+			return
 		default:
-			m.hangupLeg(leg, cause, log) // the agent learns why (RFC 3326)
 		}
+		log.Info("visitor not reached", "phone", rec.Phone, "cause", cause.Status, "error", err)
+		m.hangupLeg(leg, cause, log) // the agent learns why (RFC 3326)
 		if ctx.Err() != nil && !timedOut {
 			m.settle(cb, log)
 			return
@@ -183,17 +186,22 @@ func (m *Manager) settle(cb *callback, log *slog.Logger) {
 type phoneHandler struct {
 	reoffer func([]byte) ([]byte, error)
 	early   func([]byte) error // early media; nil: ignored
+	ringing func()             // ringing without early media; nil: ignored
 	hungUp  chan struct{}
 	once    sync.Once
 }
 
-func newPhoneHandler(reoffer func([]byte) ([]byte, error), early func([]byte) error) *phoneHandler {
-	return &phoneHandler{reoffer: reoffer, early: early, hungUp: make(chan struct{})}
+func newPhoneHandler(reoffer func([]byte) ([]byte, error), early func([]byte) error, ringing func()) *phoneHandler {
+	return &phoneHandler{reoffer: reoffer, early: early, ringing: ringing, hungUp: make(chan struct{})}
 }
 
+// Ringing relays early media when there is some, or plays ringback.
 func (h *phoneHandler) Ringing(early []byte) {
-	if h.early != nil && len(early) > 0 {
+	switch {
+	case h.early != nil && len(early) > 0:
 		h.early(early)
+	case h.ringing != nil:
+		h.ringing()
 	}
 }
 

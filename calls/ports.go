@@ -120,6 +120,9 @@ type PhoneMedia interface {
 	// ConnectTrunk takes the trunk's answer or early media SDP: relaying
 	// starts at once.
 	ConnectTrunk(sdp []byte) error
+	// Ringback plays the ringing tone to the agent until the trunk's
+	// media starts.
+	Ringback()
 	// ReofferAgent and ReofferTrunk answer a new offer from either side.
 	ReofferAgent(offer []byte) ([]byte, error)
 	ReofferTrunk(offer []byte) ([]byte, error)

@@ -21,6 +21,7 @@ type Bridge struct {
 	e            *Engine
 	agent, trunk *bridgeLeg
 	law          atomic.Pointer[codec] // the agent's choice; the trunk is offered only it
+	ringing      atomic.Bool           // the ringback tone was started
 	done         chan struct{}
 	endOnce      sync.Once
 	closeOnce    sync.Once

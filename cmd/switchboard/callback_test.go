@@ -248,3 +248,21 @@ func TestCallback_RateLimitedPerAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestCallback_AgentHearsRingbackAndHangingUpCancelsTheTrunk(t *testing.T) {
+	tr, port := trunk(t, calltest.Behaviour{Action: calltest.Ring})
+	p := startCallServer(t, "trunk.port="+port)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	if code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78"}`); code != http.StatusAccepted {
+		t.Fatalf("POST: %d %+v", code, cb)
+	}
+	ac := calltest.Next(t, alice.Answered(), "the agent called first")
+	calltest.NextEvent(t, tr, calltest.EventInvite)
+	calltest.Eventually(t, "ringback RTP at the agent while the visitor's phone rings", func() bool {
+		return ac.RTPReceived() >= 25
+	})
+	if err := ac.Hangup(calltest.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	calltest.NextEvent(t, tr, calltest.EventCancel)
+}
