@@ -7,6 +7,7 @@
 //	go run ./tools/sbbench [-start 7000] [-factor 1.2] [-step 35s] [-budget 180s] [-users 100000] [-gobench=false]
 //	                       [-agents=false] [-agent-count 500] [-only agents]
 //	                       [-web=false] [-only web]
+//	                       [-calls=false] [-call-levels 100,300,500] [-call-window 15s] [-only calls]
 //
 // The agents step (agents.go) splits the roles over two servers, ACD and
 // presence, and reports how many agent state changes per second, sent by
@@ -17,6 +18,42 @@
 // The web step (web.go) measures GET /v1/availability with wrk, 200 and
 // 304, next to nginx serving the same bytes from a file: the target.
 // -only web runs just that step.
+//
+// The calls step (calls.go) holds concurrent visitor calls bridged by
+// switchboard (run as its own process) at rising levels, 100, 300 and 500
+// by default, and reports for each: packet loss, the relay's CPU per call
+// and the one-way latency it adds, against "500 calls without loss, CPU
+// per call within rtpengine's 0.18-0.26% of a core, p50 added latency
+// under 1 ms at 100 calls". Visitors are calltest browsers (pion,
+// DTLS-SRTP, 50 G.711 packets/s) in this process, placed with POST
+// /v1/calls at 50/s; agents' phones are SIPp UAS processes with
+// -rtp_echo (agent_uas.xml), each agent REGISTERed with a Contact there.
+// Every level is measured over a window (-call-window) once its calls
+// echo; the browsers are muted and the pipes drained at both edges of the
+// window, so that what was sent and what came back are counted alike.
+//   - loss end to end: 1 - echoes received / packets sent by the browsers
+//     in the window (anything lost on the loop counts); loss in
+//     switchboard: the part its own relay counters did not pass on, SIPp's
+//     socket drops (kernel per-socket UDP drops, by process) set apart;
+//   - relay CPU per call: switchboard's utime+stime from /proc/<pid>/stat
+//     over the window, divided by the window and by the calls, in percent
+//     of one core, scaled to 50 packets/s when the browsers fell behind
+//     (its periodic re-PUBLISH of every agent, a cost of the agents and
+//     not of the calls, is set to 1h to stay out of it);
+//   - added one-way latency: browsers send a probe every 40 ms whose echo
+//     gives a round-trip time; 20 control calls run all along from the
+//     same browser code to a bare pion echo peer in a process of its own
+//     (this executable, echopeer.go), and the added latency is (RTT
+//     through switchboard - RTT of the control calls) / 2, p50 from the
+//     p50s, p99 from the p99s. It includes the SIPp echo and two loopback
+//     hops besides the relay, and load-generator and echo costs are
+//     subtracted only as far as the control calls see them.
+//
+// Everything (browsers, switchboard, SIPp) shares this machine's cores:
+// the step prints each process's CPU and how busy the machine was, and a
+// level with every core busy or browsers under 95% of their 50 packets/s
+// is marked "host saturated": its figures measure the host as much as
+// switchboard. -only calls runs just that step; it takes about 80 s.
 //
 // A step lasts longer than sipgo keeps a UDP server transaction for
 // retransmissions (Timer J, 32 s), so memory and the collector reach their
@@ -45,6 +82,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -74,11 +112,21 @@ type options struct {
 	goBench       bool
 	agents        bool   // run the agents step
 	agentCount    int    // agents in the agents step
-	only          string // "agents": that step alone
+	only          string // "agents", "web" or "calls": that step alone
 	web           bool   // run the web step
+	calls         bool   // run the calls step
+	callLevels    []int  // concurrent calls of its levels, rising
+	callWindow    time.Duration
 }
 
 func main() {
+	if os.Getenv(echoPeerEnv) != "" { // started by the calls step
+		if err := runEchoPeer(); err != nil {
+			fmt.Fprintln(os.Stderr, "sbbench echo peer:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.Float64Var(&o.start, "start", 7000, "first call rate, calls/s")
 	flag.Float64Var(&o.factor, "factor", 1.2, "rate multiplier from one step to the next")
@@ -88,9 +136,20 @@ func main() {
 	flag.BoolVar(&o.goBench, "gobench", true, "also run the Go benchmarks (go test -bench=. ./...)")
 	flag.BoolVar(&o.agents, "agents", true, "also run the agents step: agent state changes reaching watchers")
 	flag.IntVar(&o.agentCount, "agent-count", 500, "agents in the agents step")
-	flag.StringVar(&o.only, "only", "", `run one step alone: "agents" or "web"`)
+	flag.StringVar(&o.only, "only", "", `run one step alone: "agents", "web" or "calls"`)
 	flag.BoolVar(&o.web, "web", true, "also run the web step: wrk on /v1/availability, against nginx")
+	flag.BoolVar(&o.calls, "calls", true, "also run the calls step: concurrent bridged calls, loss, relay CPU, added latency")
+	levels := flag.String("call-levels", "100,300,500", "concurrent calls of the calls step's levels, rising")
+	flag.DurationVar(&o.callWindow, "call-window", 15*time.Second, "measuring window of each level of the calls step")
 	flag.Parse()
+	for _, f := range strings.Split(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || len(o.callLevels) > 0 && n <= o.callLevels[len(o.callLevels)-1] {
+			fmt.Fprintf(os.Stderr, "sbbench: -call-levels %q: want rising positive counts such as 100,300,500\n", *levels)
+			os.Exit(2)
+		}
+		o.callLevels = append(o.callLevels, n)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "sbbench:", err)
 		os.Exit(1)
@@ -98,11 +157,11 @@ func main() {
 }
 
 func run(o options) error {
-	if o.factor <= 1 || o.start <= 0 || o.step < time.Second || o.users < 1 || o.agentCount < 1 {
-		return errors.New("need -start > 0, -factor > 1, -step >= 1s, -users >= 1, -agent-count >= 1")
+	if o.factor <= 1 || o.start <= 0 || o.step < time.Second || o.users < 1 || o.agentCount < 1 || o.callWindow < time.Second {
+		return errors.New("need -start > 0, -factor > 1, -step >= 1s, -users >= 1, -agent-count >= 1, -call-window >= 1s")
 	}
-	if o.only != "" && o.only != "agents" && o.only != "web" {
-		return fmt.Errorf("-only %q: the steps that run alone are agents and web", o.only)
+	if o.only != "" && o.only != "agents" && o.only != "web" && o.only != "calls" {
+		return fmt.Errorf("-only %q: the steps that run alone are agents, web and calls", o.only)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -159,6 +218,17 @@ func run(o options) error {
 		}
 		rows = append(rows, webRows...)
 	}
+	var notes []string
+	if o.calls && o.only == "" || o.only == "calls" {
+		fmt.Printf("\nconcurrent bridged calls at %s, %s windows (browsers ↔ switchboard ↔ SIPp echo)\n",
+			strings.Trim(strings.ReplaceAll(fmt.Sprint(o.callLevels), " ", ","), "[]"), o.callWindow)
+		callRows, err := callsStep(ctx, env, root, o.callLevels, o.callWindow)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, callRows...)
+		notes = append(notes, callNotes...)
+	}
 	fanout := math.NaN()
 	if o.goBench && o.only == "" {
 		fmt.Println("\ngo test -run='^$' -bench=. -benchmem ./...")
@@ -174,7 +244,16 @@ func run(o options) error {
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(notes) > 0 {
+		fmt.Println()
+	}
+	for _, n := range notes {
+		fmt.Println("note:", n)
+	}
+	return nil
 }
 
 // ramp runs steps at rising rates and returns the highest that passed (0
