@@ -38,6 +38,9 @@ var documentedPaths = []string{
 	"GET /v1/agents/me", "PUT /v1/agents/me/state",
 	"POST /v1/calls", "OPTIONS /v1/calls", "GET /v1/calls/{id}", "DELETE /v1/calls/{id}", "OPTIONS /v1/calls/{id}",
 	"GET /v1/calls/{id}/events",
+	"POST /v1/callbacks", "OPTIONS /v1/callbacks", "GET /v1/callbacks/{id}", "DELETE /v1/callbacks/{id}",
+	"OPTIONS /v1/callbacks/{id}", "POST /v1/callbacks/{id}/take", "POST /v1/callbacks/{id}/done",
+	"GET /v1/console", "GET /console", "GET /console.js",
 	"GET /widget.js", "GET /",
 }
 
