@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -114,7 +115,22 @@ func (s *Server) invite(ctx context.Context, req *sipmsg.Request, nat bool, opts
 	if err != nil {
 		return nil, err
 	}
+	// A CANCEL may only follow a provisional answer (RFC 3261 §9.1):
+	// giving up on a phone that never answered at all does not wait for
+	// the INVITE transaction to time out (sipgo would, up to 64·T1).
+	var provisional atomic.Bool
+	wctx, wcancel := context.WithCancelCause(context.Background())
+	defer wcancel(nil)
+	stop := context.AfterFunc(ctx, func() {
+		if provisional.Load() {
+			wcancel(ctx.Err())
+		} else {
+			wcancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	})
+	defer stop()
 	opts.OnResponse = func(res *sipmsg.Response) error {
+		provisional.Store(true)
 		if res.StatusCode == 180 || res.StatusCode == 183 {
 			var early []byte
 			if ct := res.ContentType(); ct != nil && strings.HasPrefix(ct.Value(), "application/sdp") {
@@ -124,7 +140,7 @@ func (s *Server) invite(ctx context.Context, req *sipmsg.Request, nat bool, opts
 		}
 		return nil
 	}
-	if err := sess.WaitAnswer(ctx, opts); err != nil {
+	if err := sess.WaitAnswer(wctx, opts); err != nil {
 		s.endAnswered(sess) // a 200 that crossed our CANCEL
 		var refused *sipgo.ErrDialogResponse
 		if errors.As(err, &refused) {
