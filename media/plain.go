@@ -31,6 +31,7 @@ type plainLeg struct {
 	packets  atomic.Uint32
 	octets   atomic.Uint32
 	lastTS   atomic.Uint32 // RTP timestamp of the last packet sent
+	rx       reception     // of the phone's stream
 
 	mu     sync.Mutex // serialises SDP changes
 	remote remote
@@ -38,7 +39,7 @@ type plainLeg struct {
 
 func newPlainLeg(rtpConn, rtcpConn *net.UDPConn) *plainLeg {
 	l := &plainLeg{rtp: rtpConn, rtcp: rtcpConn, ssrc: rand.Uint32(),
-		local: rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()}
+		local: rtpConn.LocalAddr().(*net.UDPAddr).AddrPort(), rx: reception{clock: 8000}}
 	l.lastRx.Store(time.Now().UnixNano())
 	return l
 }
@@ -111,16 +112,14 @@ func (l *plainLeg) readRTCP() {
 	}
 }
 
-// report sends a sender report for our stream toward the phone.
+// report sends our sender report toward the phone, with the reception
+// statistics of the phone's stream.
 func (l *plainLeg) report(now time.Time) {
 	dest := l.rtcpDest.Load()
 	if dest == nil || l.packets.Load() == 0 {
 		return
 	}
-	sr := rtcp.SenderReport{SSRC: l.ssrc, NTPTime: ntpTime(now), RTPTime: l.lastTS.Load(),
-		PacketCount: l.packets.Load(), OctetCount: l.octets.Load()}
-	sdes := rtcp.NewCNAMESourceDescription(l.ssrc, "switchboard")
-	b, err := rtcp.Marshal([]rtcp.Packet{&sr, sdes})
+	b, err := rtcp.Marshal(senderReport(l.ssrc, now, l.lastTS.Load(), l.packets.Load(), l.octets.Load(), &l.rx))
 	if err == nil {
 		l.rtcp.WriteToUDPAddrPort(b, *dest)
 	}
@@ -130,12 +129,4 @@ func (l *plainLeg) report(now time.Time) {
 func (l *plainLeg) close() {
 	l.rtp.Close()
 	l.rtcp.Close()
-}
-
-// ntpTime is t in NTP format (RFC 3550 §4).
-func ntpTime(t time.Time) uint64 {
-	const ntpEpochOffset = 2208988800
-	secs := uint64(t.Unix()) + ntpEpochOffset
-	frac := uint64(t.Nanosecond()) << 32 / 1e9
-	return secs<<32 | frac
 }

@@ -37,6 +37,8 @@ type Session struct {
 	connected      atomic.Bool   // ICE and DTLS are up
 	ready          chan struct{} // closed when connected
 	lastBrowserRx  atomic.Int64  // unix nanoseconds of the browser's last packet
+	rxBrowser      reception     // of the browser's stream (onTrack)
+	toBrowser      struct{ packets, octets, lastTS atomic.Uint32 }
 
 	chat chan string
 	dc   atomic.Pointer[webrtc.DataChannel]
@@ -58,6 +60,7 @@ func (e *Engine) answer(offer string, law codec, plain *plainLeg) (*Session, str
 	}
 	s := &Session{e: e, law: law, pc: pc, track: newRelayTrack(law), plain: plain,
 		sessID: rand.Uint64() >> 1, chat: make(chan string, 32), done: make(chan struct{}), ready: make(chan struct{})}
+	s.rxBrowser.clock = 8000
 	s.browserEventPT.Store(-1)
 	s.agentEventPT.Store(-1)
 	s.lastBrowserRx.Store(time.Now().UnixNano())
@@ -165,8 +168,13 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		if err != nil {
 			return
 		}
-		s.lastBrowserRx.Store(time.Now().UnixNano())
-		if !s.bridged.Load() || p.Unmarshal(buf[:n]) != nil {
+		now := time.Now()
+		s.lastBrowserRx.Store(now.UnixNano())
+		if p.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		s.rxBrowser.packet(&p.Header, now)
+		if !s.bridged.Load() {
 			continue
 		}
 		switch int32(p.PayloadType) {
@@ -206,10 +214,12 @@ func (s *Session) fromPhone() {
 		if !s.bridged.Load() {
 			continue
 		}
+		now := time.Now()
 		s.plain.received(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 		if p.Unmarshal(buf[:n]) != nil {
 			continue
 		}
+		s.plain.rx.packet(&p.Header, now)
 		isEvent := false
 		switch int32(p.PayloadType) {
 		case int32(s.law.pt):
@@ -221,6 +231,9 @@ func (s *Session) fromPhone() {
 		p.Extension, p.Extensions, p.CSRC = false, nil, nil
 		if rw.Rewrite(&p.Header) && s.track.write(&p.Header, p.Payload, isEvent) == nil {
 			s.e.toBrowser.Add(1)
+			s.toBrowser.packets.Add(1)
+			s.toBrowser.octets.Add(uint32(len(p.Payload)))
+			s.toBrowser.lastTS.Store(p.Timestamp)
 		}
 	}
 }
@@ -248,10 +261,24 @@ func (s *Session) watch() {
 				s.end(calls.ReasonMediaTimeout)
 			case s.bridged.Load() && s.plain.idle(cfg.Timeout, now):
 				s.end(calls.ReasonMediaTimeout)
-			case s.bridged.Load() && now.Sub(lastReport) >= reportInterval:
-				s.plain.report(now)
+			case now.Sub(lastReport) >= reportInterval:
+				s.report(now)
 				lastReport = now
 			}
+		}
+	}
+}
+
+// report sends our RTCP reports on both legs (RFC 3550 §6.4): each leg
+// has its own, none is forwarded.
+func (s *Session) report(now time.Time) {
+	if s.bridged.Load() {
+		s.plain.report(now)
+	}
+	if ssrc := s.track.boundSSRC(); ssrc != 0 && s.toBrowser.packets.Load() > 0 {
+		pkts := senderReport(ssrc, now, s.toBrowser.lastTS.Load(), s.toBrowser.packets.Load(), s.toBrowser.octets.Load(), &s.rxBrowser)
+		if err := s.pc.WriteRTCP(pkts); err != nil {
+			s.e.log.Debug("rtcp toward the browser", "error", err)
 		}
 	}
 }

@@ -72,6 +72,16 @@ func (t *relayTrack) StreamID() string { return "switchboard" }
 // Kind implements webrtc.TrackLocal.
 func (t *relayTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
 
+// boundSSRC is the SSRC the browser leg sends with, 0 before it is bound.
+func (t *relayTrack) boundSSRC() uint32 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.w == nil {
+		return 0
+	}
+	return t.ssrc
+}
+
 // write sends one packet whose header the relay rewrote, an event when
 // isEvent (dropped when the browser negotiated no telephone-event).
 func (t *relayTrack) write(h *rtp.Header, payload []byte, isEvent bool) error {
