@@ -85,13 +85,7 @@ func callbackViewOf(v calls.CallbackView, console bool) callbackView {
 // GET and DELETE /v1/callbacks/{id}.
 func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec visitorCodec, limits RateLimits) {
 	perVisitor, perIP := newLimiter(limits.PerVisitor, limits.Window), newLimiter(limits.PerIP, limits.Window)
-	allow := func(c *app.RequestContext) {
-		if cors(c, web.AllowedOrigins) {
-			c.Header("Access-Control-Allow-Credentials", "true")
-			c.Header("Access-Control-Expose-Headers", "Location, Retry-After")
-		}
-		c.Header("Cache-Control", "no-store")
-	}
+	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
 	r.OPTIONS("/v1/callbacks", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/callbacks/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
 	r.POST("/v1/callbacks", func(ctx context.Context, c *app.RequestContext) {

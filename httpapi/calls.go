@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/protocol"
-	"github.com/cloudwego/hertz/pkg/protocol/http1/resp"
 	"github.com/cloudwego/hertz/pkg/route"
 
 	"github.com/switchboard/switchboard/acd"
@@ -60,13 +58,7 @@ func callViewOf(v calls.View) callView {
 // /v1/calls/{id}, GET /v1/calls/{id}/events (SSE) and DELETE
 // /v1/calls/{id}. The call id is the capability: 96 random bits.
 func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec, secure bool) {
-	allow := func(c *app.RequestContext) {
-		if cors(c, web.AllowedOrigins) {
-			c.Header("Access-Control-Allow-Credentials", "true")
-			c.Header("Access-Control-Expose-Headers", "Location, Retry-After")
-		}
-		c.Header("Cache-Control", "no-store")
-	}
+	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
 	r.OPTIONS("/v1/calls", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/calls/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
 	r.POST("/v1/calls", func(_ context.Context, c *app.RequestContext) {
@@ -140,17 +132,7 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 // callEvents streams a call's view as SSE: now, at every change, and a
 // last time when it ended.
 func callEvents(ctx context.Context, c *app.RequestContext, cs Calls, id string) {
-	c.SetStatusCode(http.StatusOK)
-	c.Response.Header.Set("Content-Type", "text/event-stream")
-	c.Response.Header.Set("X-Accel-Buffering", "no")
-	w := resp.NewChunkedBodyWriter(&c.Response, c.GetWriter())
-	c.Response.HijackWriter(w)
-	send := func(format string, args ...any) bool {
-		if _, err := fmt.Fprintf(w, format, args...); err != nil {
-			return false
-		}
-		return w.Flush() == nil
-	}
+	send := eventStream(c)
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
 	for {
@@ -206,6 +188,16 @@ func placeError(c *app.RequestContext, err error) {
 		c.Header("Retry-After", "5")
 		writeError(c, http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
+}
+
+// visitorHeaders are the headers of every answer of the calls and
+// callbacks APIs: CORS with credentials for configured origins, no store.
+func visitorHeaders(c *app.RequestContext, web WebConfig) {
+	if cors(c, web.AllowedOrigins) {
+		c.Header("Access-Control-Allow-Credentials", "true")
+		c.Header("Access-Control-Expose-Headers", "Location, Retry-After")
+	}
+	c.Header("Cache-Control", "no-store")
 }
 
 // preflightCalls answers CORS preflights of the calls API.

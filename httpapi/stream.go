@@ -23,18 +23,8 @@ const heartbeat = 15 * time.Second
 func streamRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig) {
 	r.GET("/v1/availability/stream", func(ctx context.Context, c *app.RequestContext) {
 		cors(c, web.AllowedOrigins)
-		c.SetStatusCode(http.StatusOK)
-		c.Response.Header.Set("Content-Type", "text/event-stream")
 		c.Response.Header.Set("Cache-Control", "no-cache")
-		c.Response.Header.Set("X-Accel-Buffering", "no")
-		w := resp.NewChunkedBodyWriter(&c.Response, c.GetWriter())
-		c.Response.HijackWriter(w)
-		send := func(format string, args ...any) bool {
-			if _, err := fmt.Fprintf(w, format, args...); err != nil {
-				return false
-			}
-			return w.Flush() == nil
-		}
+		send := eventStream(c)
 		// The retry hint goes out at once, and with it the headers: a
 		// resuming client learns it is connected before any event.
 		if !send("retry: %d\n\n", web.RefreshInterval.Milliseconds()) {
@@ -64,4 +54,21 @@ func streamRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig) {
 			}
 		}
 	})
+}
+
+// eventStream starts a text/event-stream answer and returns the function
+// that writes one formatted chunk and flushes it, false once the client
+// is gone.
+func eventStream(c *app.RequestContext) func(format string, args ...any) bool {
+	c.SetStatusCode(http.StatusOK)
+	c.Response.Header.Set("Content-Type", "text/event-stream")
+	c.Response.Header.Set("X-Accel-Buffering", "no")
+	w := resp.NewChunkedBodyWriter(&c.Response, c.GetWriter())
+	c.Response.HijackWriter(w)
+	return func(format string, args ...any) bool {
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return false
+		}
+		return w.Flush() == nil
+	}
 }

@@ -54,16 +54,7 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 	ctx, pageLog := newBrowser(t, chromium,
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true))
-	wait := func(what, predicate string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
-			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
-		if err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('switchboard-widget') || document.body).innerText`))
-			t.Fatalf("waiting for %s: %v\nthe widget shows:\n%s\npage console:\n%s\nswitchboard log:\n%s",
-				what, err, text, pageLog(), p.logs())
-		}
-	}
+	wait := waiter(t, ctx, p, pageLog)
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
 		t.Fatal(err)
 	}

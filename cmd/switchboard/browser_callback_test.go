@@ -43,16 +43,7 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
 
 	ctx, pageLog := newBrowser(t, chromium) // no fake devices: getUserMedia fails
-	wait := func(what, predicate string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
-			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
-		if err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('switchboard-widget') || document.body).innerText`))
-			t.Fatalf("waiting for %s: %v\nthe widget shows:\n%s\npage console:\n%s\nswitchboard log:\n%s",
-				what, err, text, pageLog(), p.logs())
-		}
-	}
+	wait := waiter(t, ctx, p, pageLog)
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
 		t.Fatal(err)
 	}

@@ -77,16 +77,7 @@ func testWidget(t *testing.T, blockStream bool) {
 		}()
 	}
 
-	wait := func(what, predicate string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
-			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
-		if err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('switchboard-widget') || document.body).innerText`))
-			t.Fatalf("waiting for %s: %v\nthe widget shows:\n%s\npage console:\n%s\nswitchboard log:\n%s",
-				what, err, text, pageLog(), p.logs())
-		}
-	}
+	wait := waiter(t, ctx, p, pageLog)
 	click := func(selector string) {
 		t.Helper()
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(selector))); err != nil {
@@ -192,6 +183,22 @@ func testWidget(t *testing.T, blockStream bool) {
 	}
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// waiter returns a function that waits (20 s at most) until the page's
+// predicate holds, failing the test with what the widget shows, the
+// page's console and switchboard's log otherwise.
+func waiter(t *testing.T, ctx context.Context, p *proc, pageLog func(...chromedp.ConsoleType) string) func(what, predicate string) {
+	return func(what, predicate string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		if err != nil {
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('switchboard-widget') || document.body).innerText`))
+			t.Fatalf("waiting for %s: %v\nthe widget shows:\n%s\npage console:\n%s\nswitchboard log:\n%s",
+				what, err, text, pageLog(), p.logs())
+		}
 	}
 }
 
