@@ -65,6 +65,11 @@ func (cb *Callback) pending() bool {
 	return cb.State == CallbackQueued || cb.State == CallbackCalling || cb.State == CallbackTalking
 }
 
+// over reports whether the callback reached an end.
+func (cb *Callback) over() bool {
+	return cb.State == CallbackDone || cb.State == CallbackFailed || cb.State == CallbackCancelled
+}
+
 // CallbackStore keeps callbacks durable.
 type CallbackStore interface {
 	// SaveCallback stores cb, replacing its last version.

@@ -247,13 +247,23 @@ func (m *Manager) view(cb *callback, now time.Time) CallbackView {
 	return v
 }
 
-// update changes cb's record and stores it.
+// update changes cb's record and stores it. A callback that reached an
+// end is forgotten after KeepEnded (it stays in the store).
 func (m *Manager) update(ctx context.Context, cb *callback, change func(*Callback)) {
 	cb.mu.Lock()
+	wasOver := cb.rec.over()
 	change(&cb.rec)
 	cb.rec.Updated = time.Now()
+	over := cb.rec.over() && !wasOver
 	cb.mu.Unlock()
 	m.save(ctx, cb)
+	if over {
+		time.AfterFunc(m.cfg.KeepEnded, func() {
+			m.mu.Lock()
+			delete(m.callbacks, cb.rec.ID)
+			m.mu.Unlock()
+		})
+	}
 }
 
 func (m *Manager) save(ctx context.Context, cb *callback) {

@@ -65,25 +65,23 @@ func (m *Manager) dispatch(now time.Time) {
 // each agent before the next pick.
 func (m *Manager) route(group string, now time.Time) {
 	ctx := context.Background()
-	ready := func(it *acd.Item) bool {
-		m.mu.Lock()
-		c, cb := m.calls[it.ID], m.callbacks[it.ID]
-		m.mu.Unlock()
-		if cb != nil {
-			return cb.ready(now)
-		}
-		if c == nil {
-			return false
-		}
+	// Which items may be offered, taken before Route: its predicate runs
+	// under the ACD's lock, and m.mu is held elsewhere around ACD calls.
+	ready := make(map[string]bool)
+	m.mu.Lock()
+	for id, c := range m.calls {
 		select {
 		case <-c.media.Ready():
-			return true
+			ready[id] = c.group == group
 		default:
-			return false
 		}
 	}
+	for id, cb := range m.callbacks {
+		ready[id] = cb.rec.Group == group && cb.ready(now)
+	}
+	m.mu.Unlock()
 	for {
-		it, agent, ok := m.acd.Route(group, now, ready)
+		it, agent, ok := m.acd.Route(group, now, func(it *acd.Item) bool { return ready[it.ID] })
 		if !ok {
 			return
 		}
