@@ -299,3 +299,15 @@ func mustJSONString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestCall_SilentBrowserEndsWithMediaTimeout(t *testing.T) {
+	p := startCallServer(t, "media.timeout=2s")
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{NoRTCPReports: true})
+	id := call(t, p, b, "billing")
+	calltest.Next(t, alice.Answered(), "the agent's answered call")
+	waitCall(t, p, id, "talking", "")
+	b.Mute(true) // no RTP and no RTCP from the browser any more
+	waitCall(t, p, id, "ended", "media-timeout")
+	calltest.NextEvent(t, alice, calltest.EventBye)
+}

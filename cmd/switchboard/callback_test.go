@@ -266,3 +266,65 @@ func TestCallback_AgentHearsRingbackAndHangingUpCancelsTheTrunk(t *testing.T) {
 	}
 	calltest.NextEvent(t, tr, calltest.EventCancel)
 }
+
+func TestCallback_ConsoleListsTakesAndMarksDone(t *testing.T) {
+	_, port := trunk(t, calltest.Behaviour{Action: calltest.Answer})
+	p := startCallServer(t, "trunk.port="+port, "acd.wrap_up=1h")
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	call(t, p, b, "billing") // alice is busy: the callback waits
+	calltest.Next(t, alice.Answered(), "the web call")
+	code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78","name":"Ada"}`)
+	if code != http.StatusAccepted || cb.State != "queued" {
+		t.Fatalf("POST: %d %+v", code, cb)
+	}
+
+	console := func(method, path, token string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+p.HTTP+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, body
+	}
+	const aliceToken, bobToken = "alice-demo-token-change-me", "bob-demo-token-change-me"
+	code, body := console("GET", "/v1/console", bobToken)
+	var view struct {
+		Agent     struct{ Name string } `json:"agent"`
+		Callbacks []struct {
+			ID      string            `json:"callback_id"`
+			Phone   string            `json:"phone"`
+			Name    string            `json:"name"`
+			Context map[string]string `json:"context"`
+		} `json:"callbacks"`
+		Calls []struct{ State string } `json:"calls"`
+	}
+	if err := json.Unmarshal(body, &view); err != nil || code != 200 {
+		t.Fatalf("console: %d %s", code, body)
+	}
+	if view.Agent.Name != "Bob" || len(view.Callbacks) != 1 || view.Callbacks[0].Phone != "+33612345678" ||
+		view.Callbacks[0].Name != "Ada" || view.Callbacks[0].Context["group"] != "billing" ||
+		len(view.Calls) != 1 || view.Calls[0].State != "talking" {
+		t.Errorf("console shows %s", body)
+	}
+	if code, _ := console("GET", "/v1/console", "wrong-token-wrong-token"); code != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d", code)
+	}
+	if code, body := console("POST", "/v1/callbacks/"+cb.ID+"/take", bobToken); code != http.StatusOK {
+		t.Fatalf("take: %d %s", code, body)
+	}
+	if code, _ := console("POST", "/v1/callbacks/"+cb.ID+"/take", aliceToken); code != http.StatusConflict {
+		t.Errorf("taking a taken callback: %d, want 409", code)
+	}
+	if code, _ := console("POST", "/v1/callbacks/"+cb.ID+"/done", aliceToken); code != http.StatusConflict {
+		t.Errorf("alice marking bob's callback done: %d, want 409", code)
+	}
+	if code, _ := console("POST", "/v1/callbacks/"+cb.ID+"/done", bobToken); code != http.StatusNoContent {
+		t.Errorf("done: %d", code)
+	}
+	waitCallback(t, p, cb.ID, "done")
+}
