@@ -272,8 +272,9 @@ func TestCallback_ConsoleListsTakesAndMarksDone(t *testing.T) {
 	p := startCallServer(t, "trunk.port="+port, "acd.wrap_up=1h")
 	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
 	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
-	call(t, p, b, "billing") // alice is busy: the callback waits
+	id := call(t, p, b, "billing") // alice is busy: the callback waits
 	calltest.Next(t, alice.Answered(), "the web call")
+	waitCall(t, p, id, "talking", "")
 	code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78","name":"Ada"}`)
 	if code != http.StatusAccepted || cb.State != "queued" {
 		t.Fatalf("POST: %d %+v", code, cb)
