@@ -46,7 +46,8 @@ func (m *Manager) attempt(cb *callback, agent string) {
 	if err != nil {
 		log.Error("callback media", "error", err)
 		m.acd.Release(ctx, agent, cb.item)
-		m.requeue(cb, time.Time{}, Attempt{At: time.Now(), Agent: agent, Outcome: "agent: " + err.Error()})
+		// Out of ports: not before a second, or the dispatcher would spin.
+		m.requeue(cb, time.Now().Add(time.Second), Attempt{At: time.Now(), Agent: agent, Outcome: "agent: " + err.Error()})
 		return
 	}
 	defer pm.Close()
@@ -109,6 +110,8 @@ func (m *Manager) bridgeVisitor(ctx context.Context, cb *callback, agent string,
 			cause = refusal.Cause()
 		case timedOut:
 			cause = Cause{Status: 408, Text: "Request Timeout"}
+		case ctx.Err() != nil: // the visitor cancelled, or a stop
+			cause = Cause{Status: 487, Text: "Request Terminated"}
 		}
 		select {
 		case <-agentSide.hungUp: // the agent gave up: not the visitor's miss
