@@ -55,17 +55,7 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true))
 	wait := waiter(t, ctx, p, pageLog)
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
-		t.Fatal(err)
-	}
-	wait("billing available", rowShows("billing", "Billing", "Available now"))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
-		t.Fatal(err)
-	}
-	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
-		t.Fatal(err)
-	}
+	talkNow(t, ctx, p, wait, "billing")
 	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
 
 	// The echo of the fake microphone's audio comes back through the relay.

@@ -44,17 +44,7 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 
 	ctx, pageLog := newBrowser(t, chromium) // no fake devices: getUserMedia fails
 	wait := waiter(t, ctx, p, pageLog)
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
-		t.Fatal(err)
-	}
-	wait("billing available", rowShows("billing", "Billing", "Available now"))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
-		t.Fatal(err)
-	}
-	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
-		t.Fatal(err)
-	}
+	talkNow(t, ctx, p, wait, "billing")
 	wait("the callback form, offered by itself", `document.getElementById('switchboard-widget').dataset.callbackState === 'form'`)
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbw-cb-phone`), "06 12 34 56 78")); err != nil {
 		t.Fatal(err)

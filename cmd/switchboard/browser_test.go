@@ -202,6 +202,24 @@ func waiter(t *testing.T, ctx context.Context, p *proc, pageLog func(...chromedp
 	}
 }
 
+// talkNow opens the demo page, chooses group once an agent serves it and
+// clicks Talk now.
+func talkNow(t *testing.T, ctx context.Context, p *proc, wait func(what, predicate string), group string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
+		t.Fatal(err)
+	}
+	wait(group+" available", fmt.Sprintf(`(r => !!r && r.innerText.includes('Available now'))(
+		document.querySelector('#switchboard-widget [data-group=%q]'))`, group))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-`+group+`"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // rowShows is a predicate: the widget's row of group id shows name and
 // status as text.
 func rowShows(id, name, status string) string {
