@@ -50,6 +50,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseDocument -fuzztime=30s ./presence/pidf
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=30s ./sip/digestauth
 	$(GO) test -run='^$$' -fuzz=FuzzPublish -fuzztime=30s ./sip
+	$(GO) test -run='^$$' -fuzz=FuzzCallRequests -fuzztime=30s ./sip
+	$(GO) test -run='^$$' -fuzz=FuzzSDP -fuzztime=30s ./media
+	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=30s ./calls
 
 clean:
 	rm -rf bin

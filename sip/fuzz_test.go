@@ -87,3 +87,42 @@ func FuzzPublish(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCallRequests feeds whole INVITE, BYE and MESSAGE requests to the
+// B2BUA's handlers with no call up: each gets exactly one answer, never a
+// 500 (an INVITE outside a dialog 403, one inside an unknown dialog 481).
+func FuzzCallRequests(f *testing.F) {
+	for _, seed := range []string{
+		"INVITE sip:switchboard@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:switchboard@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n",
+		"INVITE sip:switchboard@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK2\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:visitor@example.com>;tag=b\r\nCall-ID: c2\r\nCSeq: 2 INVITE\r\nContent-Length: 0\r\n\r\n",
+		"BYE sip:switchboard@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK3\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:visitor@example.com>;tag=b\r\nCall-ID: c3\r\nCSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n",
+		"MESSAGE sip:switchboard@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK4\r\nFrom: <sip:alice@example.com>;tag=a\r\nTo: <sip:visitor@example.com>;tag=b\r\nCall-ID: c4\r\nCSeq: 4 MESSAGE\r\nContent-Type: text/plain\r\n\r\nhello",
+	} {
+		f.Add([]byte(seed))
+	}
+	srv, err := NewServer(Config{UDP: "127.0.0.1:0"}, nil, siptest.Quiet())
+	if err != nil {
+		f.Fatal(err)
+	}
+	handlers := map[sipmsg.RequestMethod]func(*sipmsg.Request, sipmsg.ServerTransaction){
+		sipmsg.INVITE: srv.handle(srv.onInvite), sipmsg.BYE: srv.handle(srv.onBye), sipmsg.MESSAGE: srv.handle(srv.onMessage),
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		msg, err := sipmsg.ParseMessage(raw)
+		if err != nil {
+			return
+		}
+		req, ok := msg.(*sipmsg.Request)
+		if !ok || handlers[req.Method] == nil {
+			return
+		}
+		tx := &capturedTx{done: make(chan struct{})}
+		handlers[req.Method](req, tx)
+		if len(tx.responses) != 1 {
+			t.Fatalf("%d responses, want exactly 1", len(tx.responses))
+		}
+		if res := tx.responses[0]; res.StatusCode == 500 || res.StatusCode < 400 {
+			t.Fatalf("%d %s for a request of no call:\n%q", res.StatusCode, res.Reason, raw)
+		}
+	})
+}
