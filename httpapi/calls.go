@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
-	"github.com/cloudwego/hertz/pkg/protocol"
 	"github.com/cloudwego/hertz/pkg/route"
 
 	"github.com/switchboard/switchboard/acd"
@@ -57,7 +56,7 @@ func callViewOf(v calls.View) callView {
 // callRoutes serves the visitor's calls: POST /v1/calls, GET
 // /v1/calls/{id}, GET /v1/calls/{id}/events (SSE) and DELETE
 // /v1/calls/{id}. The call id is the capability: 96 random bits.
-func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec, secure bool) {
+func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec) {
 	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
 	r.OPTIONS("/v1/calls", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/calls/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
@@ -106,8 +105,7 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 		if v, err := codec.decode(string(c.Cookie(cookieName)), time.Now()); view.AgentURI != "" &&
 			view.State >= calls.StateTalking && (err != nil || v.LastAgent != view.AgentURI) {
 			v.LastAgent = view.AgentURI
-			c.SetCookie(cookieName, codec.encode(v, time.Now()), int(codec.maxAge.Seconds()), "/", "",
-				protocol.CookieSameSiteLaxMode, secure, true)
+			codec.set(c, v)
 		}
 		c.JSON(http.StatusOK, callViewOf(view))
 	})

@@ -60,6 +60,11 @@ type WebConfig struct {
 	// same on every web host behind one name. Empty: a key generated at
 	// first start and kept in the store.
 	CookieKey string `yaml:"cookie_key"`
+	// CookieDomain is the visitor cookie's Domain ("" for host-only). Set
+	// it (e.g. "example.com") when the ACD, which serves the calls API,
+	// runs on another host of the site than the web role: the cookie then
+	// reaches both (with the same CookieKey).
+	CookieDomain string `yaml:"cookie_domain"`
 	// CookieMaxAge is how long a visitor's context cookie is honoured.
 	CookieMaxAge time.Duration `yaml:"cookie_max_age"`
 	// CookiesBeforeConsent lets GET /v1/context set the cookie before the
@@ -99,11 +104,12 @@ type Deps struct {
 	// Agents serves the agent API (ACD role).
 	Agents Agents
 	// Snapshots serves the availability API (web role), with Web and
-	// CookieKey, the secret that signs visitor cookies.
+	// CookieKey, the secret that signs visitor cookies (also read by the
+	// calls API).
 	Snapshots *Snapshots
 	Web       WebConfig
 	CookieKey []byte
-	// Calls serves the visitors' calls (ACD and web roles together).
+	// Calls serves the visitors' calls (the ACD role).
 	Calls Calls
 	// Callbacks serves callbacks and, with Agents, the agent console,
 	// limited by CallbackLimits.
@@ -157,20 +163,22 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if deps.Agents != nil {
 		agentRoutes(&h.RouterGroup, deps.Agents)
 	}
+	codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge, domain: deps.Web.CookieDomain,
+		secure: cfg.CertFile != ""}
 	if deps.Snapshots != nil {
 		availabilityRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 		widgetRoutes(&h.RouterGroup)
 		streamRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
-		codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge}
-		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec, cfg.CertFile != "")
-		if deps.Calls != nil {
-			callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec, cfg.CertFile != "")
-		}
-		if deps.Callbacks != nil {
-			callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits)
-			if deps.Agents != nil {
-				consoleRoutes(&h.RouterGroup, deps.Agents, deps.Callbacks)
-			}
+		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec)
+	}
+	// Calls are served where the ACD runs, with the web role or not.
+	if deps.Calls != nil {
+		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec)
+	}
+	if deps.Callbacks != nil {
+		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits)
+		if deps.Agents != nil {
+			consoleRoutes(&h.RouterGroup, deps.Agents, deps.Callbacks)
 		}
 	}
 	openAPIRoutes(&h.RouterGroup)

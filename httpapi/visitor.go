@@ -9,6 +9,9 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/cloudwego/hertz/pkg/app"
+	"github.com/cloudwego/hertz/pkg/protocol"
 )
 
 // Visitor is the context a site and the widget gather about a visitor,
@@ -40,6 +43,15 @@ const (
 type visitorCodec struct {
 	key    []byte
 	maxAge time.Duration
+	domain string // the cookie's Domain, "" for host-only
+	secure bool   // over HTTPS
+}
+
+// set puts v in the visitor's cookie: HttpOnly, SameSite=Lax, Secure
+// over HTTPS.
+func (vc visitorCodec) set(c *app.RequestContext, v Visitor) {
+	c.SetCookie(cookieName, vc.encode(v, time.Now()), int(vc.maxAge.Seconds()), "/", vc.domain,
+		protocol.CookieSameSiteLaxMode, vc.secure, true)
 }
 
 var errBadCookie = errors.New("cookie not valid")

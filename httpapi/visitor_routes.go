@@ -9,7 +9,6 @@ import (
 	"unicode"
 
 	"github.com/cloudwego/hertz/pkg/app"
-	"github.com/cloudwego/hertz/pkg/protocol"
 	"github.com/cloudwego/hertz/pkg/route"
 )
 
@@ -39,15 +38,14 @@ type contextRequest struct {
 // interaction with the widget, so it sets the signed cookie; GET sets one
 // only with web.cookies_before_consent. A tampered or expired cookie is
 // ignored as if absent, never an error.
-func visitorRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig, codec visitorCodec, secure bool) {
+func visitorRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig, codec visitorCodec) {
 	current := func(c *app.RequestContext) (Visitor, bool) {
 		v, err := codec.decode(string(c.Cookie(cookieName)), time.Now())
 		return v, err == nil
 	}
 	answer := func(c *app.RequestContext, v Visitor, set bool) {
 		if set {
-			c.SetCookie(cookieName, codec.encode(v, time.Now()), int(codec.maxAge.Seconds()), "/", "",
-				protocol.CookieSameSiteLaxMode, secure, true)
+			codec.set(c, v)
 		}
 		if cors(c, web.AllowedOrigins) {
 			c.Header("Access-Control-Allow-Credentials", "true")

@@ -311,3 +311,63 @@ func TestCall_SilentBrowserEndsWithMediaTimeout(t *testing.T) {
 	waitCall(t, p, id, "ended", "media-timeout")
 	calltest.NextEvent(t, alice, calltest.EventBye)
 }
+
+// The calls API is served where the ACD runs: with the web role on
+// another host, the visitor's cookie (same key, a shared domain) carries
+// the context set on the web host to the call placed on the ACD host.
+func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
+	acdHost := startSwitchboard(t, t.TempDir(), append([]string{"roles=acd", "acd.presence_server=sip:" + pres.UDP,
+		"web.cookie_key=" + key}, callSets...)...)
+	web := startSwitchboard(t, t.TempDir(), "roles=web", "web.presence_server=sip:"+pres.UDP, "web.cookie_key="+key,
+		"web.cookie_domain=example.com")
+	alice := agent(t, acdHost, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+
+	res, err := http.Post("http://"+web.HTTP+"/v1/context", "application/json",
+		strings.NewReader(`{"group":"billing","language":"fr","page":"/pricing"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "sb_ctx" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatalf("POST /v1/context on the web host set no cookie: %d", res.StatusCode)
+	}
+	if cookie.Domain != "example.com" {
+		t.Errorf("sb_ctx Domain %q, want example.com (web.cookie_domain)", cookie.Domain)
+	}
+	if res, err := http.Post("http://"+web.HTTP+"/v1/calls", "application/json", strings.NewReader(`{}`)); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("the web host without the ACD answers POST /v1/calls: %v %v", res.StatusCode, err)
+	}
+
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	err = b.Connect(calltest.Context(t), func(ctx context.Context, offer string) (string, error) {
+		body, _ := json.Marshal(map[string]string{"sdp": offer}) // the group comes from the cookie
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+acdHost.HTTP+"/v1/calls", bytes.NewReader(body))
+		req.AddCookie(cookie)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer res.Body.Close()
+		var v callView
+		if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusCreated {
+			return "", fmt.Errorf("POST /v1/calls on the ACD host: %d %v", res.StatusCode, err)
+		}
+		return v.SDP, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := calltest.Next(t, alice.Answered(), "the agent's answered call")
+	if q, err := ac.Context(); err != nil || q.Get("group") != "billing" || q.Get("language") != "fr" || q.Get("page") != "/pricing" {
+		t.Errorf("Switchboard-Context %v %v; want the web host's context", q, err)
+	}
+	calltest.Eventually(t, "the tone echoed back", func() bool { return b.HearsTone(1000) })
+}

@@ -99,10 +99,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return nil
 	}
 	deps := httpapi.Deps{Gatherer: reg, Ready: ready, Web: cfg.Web}
+	if cfg.runs("web") || callMgr != nil { // both read visitor cookies
+		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
+			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
+		}
+		if err != nil {
+			return fmt.Errorf("web.cookie_key: %w", err)
+		}
+	}
 	if agents != nil {
 		deps.Agents = agents
 	}
-	if callMgr != nil && cfg.runs("web") {
+	if callMgr != nil {
 		deps.Calls = callMgr
 		if cfg.Callbacks.Enabled {
 			deps.Callbacks = callMgr
@@ -118,12 +126,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			go func() { defer background.Done(); watcher.Run(ctx) }()
 		}
 		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, documents), cfg.Web.RefreshInterval); err != nil {
-			return err
-		}
-		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
-			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
-		}
-		if err != nil {
 			return err
 		}
 		background.Add(1)

@@ -1,5 +1,5 @@
-/*! Switchboard widget, plain JS, 23392 bytes. <script src="https://HOST/widget.js" async
- * data-server="https://HOST" data-groups="billing,support" data-lang="en"
+/*! Switchboard widget, plain JS, 23611 bytes. <script src="https://HOST/widget.js" async
+ * data-server="https://HOST" data-call-server="https://ACD-HOST" data-groups="billing,support" data-lang="en"
  * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
 (function () {
   'use strict';
@@ -66,6 +66,8 @@
   if (!script) return;
   var ds = script.dataset;
   var server = (ds.server || new URL(script.src, location.href).origin).replace(/\/+$/, '');
+  // Calls and callbacks go to the ACD's host when it is not this one.
+  var callServer = (ds.callServer || server).replace(/\/+$/, '');
   var only = ds.groups ? ds.groups.split(/\s*,\s*/) : null;
   var lang = (ds.lang || d.documentElement.lang || 'en').toLowerCase().split('-')[0];
   var ice = [];
@@ -86,7 +88,7 @@
     var o = { method: method, credentials: 'include' };
     if (body) { o.headers = { 'Content-Type': 'application/json' }; o.body = JSON.stringify(body); }
     if (method === 'DELETE') o.keepalive = true; // also when the page goes away
-    return fetch(server + path, o);
+    return fetch((/^\/v1\/call/.test(path) ? callServer : server) + path, o);
   }
   function emit(name, detail) {
     root.dispatchEvent(new CustomEvent('switchboard:' + name, { bubbles: true, detail: detail }));
@@ -200,7 +202,7 @@
     }, function () { noData(c, 'no-microphone', t('nomic')); }).catch(function () { del(c); end(c, 'error'); });
   }
   function follow(c) {
-    var es = c.es = new EventSource(server + '/v1/calls/' + encodeURIComponent(c.id) + '/events',
+    var es = c.es = new EventSource(callServer + '/v1/calls/' + encodeURIComponent(c.id) + '/events',
       { withCredentials: true });
     es.addEventListener('call', function (e) { update(c, JSON.parse(e.data)); });
     es.onerror = function () { if (es.readyState === 2) { del(c); end(c, 'error'); } }; // else it reconnects
