@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +69,52 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 	if !strings.Contains(string(msgs), "INVITE sip:+33612345678@127.0.0.1") {
 		t.Errorf("the trunk did not get an INVITE to the visitor's number:\n%.2000s", msgs)
 	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// TestBrowser_ConsoleTakesAndCompletesACallback signs an agent in on the
+// console page, which lists a waiting callback with the visitor's number;
+// the agent takes it by hand and marks it done.
+func TestBrowser_ConsoleTakesAndCompletesACallback(t *testing.T) {
+	chromium := chromiumPath(t)
+	_, port := trunk(t, calltest.Behaviour{Action: calltest.Answer})
+	p := startCallServer(t, "trunk.port="+port, "acd.wrap_up=1h")
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	id := call(t, p, b, "billing") // alice is busy: the callback waits
+	calltest.Next(t, alice.Answered(), "the web call")
+	waitCall(t, p, id, "talking", "")
+	code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78","name":"Ada"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %+v", code, cb)
+	}
+
+	ctx, pageLog := newBrowser(t, chromium)
+	wait := waiter(t, ctx, p, pageLog)
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/console")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbc-token`), "bob-demo-token-change-me")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbc-login button[type="submit"]`))); err != nil {
+		t.Fatal(err)
+	}
+	row := `document.querySelector('#sbc-callbacks tr[data-callback="` + cb.ID + `"]')`
+	wait("the callback listed with its number", `(r => !!r && r.dataset.state === 'queued' &&
+		r.querySelector('a.sbc-phone').getAttribute('href') === 'tel:+33612345678' && r.innerText.includes('Ada'))(`+row+`)`)
+	wait("the live call listed", `document.querySelectorAll('#sbc-calls tr[data-call]').length === 1`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbc-callbacks tr[data-callback="`+cb.ID+`"] button[data-action="take"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("taken by bob, with Done", `(r => !!r && r.dataset.state === 'taken' && !!r.querySelector('button[data-action="done"]'))(`+row+`)`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbc-callbacks tr[data-callback="`+cb.ID+`"] button[data-action="done"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitCallback(t, p, cb.ID, "done")
+	wait("the callback gone from the list", `!`+row)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}
