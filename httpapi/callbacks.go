@@ -95,11 +95,8 @@ func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec vi
 			writeError(c, http.StatusBadRequest, "bad_json", "the body must be a JSON object: "+err.Error())
 			return
 		}
-		cookie := string(c.Cookie(cookieName))
-		v, _ := codec.decode(cookie, time.Now())
-		if req.Group == "" {
-			req.Group = v.Group
-		}
+		var v Visitor
+		v, req.Group = codec.visitor(c, req.Group)
 		switch {
 		case req.Group == "":
 			writeError(c, http.StatusBadRequest, "no_group", "group is required")
@@ -113,7 +110,7 @@ func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec vi
 		}
 		now := time.Now()
 		ok, wait := perIP.allow(c.ClientIP(), now)
-		if ok && cookie != "" {
+		if cookie := string(c.Cookie(cookieName)); ok && cookie != "" {
 			ok, wait = perVisitor.allow(cookie, now)
 		}
 		if !ok {

@@ -72,10 +72,8 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 			writeError(c, http.StatusBadRequest, "bad_json", "the body must be a JSON object: "+err.Error())
 			return
 		}
-		v, _ := codec.decode(string(c.Cookie(cookieName)), time.Now())
-		if req.Group == "" {
-			req.Group = v.Group
-		}
+		var v Visitor
+		v, req.Group = codec.visitor(c, req.Group)
 		switch {
 		case req.Group == "":
 			writeError(c, http.StatusBadRequest, "no_group", "group is required")

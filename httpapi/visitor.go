@@ -47,6 +47,17 @@ type visitorCodec struct {
 	secure bool   // over HTTPS
 }
 
+// visitor reads the visitor's context from the request's cookie (empty
+// when absent or not valid) and the group the request names, the
+// cookie's when it names none.
+func (vc visitorCodec) visitor(c *app.RequestContext, group string) (Visitor, string) {
+	v, _ := vc.decode(string(c.Cookie(cookieName)), time.Now())
+	if group == "" {
+		group = v.Group
+	}
+	return v, group
+}
+
 // set puts v in the visitor's cookie: HttpOnly, SameSite=Lax, Secure
 // over HTTPS.
 func (vc visitorCodec) set(c *app.RequestContext, v Visitor) {

@@ -27,20 +27,7 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 
 	// The agent's phone: SIPp answering on a port of its own, with RTP echo.
 	port := freeUDPPort(t)
-	sippDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sippCtx, stopSIPp := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer stopSIPp()
-	uas := exec.CommandContext(sippCtx, sipp, "-sf", filepath.Join(sippDir, "agent_uas.xml"),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
-		"-rtp_echo", "-m", "1", "-nostdin", "-trace_err")
-	uas.Dir = t.TempDir()
-	if err := uas.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { uas.Process.Kill(); uas.Wait() }()
+	uas := startSIPpUAS(t, sipp, port, "-rtp_echo")
 
 	phone := siptest.NewPeer(t)
 	reg := phone.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
@@ -99,6 +86,28 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}
+}
+
+// startSIPpUAS runs testdata/sipp/agent_uas.xml for one call on
+// 127.0.0.1:port (its media on another free port), in a directory of its
+// own (uas.Dir), with extra arguments; the test ends it if it still runs.
+func startSIPpUAS(t *testing.T, sipp string, port int, extra ...string) *exec.Cmd {
+	t.Helper()
+	sippDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	uas := exec.CommandContext(ctx, sipp, append([]string{"-sf", filepath.Join(sippDir, "agent_uas.xml"),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
+		"-m", "1", "-nostdin", "-trace_err"}, extra...)...)
+	uas.Dir = t.TempDir()
+	if err := uas.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { uas.Process.Kill(); uas.Wait(); cancel() })
+	return uas
 }
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -24,21 +20,7 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 	chromium := chromiumPath(t)
 	sipp := lookSIPp(t)
 	port := freeUDPPort(t)
-	sippDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sippCtx, stopSIPp := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer stopSIPp()
-	dir := t.TempDir()
-	uas := exec.CommandContext(sippCtx, sipp, "-sf", filepath.Join(sippDir, "agent_uas.xml"),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
-		"-m", "1", "-nostdin", "-trace_err", "-trace_msg", "-message_file", filepath.Join(dir, "messages.log"))
-	uas.Dir = dir
-	if err := uas.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { uas.Process.Kill(); uas.Wait() }()
+	uas := startSIPpUAS(t, sipp, port, "-trace_msg", "-message_file", "messages.log")
 
 	p := startCallServer(t, "trunk.port="+strconv.Itoa(port))
 	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
@@ -65,7 +47,7 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 	if err := uas.Wait(); err != nil { // SIPp answered one call and got its BYE
 		t.Errorf("sipp trunk: %v", err)
 	}
-	msgs, _ := os.ReadFile(filepath.Join(dir, "messages.log"))
+	msgs, _ := os.ReadFile(filepath.Join(uas.Dir, "messages.log"))
 	if !strings.Contains(string(msgs), "INVITE sip:+33612345678@127.0.0.1") {
 		t.Errorf("the trunk did not get an INVITE to the visitor's number:\n%.2000s", msgs)
 	}
@@ -81,15 +63,7 @@ func TestBrowser_ConsoleTakesAndCompletesACallback(t *testing.T) {
 	chromium := chromiumPath(t)
 	_, port := trunk(t, calltest.Behaviour{Action: calltest.Answer})
 	p := startCallServer(t, "trunk.port="+port, "acd.wrap_up=1h")
-	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
-	id := call(t, p, b, "billing") // alice is busy: the callback waits
-	calltest.Next(t, alice.Answered(), "the web call")
-	waitCall(t, p, id, "talking", "")
-	code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78","name":"Ada"}`)
-	if code != http.StatusAccepted {
-		t.Fatalf("POST: %d %+v", code, cb)
-	}
+	cb := callbackWhileBusy(t, p)
 
 	ctx, pageLog := newBrowser(t, chromium)
 	wait := waiter(t, ctx, p, pageLog)

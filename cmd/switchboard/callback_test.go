@@ -270,15 +270,7 @@ func TestCallback_AgentHearsRingbackAndHangingUpCancelsTheTrunk(t *testing.T) {
 func TestCallback_ConsoleListsTakesAndMarksDone(t *testing.T) {
 	_, port := trunk(t, calltest.Behaviour{Action: calltest.Answer})
 	p := startCallServer(t, "trunk.port="+port, "acd.wrap_up=1h")
-	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
-	id := call(t, p, b, "billing") // alice is busy: the callback waits
-	calltest.Next(t, alice.Answered(), "the web call")
-	waitCall(t, p, id, "talking", "")
-	code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78","name":"Ada"}`)
-	if code != http.StatusAccepted || cb.State != "queued" {
-		t.Fatalf("POST: %d %+v", code, cb)
-	}
+	cb := callbackWhileBusy(t, p)
 
 	console := func(method, path, token string) (int, []byte) {
 		t.Helper()
@@ -328,4 +320,20 @@ func TestCallback_ConsoleListsTakesAndMarksDone(t *testing.T) {
 		t.Errorf("done: %d", code)
 	}
 	waitCallback(t, p, cb.ID, "done")
+}
+
+// callbackWhileBusy has alice talk with a web visitor (p runs with a long
+// wrap-up) and then requests Ada's callback, which waits in the queue.
+func callbackWhileBusy(t *testing.T, p *proc) callbackView {
+	t.Helper()
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	id := call(t, p, b, "billing")
+	calltest.Next(t, alice.Answered(), "the web call")
+	waitCall(t, p, id, "talking", "")
+	code, cb := requestCallback(t, p, `{"group":"billing","phone":"06 12 34 56 78","name":"Ada"}`)
+	if code != http.StatusAccepted || cb.State != "queued" {
+		t.Fatalf("POST: %d %+v", code, cb)
+	}
+	return cb
 }
