@@ -108,7 +108,8 @@ func settings(cfg Config) (webrtc.SettingEngine, error) {
 
 // Answer implements calls.MediaEngine.
 func (e *Engine) Answer(offer string) (calls.Media, string, error) {
-	law, err := chooseCodec(offer)
+	offer = lenient(offer)
+	o, err := readOffer(offer)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
 	}
@@ -116,7 +117,7 @@ func (e *Engine) Answer(offer string) (calls.Media, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("media: %w", err)
 	}
-	s, answer, err := e.answer(offer, law, newPlainLeg(rtpConn, rtcpConn))
+	s, answer, err := e.answer(offer, o, newPlainLeg(rtpConn, rtcpConn))
 	if err != nil {
 		rtpConn.Close()
 		rtcpConn.Close()

@@ -48,29 +48,68 @@ func mirror(dir string) string {
 	return sendrecv
 }
 
-// chooseCodec picks the law to answer a browser's offer with: the first
-// G.711 format of its first audio section. It rejects what cannot be
-// answered, saying why.
-func chooseCodec(offer string) (codec, error) {
+// browserOffer is what the relay needs from a browser's offer: the law to
+// answer with and the offer's own telephone-event payload type, which the
+// answer must keep (RFC 3264 §6.1: Chrome offers 126, and sends events
+// with whatever number the answer gives).
+type browserOffer struct {
+	law     codec
+	eventPT int // telephone-event/8000 in the offer; -1 none: no DTMF
+}
+
+// readOffer reads a browser's offer: the first G.711 format of its first
+// audio section, and telephone-event/8000 if offered. It rejects what
+// cannot be answered, saying why.
+func readOffer(offer string) (browserOffer, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
-		return codec{}, fmt.Errorf("malformed SDP: %w", err)
+		return browserOffer{}, fmt.Errorf("malformed SDP: %w", err)
 	}
 	for _, m := range sd.MediaDescriptions {
 		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 {
 			continue
 		}
+		o := browserOffer{eventPT: -1}
 		for _, f := range m.MediaName.Formats {
-			switch name := formatName(m, f); {
-			case strings.EqualFold(name, "PCMU/8000"):
-				return pcmu, nil
-			case strings.EqualFold(name, "PCMA/8000"):
-				return pcma, nil
+			name := formatName(m, f)
+			if o.law == (codec{}) {
+				o.law = lawOf(name)
+			}
+			if pt, err := strconv.Atoi(f); err == nil && o.eventPT < 0 && isEvent8k(name) {
+				o.eventPT = pt
 			}
 		}
-		return codec{}, errors.New("no usable codec: the audio offer has neither PCMU nor PCMA")
+		if o.law == (codec{}) {
+			return browserOffer{}, errors.New("no usable codec: the audio offer has neither PCMU nor PCMA")
+		}
+		return o, nil
 	}
-	return codec{}, errors.New("no audio in the offer")
+	return browserOffer{}, errors.New("no audio in the offer")
+}
+
+// lenient repairs what real clients get wrong in an SDP that pion's strict
+// parser refuses: a missing final line end.
+func lenient(s string) string {
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		return s + "\r\n"
+	}
+	return s
+}
+
+// lawOf is the law of an rtpmap encoding ("PCMU/8000"), the zero codec for
+// any other.
+func lawOf(name string) codec {
+	for _, c := range []codec{pcmu, pcma} {
+		if strings.EqualFold(name, c.name+"/8000") {
+			return c
+		}
+	}
+	return codec{}
+}
+
+// isEvent8k tells an rtpmap encoding of telephone-event at 8 kHz.
+func isEvent8k(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), "telephone-event/8000")
 }
 
 // formatName is the encoding of format f of m ("PCMU/8000"), from its
@@ -122,7 +161,7 @@ func parseRemote(b []byte, c codec) (remote, error) {
 			switch {
 			case strings.EqualFold(name, c.name+"/8000"):
 				has = true
-			case strings.HasPrefix(strings.ToLower(name), "telephone-event/8000"):
+			case isEvent8k(name):
 				if pt, err := strconv.Atoi(f); err == nil {
 					r.eventPT = pt
 				}

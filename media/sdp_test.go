@@ -49,22 +49,30 @@ func TestLocalSDP_ParsesBack(t *testing.T) {
 	}
 }
 
-func TestChooseCodec(t *testing.T) {
+func TestReadOffer(t *testing.T) {
 	offer := func(formats, maps string) string {
 		return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF " + formats + "\r\n" +
 			"c=IN IP4 0.0.0.0\r\n" + maps
 	}
+	// Chrome 120+: telephone-event at 48 kHz (110) before the one at 8 kHz (126).
+	chrome := offer("111 63 9 0 8 13 110 126", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:63 red/48000/2\r\n"+
+		"a=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:13 CN/8000\r\n"+
+		"a=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\n")
 	for name, tc := range map[string]struct {
 		sdp  string
-		want codec
+		want browserOffer
 		err  string
 	}{
-		"chrome order": {offer("111 0 8 126", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"), pcmu, ""},
-		"PCMA first":   {offer("8 0", ""), pcma, ""},
-		"opus only":    {offer("111", "a=rtpmap:111 opus/48000/2\r\n"), codec{}, "no usable codec"},
-		"garbage":      {"hello", codec{}, "malformed"},
+		"chrome":          {chrome, browserOffer{pcmu, 126}, ""},
+		"no final CRLF":   {lenient(strings.TrimSuffix(chrome, "\r\n")), browserOffer{pcmu, 126}, ""},
+		"LF only":         {strings.ReplaceAll(chrome, "\r\n", "\n"), browserOffer{pcmu, 126}, ""},
+		"PCMA first":      {offer("8 0 101", "a=rtpmap:101 telephone-event/8000\r\n"), browserOffer{pcma, 101}, ""},
+		"no DTMF (pion)":  {offer("111 9 0 8", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:9 G722/8000\r\n"), browserOffer{pcmu, -1}, ""},
+		"opus only":       {offer("111", "a=rtpmap:111 opus/48000/2\r\n"), browserOffer{}, "no usable codec"},
+		"garbage":         {"hello", browserOffer{}, "malformed"},
+		"strict, no CRLF": {strings.TrimSuffix(chrome, "\r\n"), browserOffer{}, "malformed"},
 	} {
-		got, err := chooseCodec(tc.sdp)
+		got, err := readOffer(tc.sdp)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: err %v, want %q", name, err, tc.err)
@@ -72,7 +80,7 @@ func TestChooseCodec(t *testing.T) {
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("%s: %v %v, want %v", name, got, err, tc.want)
+			t.Errorf("%s: %+v %v, want %+v", name, got, err, tc.want)
 		}
 	}
 }
@@ -84,7 +92,7 @@ func FuzzSDP(f *testing.F) {
 	f.Add(string(localSDP(1, 1, netip.MustParseAddr("::1"), 30000, pcmu, -1, sendrecv)))
 	f.Add("v=0\r\nm=audio 1 RTP/AVP 0\r\na=rtcp:\r\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		chooseCodec(s)
+		readOffer(lenient(s))
 		if r, err := parseRemote([]byte(s), pcmu); err == nil && !r.rtp.IsValid() {
 			t.Errorf("accepted without an address: %+v", r)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,7 @@ type Session struct {
 	sessID  uint64
 	version atomic.Uint64 // of our SDP toward the phone
 
-	browserEventPT atomic.Int32  // telephone-event from the browser; -1 none
+	browserEventPT int32         // the offer's telephone-event/8000; -1 none: no DTMF
 	agentEventPT   atomic.Int32  // telephone-event to and from the phone; -1 none
 	bridged        atomic.Bool   // the phone answered: relay
 	connected      atomic.Bool   // ICE and DTLS are up
@@ -53,15 +52,14 @@ type Session struct {
 var _ calls.Media = (*Session)(nil)
 
 // answer builds the session and the browser's answer.
-func (e *Engine) answer(offer string, law codec, plain *plainLeg) (*Session, string, error) {
+func (e *Engine) answer(offer string, o browserOffer, plain *plainLeg) (*Session, string, error) {
 	pc, err := e.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers()})
 	if err != nil {
 		return nil, "", fmt.Errorf("media: %w", err)
 	}
-	s := &Session{e: e, law: law, pc: pc, track: newRelayTrack(law), plain: plain,
+	s := &Session{e: e, law: o.law, pc: pc, track: newRelayTrack(o.law), plain: plain, browserEventPT: int32(o.eventPT),
 		sessID: rand.Uint64() >> 1, chat: make(chan string, 32), done: make(chan struct{}), ready: make(chan struct{})}
 	s.rxBrowser.clock = 8000
-	s.browserEventPT.Store(-1)
 	s.agentEventPT.Store(-1)
 	s.lastBrowserRx.Store(time.Now().UnixNano())
 	pc.OnConnectionStateChange(s.onState)
@@ -79,7 +77,7 @@ func (e *Engine) answer(offer string, law codec, plain *plainLeg) (*Session, str
 	return s, answer, nil
 }
 
-// negotiate answers offer with the one law of the call and
+// negotiate answers offer with the one law of the call and, when offered,
 // telephone-event, waiting for ICE gathering to complete (no trickle).
 func (s *Session) negotiate(offer string) (string, error) {
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -120,12 +118,19 @@ func (s *Session) negotiate(offer string) (string, error) {
 	return s.pc.LocalDescription().SDP, nil
 }
 
-// codecs are the call's law and telephone-event, as registered.
+// codecs are what the answer gives the browser: the call's law and, if
+// the browser offered it, telephone-event under the offer's own payload
+// type (RFC 3264 §6.1; Chrome sends events with the answer's number).
 func (s *Session) codecs() []webrtc.RTPCodecParameters {
-	return []webrtc.RTPCodecParameters{
+	cs := []webrtc.RTPCodecParameters{
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: s.law.mime(), ClockRate: 8000}, PayloadType: webrtc.PayloadType(s.law.pt)},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: eventPT},
 	}
+	if s.browserEventPT >= 0 {
+		cs = append(cs, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"},
+			PayloadType:        webrtc.PayloadType(s.browserEventPT)})
+	}
+	return cs
 }
 
 func (s *Session) onState(st webrtc.PeerConnectionState) {
@@ -147,12 +152,7 @@ func (s *Session) onState(st webrtc.PeerConnectionState) {
 }
 
 // onTrack relays the browser's audio and events toward the phone.
-func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	for _, c := range recv.GetParameters().Codecs {
-		if strings.EqualFold(c.MimeType, "audio/telephone-event") && c.ClockRate == 8000 {
-			s.browserEventPT.Store(int32(c.PayloadType))
-		}
-	}
+func (s *Session) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	s.wg.Add(1)
 	defer s.wg.Done()
 	select {
@@ -165,6 +165,9 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	var p rtp.Packet
 	for {
 		n, _, err := track.Read(buf)
+		if errors.Is(err, webrtc.ErrCodecNotFound) {
+			continue // a payload type nobody negotiated: drop the packet, keep the relay
+		}
 		if err != nil {
 			return
 		}
@@ -179,7 +182,7 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		}
 		switch int32(p.PayloadType) {
 		case int32(s.law.pt):
-		case s.browserEventPT.Load():
+		case s.browserEventPT:
 			pt := s.agentEventPT.Load()
 			if pt < 0 {
 				continue
@@ -303,9 +306,15 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 // Ready implements calls.Media.
 func (s *Session) Ready() <-chan struct{} { return s.ready }
 
-// AgentOffer implements calls.Media.
+// AgentOffer implements calls.Media. The phone is offered telephone-event
+// only when the browser takes it: otherwise its DTMF goes in-band, as
+// audio the visitor hears, rather than as events nobody can play.
 func (s *Session) AgentOffer() []byte {
-	return localSDP(s.sessID, s.version.Load(), s.plain.local.Addr(), int(s.plain.local.Port()), s.law, eventPT, sendrecv)
+	ev := eventPT
+	if s.browserEventPT < 0 {
+		ev = -1
+	}
+	return localSDP(s.sessID, s.version.Load(), s.plain.local.Addr(), int(s.plain.local.Port()), s.law, ev, sendrecv)
 }
 
 // Connect implements calls.Media.

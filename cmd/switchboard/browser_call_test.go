@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/calltest"
 	"github.com/switchboard/switchboard/internal/siptest"
 )
 
@@ -83,6 +84,41 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(uas.Dir, "agent_uas_errors.log"))
 		t.Errorf("sipp UAS: %v\n%s", err, b)
 	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// TestBrowser_KeypadDigitMidCall presses a digit on the widget's keypad in
+// headless Chromium while talking to a SIP agent: the agent receives the
+// RFC 4733 digit (Chrome sends it with the answer's payload type) and keeps
+// receiving the visitor's audio afterwards.
+func TestBrowser_KeypadDigitMidCall(t *testing.T) {
+	chromium := chromiumPath(t)
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+
+	ctx, pageLog := newBrowser(t, chromium,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true))
+	wait := waiter(t, ctx, p, pageLog)
+	talkNow(t, ctx, p, wait, "billing")
+	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+
+	flowing := func(what string) {
+		t.Helper()
+		from := alice.RTPReceived()
+		calltest.Eventually(t, what, func() bool { return alice.RTPReceived() >= from+50 })
+	}
+	flowing("the visitor's audio at the agent before the digit")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad button[data-digit="7"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := calltest.Next(t, alice.DTMF(), "the keypad digit at the agent"); got != '7' {
+		t.Errorf("digit %q, want 7", got)
+	}
+	flowing("the visitor's audio at the agent after the digit")
+	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}

@@ -42,9 +42,16 @@ type callView struct {
 // call connects browser b to group through p and returns the call id.
 func call(t *testing.T, p *proc, b *calltest.Browser, group string) string {
 	t.Helper()
+	return callWith(t, p, b, group, func(offer string) string { return offer })
+}
+
+// callWith is call with the browser's offer changed by edit on its way, as
+// another client would write it.
+func callWith(t *testing.T, p *proc, b *calltest.Browser, group string, edit func(offer string) string) string {
+	t.Helper()
 	var id string
 	err := b.Connect(calltest.Context(t), func(ctx context.Context, offer string) (string, error) {
-		body, _ := json.Marshal(map[string]string{"group": group, "sdp": offer})
+		body, _ := json.Marshal(map[string]string{"group": group, "sdp": edit(offer)})
 		res, err := http.Post("http://"+p.HTTP+"/v1/calls", "application/json", bytes.NewReader(body))
 		if err != nil {
 			return "", err
@@ -164,6 +171,61 @@ func TestCall_ToneDTMFChatHoldAndAgentHangup(t *testing.T) {
 	}
 	if strings.Contains(string(metrics), `switchboard_rtp_packets_relayed_total{direction="to_browser"} 0`) {
 		t.Errorf("/metrics counts no packet relayed to the browser")
+	}
+}
+
+// A pion browser offering exactly what Chrome 120+ offers (telephone-event
+// as 126, after 110 at 48 kHz) sends digits mid-call, with the payload
+// type of the answer as Chrome does: the agent gets them, and the
+// visitor's audio keeps reaching the agent before and after.
+func TestCall_ChromeOfferDTMFKeepsAudioFlowing(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{Codecs: calltest.ChromeCodecs()})
+	id := call(t, p, b, "billing")
+	answer := b.PeerConnection().RemoteDescription().SDP
+	if !strings.Contains(answer, "a=rtpmap:126 telephone-event/8000") || strings.Contains(answer, "telephone-event/48000") {
+		t.Errorf("the answer does not keep the offer's telephone-event/8000 as 126:\n%s", answer)
+	}
+	waitCall(t, p, id, "talking", "")
+
+	flowing := func(what string) {
+		t.Helper()
+		from := alice.RTPReceived()
+		calltest.Eventually(t, what, func() bool { return alice.RTPReceived() >= from+50 })
+	}
+	flowing("the visitor's audio at the agent before the digits")
+	if err := b.SendDTMF("5*"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range "5*" {
+		if got := calltest.Next(t, alice.DTMF(), "a DTMF digit at the agent"); got != want {
+			t.Errorf("digit %q, want %q", got, want)
+		}
+	}
+	flowing("the visitor's audio at the agent after the digits")
+	calltest.Eventually(t, "the 1 kHz tone echoed back after the digits", func() bool { return b.HearsTone(1000) })
+}
+
+// A client with pion's default codecs (no telephone-event) and an offer
+// without its final CRLF gets a call without DTMF: the answer and the
+// agent's INVITE carry no telephone-event, and audio flows both ways.
+func TestCall_OfferWithoutTelephoneEventTalksWithoutDTMF(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{Codecs: calltest.PionDefaultCodecs()})
+	id := callWith(t, p, b, "billing", func(offer string) string { return strings.TrimRight(offer, "\r\n") })
+	if answer := b.PeerConnection().RemoteDescription().SDP; strings.Contains(answer, "telephone-event") {
+		t.Errorf("the answer offers telephone-event to a browser that did not:\n%s", answer)
+	}
+	ac := calltest.Next(t, alice.Answered(), "the agent's answered call")
+	if body := string(ac.Invite().Body()); strings.Contains(body, "telephone-event") {
+		t.Errorf("the agent was offered telephone-event that the visitor cannot take:\n%s", body)
+	}
+	waitCall(t, p, id, "talking", "")
+	calltest.Eventually(t, "the 1 kHz tone echoed back", func() bool { return b.HearsTone(1000) })
+	if err := b.SendDTMF("1"); err == nil {
+		t.Errorf("SendDTMF worked without telephone-event negotiated")
 	}
 }
 

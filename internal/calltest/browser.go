@@ -47,12 +47,59 @@ type BrowserOptions struct {
 	ProbeEvery time.Duration
 	// NoRTCPReports leaves out pion's RTCP sender and receiver reports.
 	NoRTCPReports bool
+	// Codecs are the audio codecs offered, in order; nil means PCMU, PCMA
+	// and telephone-event/8000 as 101. ChromeCodecs and PionDefaultCodecs
+	// offer what real clients offer.
+	Codecs []webrtc.RTPCodecParameters
 }
 
-// Browser is a WebRTC peer like a visitor's browser: it offers PCMU, PCMA
-// and telephone-event on one sendrecv audio transceiver and a "chat" data
-// channel, gathers loopback UDP candidates only, sends a tone (and DTMF on
-// demand) and listens to what it receives.
+// ChromeCodecs returns the audio codecs of Chrome's offer (120 and later),
+// in its order and with its payload types: telephone-event is 126 at
+// 8 kHz, and Chrome sends events with whatever number the answer gives.
+func ChromeCodecs() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{
+		codec(111, webrtc.MimeTypeOpus, 48000, 2, "minptime=10;useinbandfec=1"),
+		codec(63, "audio/red", 48000, 2, "111/111"),
+		codec(9, webrtc.MimeTypeG722, 8000, 0, ""),
+		codec(0, webrtc.MimeTypePCMU, 8000, 0, ""),
+		codec(8, webrtc.MimeTypePCMA, 8000, 0, ""),
+		codec(13, "audio/CN", 8000, 0, ""),
+		codec(110, MimeTypeTelephoneEvent, 48000, 0, ""),
+		codec(126, MimeTypeTelephoneEvent, 8000, 0, ""),
+	}
+}
+
+// PionDefaultCodecs returns the audio codecs of pion's
+// RegisterDefaultCodecs, as a Go, aiortc or native WebRTC client offers
+// them: no telephone-event.
+func PionDefaultCodecs() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{
+		codec(111, webrtc.MimeTypeOpus, 48000, 2, "minptime=10;useinbandfec=1"),
+		codec(9, webrtc.MimeTypeG722, 8000, 0, ""),
+		codec(0, webrtc.MimeTypePCMU, 8000, 0, ""),
+		codec(8, webrtc.MimeTypePCMA, 8000, 0, ""),
+	}
+}
+
+func codec(pt webrtc.PayloadType, mime string, rate uint32, channels uint16, fmtp string) webrtc.RTPCodecParameters {
+	return webrtc.RTPCodecParameters{PayloadType: pt, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: mime, ClockRate: rate, Channels: channels, SDPFmtpLine: fmtp}}
+}
+
+// defaultCodecs are a Browser's codecs when its options name none.
+func defaultCodecs() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: SampleRate}, PayloadType: 0},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: SampleRate}, PayloadType: 8},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeTelephoneEvent, ClockRate: SampleRate, SDPFmtpLine: "0-16"}, PayloadType: telephoneEventPT},
+	}
+}
+
+// Browser is a WebRTC peer like a visitor's browser: it offers its
+// options' codecs (Chrome's with ChromeCodecs) on one sendrecv audio
+// transceiver and a "chat" data channel, sends with the payload types of
+// the answer as browsers do, gathers loopback UDP candidates only, sends
+// a tone (and DTMF on demand) and listens to what it receives.
 type Browser struct {
 	opts  BrowserOptions
 	pc    *webrtc.PeerConnection
@@ -94,12 +141,11 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 	if opts.ToneDBFS == 0 {
 		opts.ToneDBFS = DefaultToneDBFS
 	}
+	if opts.Codecs == nil {
+		opts.Codecs = defaultCodecs()
+	}
 	m := &webrtc.MediaEngine{}
-	for _, c := range []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: SampleRate}, PayloadType: 0},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: SampleRate}, PayloadType: 8},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeTelephoneEvent, ClockRate: SampleRate, SDPFmtpLine: "0-16"}, PayloadType: telephoneEventPT},
-	} {
+	for _, c := range opts.Codecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			return nil, err
 		}
