@@ -2,8 +2,11 @@ package pidf
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // ClosedTupleID is the id of the tuple written by Compose and Closed when no
@@ -33,20 +36,23 @@ type slotKey struct {
 // for entity (RFC 3903 §4, RFC 3856 composition). nil documents are skipped.
 //
 //   - Tuples are keyed by ID and Others by (Space, Local, ID) when they have
-//     an ID; the newest element wins for each key and keeps the position of
-//     the key's first appearance.
+//     an ID; the newest element wins for each key.
 //   - Others without an ID are taken, for each (Space, Local), from the
 //     newest document holding any such element only, all of them, in that
-//     document's order, at the position where that (Space, Local) first
-//     appeared.
-//   - The output lists tuples, then Others in the PIDF namespace (<note>),
-//     then the remaining Others, matching the RFC 3863 §4.4 schema
-//     (tuple*, note*, ##other*).
+//     document's order.
+//   - The output order does not depend on the order of the documents, so
+//     that republishing the same state changes no byte: open tuples come
+//     first, then closed ones, each by ID, because phones and BLF keys read
+//     the first <basic> as the presentity's status (RFC 3863 leaves the
+//     order open); then Others in the PIDF namespace (<note>), then the
+//     remaining Others by (Space, Local, ID), matching the RFC 3863 §4.4
+//     schema (tuple*, note*, ##other*). Root declarations are sorted by
+//     prefix, the default namespace first.
 //   - With no tuple, one tuple with id ClosedTupleID and basic status closed
 //     is written first.
 //   - Root namespace declarations are the union over all documents: the
-//     first declaration of a prefix wins and later conflicting ones are
-//     skipped. An element from a document whose bindings differ from the
+//     first declaration of a prefix (oldest document first) wins and later
+//     conflicting ones are skipped. An element from a document whose bindings differ from the
 //     composed root gets the declarations it depends on added to its start
 //     tag, so its names keep their namespaces; otherwise the raw bytes are
 //     written unchanged.
@@ -94,7 +100,15 @@ func Compose(entity string, docs []*Document) []byte {
 		}
 	}
 
+	slices.SortFunc(tupleOrder, func(a, b string) int {
+		return cmp.Or(cmp.Compare(basicRank(tuples[a].el.Basic), basicRank(tuples[b].el.Basic)), strings.Compare(a, b))
+	})
+	slices.SortFunc(otherOrder, func(a, b slotKey) int {
+		return cmp.Or(strings.Compare(a.space, b.space), strings.Compare(a.local, b.local), strings.Compare(a.id, b.id))
+	})
+
 	ns := unionNS(docs)
+	slices.SortFunc(ns, func(a, b Namespace) int { return strings.Compare(a.Prefix, b.Prefix) })
 	ns, pfx := rootPrefix(ns)
 	fixes := make([][]Namespace, len(docs))
 	for i, d := range docs {
@@ -132,6 +146,17 @@ func Compose(entity string, docs []*Document) []byte {
 	}
 	b.WriteString("</" + pfx + "presence>\n")
 	return b.Bytes()
+}
+
+// basicRank orders tuples by status: open, closed, then none.
+func basicRank(basic string) int {
+	switch basic {
+	case "open":
+		return 0
+	case "closed":
+		return 1
+	}
+	return 2
 }
 
 // unionNS collects root declarations; the first declaration of a prefix wins.

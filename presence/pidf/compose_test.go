@@ -3,6 +3,7 @@ package pidf
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,7 +65,7 @@ func TestCompose(t *testing.T) {
 			[]tupleSummary{{"pc", "open"}, {"phone", "closed"}}, nil, nil},
 		{"SameTupleIDNewestWins",
 			[]string{tuple("pc", "open") + tuple("phone", "open"), tuple("pc", "closed")},
-			[]tupleSummary{{"pc", "closed"}, {"phone", "open"}}, nil, nil},
+			[]tupleSummary{{"phone", "open"}, {"pc", "closed"}}, nil, nil},
 		{"PersonReplacedByNewest",
 			[]string{tuple("pc", "open") + personPhone, tuple("phone", "open") + personAway},
 			[]tupleSummary{{"pc", "open"}, {"phone", "open"}},
@@ -131,11 +132,37 @@ func TestCompose_RPIDElementsAreByteIdentical(t *testing.T) {
 	in := mustParse(t, docRPID)
 	out := Compose(in.Entity, []*Document{in})
 	got := reparse(t, out)
+	byRaw := func(a, b Element) int { return bytes.Compare(a.Raw, b.Raw) }
+	for _, els := range [][]Element{got.Others, in.Others, got.Tuples, in.Tuples} {
+		slices.SortFunc(els, byRaw) // Compose chooses its own order
+	}
 	if !reflect.DeepEqual(got.Others, in.Others) || !reflect.DeepEqual(got.Tuples, in.Tuples) {
 		t.Fatalf("elements changed:\n%s", out)
 	}
+	byPrefix := func(a, b Namespace) int { return strings.Compare(a.Prefix, b.Prefix) }
+	slices.SortFunc(in.Namespaces, byPrefix)
 	if !reflect.DeepEqual(got.Namespaces, in.Namespaces) {
 		t.Fatalf("namespaces = %v, want %v", got.Namespaces, in.Namespaces)
+	}
+}
+
+// The document does not depend on which publication is newer: an agent's
+// phone publishing open after the ACD's closed tuple, or before it, gives
+// the same bytes, with the open tuple first for phones that read only the
+// first <basic>.
+func TestCompose_OrderIndependentOpenFirst(t *testing.T) {
+	acd := mustParse(t, `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="`+nsDM+`" xmlns:rpid="`+nsRPID+
+		`" xmlns:sb="urn:switchboard:params:xml:ns:acd" entity="sip:alice@example.com">`+tuple("switchboard-acd", "closed")+
+		`<dm:person id="switchboard-acd"><rpid:activities><rpid:away/></rpid:activities></dm:person>`+
+		`<sb:agent state="away" since="2026-12-06T05:00:00Z"/></presence>`)
+	phone := mustParse(t, `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:c="urn:ietf:params:xml:ns:pidf:cipid" `+
+		`entity="sip:alice@example.com">`+tuple("t4109", "open")+`<c:display-name id="d">Alice</c:display-name></presence>`)
+	a, b := Compose(alice, []*Document{acd, phone}), Compose(alice, []*Document{phone, acd})
+	if !bytes.Equal(a, b) {
+		t.Fatalf("the order of publications changes the document:\n%s\n%s", a, b)
+	}
+	if s := summarize(reparse(t, a)); !reflect.DeepEqual(s, []tupleSummary{{"t4109", "open"}, {"switchboard-acd", "closed"}}) {
+		t.Fatalf("tuples = %v, want the open one first\n%s", s, a)
 	}
 }
 
@@ -153,7 +180,7 @@ func TestCompose_ConflictingPrefixesKeepNamespaces(t *testing.T) {
 	third := pub(t, tuple("z", "open")+personPhone)
 	out := Compose(alice, []*Document{first, second, third})
 	got := reparse(t, out)
-	if s := summarize(got); !reflect.DeepEqual(s, []tupleSummary{{"x", "closed"}, {"y", "open"}, {"z", "open"}}) {
+	if s := summarize(got); !reflect.DeepEqual(s, []tupleSummary{{"y", "open"}, {"z", "open"}, {"x", "closed"}}) {
 		t.Fatalf("tuples = %v\n%s", s, out)
 	}
 	var names []string
@@ -161,7 +188,7 @@ func TestCompose_ConflictingPrefixesKeepNamespaces(t *testing.T) {
 		names = append(names, e.Space+" "+e.Local)
 	}
 	want := []string{nsPIDF + " tuple", nsPIDF + " tuple", nsPIDF + " tuple", nsPIDF + " note",
-		"urn:example:dflt ext", nsRPID + " activities", " plain", nsDM + " person"}
+		" plain", "urn:example:dflt ext", nsDM + " person", nsRPID + " activities"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("elements = %q, want %q\n%s", names, want, out)
 	}
@@ -172,7 +199,7 @@ func TestCompose_ConflictingPrefixesKeepNamespaces(t *testing.T) {
 		personPhone,
 		`<r:activities id="a"><r:away/></r:activities>`,
 		`<plain xmlns=""/>`,
-		`<pidf:presence xmlns:pidf="urn:ietf:params:xml:ns:pidf" xmlns="urn:example:dflt" xmlns:r=`,
+		`<pidf:presence xmlns="urn:example:dflt" xmlns:dm="` + nsDM + `" xmlns:pidf="urn:ietf:params:xml:ns:pidf" xmlns:r=`,
 	} {
 		if !bytes.Contains(out, []byte(frag)) {
 			t.Errorf("output lacks %s\n%s", frag, out)

@@ -10,7 +10,8 @@
 //     basic status).
 //   - Compose: merging the publications of one presentity into the single
 //     document sent in NOTIFY (RFC 3903 §4, RFC 3856 composition): tuples
-//     are keyed by id and the most recent publication wins.
+//     are keyed by id and the most recent publication wins; the output
+//     order does not depend on the publications' order, open tuples first.
 //   - SameEntity: deciding whether a PIDF entity (pres: or sip: URI) names
 //     a SIP presentity.
 //

@@ -1,8 +1,10 @@
 package pidf
 
 import (
+	"cmp"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,6 +92,15 @@ func summarize(d *Document) []tupleSummary {
 		out = append(out, tupleSummary{t.ID, t.Basic})
 	}
 	return out
+}
+
+// inComposedOrder sorts tuples as Compose writes them: open, closed, then
+// without status, each by ID.
+func inComposedOrder(s []tupleSummary) []tupleSummary {
+	slices.SortStableFunc(s, func(a, b tupleSummary) int {
+		return cmp.Or(cmp.Compare(basicRank(a.Basic), basicRank(b.Basic)), strings.Compare(a.ID, b.ID))
+	})
+	return s
 }
 
 func TestParseDocument_ValidDocuments(t *testing.T) {
