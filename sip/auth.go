@@ -2,6 +2,7 @@ package sip
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -12,17 +13,22 @@ import (
 // authorizer decides who a request comes from and what they may do.
 type authorizer struct {
 	cfg   AuthConfig
-	users map[string]string
+	users map[string]User // algorithms canonical
 	auth  *digestauth.Authenticator
 }
 
 func newAuthorizer(cfg AuthConfig) (*authorizer, error) {
-	a := &authorizer{cfg: cfg, users: make(map[string]string, len(cfg.Users))}
+	a := &authorizer{cfg: cfg, users: make(map[string]User, len(cfg.Users))}
 	if !cfg.Enabled {
 		return a, nil
 	}
-	for _, u := range cfg.Users {
-		a.users[u.Name] = u.Password
+	for i, u := range cfg.Users {
+		algs, err := digestauth.CanonicalAlgorithms(u.Algorithms)
+		if err != nil {
+			return nil, fmt.Errorf("auth.users[%d].algorithms: %w", i, err)
+		}
+		u.Algorithms = algs
+		a.users[u.Name] = u
 	}
 	auth, err := digestauth.New(cfg.Digest, a, nil)
 	if err != nil {
@@ -34,9 +40,13 @@ func newAuthorizer(cfg AuthConfig) (*authorizer, error) {
 
 // Password implements digestauth.Credentials.
 func (a *authorizer) Password(user string) (string, bool) {
-	p, ok := a.users[user]
-	return p, ok
+	u, ok := a.users[user]
+	return u.Password, ok
 }
+
+// Algorithms implements digestauth.UserAlgorithms: a user's own list, nil
+// for the configured default.
+func (a *authorizer) Algorithms(user string) []string { return a.users[user].Algorithms }
 
 // authenticate returns the user a request comes from. When it cannot tell,
 // it answers the request itself (401 with fresh challenges) and returns
@@ -57,7 +67,7 @@ func (x *exchange) authenticate() (user string, ok bool) {
 	if !errors.Is(err, digestauth.ErrNoCredentials) {
 		x.log.Info("sip authentication failed", "method", x.req.Method, "call_id", callID(x.req), "error", err)
 	}
-	challenges := a.auth.Challenges(errors.Is(err, digestauth.ErrStaleNonce))
+	challenges := a.auth.Challenges(x.req.From().Address.User, errors.Is(err, digestauth.ErrStaleNonce))
 	hdrs := make([]sipmsg.Header, len(challenges))
 	for i, c := range challenges {
 		hdrs[i] = sipmsg.NewHeader("WWW-Authenticate", c)

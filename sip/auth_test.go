@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -15,7 +17,8 @@ func authStack(t *testing.T) *stack {
 		c.Auth = AuthConfig{
 			Enabled: true,
 			Digest:  digestauth.Config{Realm: "example.com"},
-			Users:   []User{{"alice", "alice-pw"}, {"bob", "bob-pw"}, {"acd", "acd-pw"}},
+			Users: []User{{Name: "alice", Password: "alice-pw"}, {Name: "bob", Password: "bob-pw", Algorithms: []string{"sha-256", "MD5"}},
+				{Name: "acd", Password: "acd-pw"}},
 			Trusted: []string{"acd"},
 		}
 	})
@@ -31,14 +34,40 @@ func TestAuth_ChallengesEveryMethodAndAcceptsDigest(t *testing.T) {
 				body, hdrs = siptest.PIDF(alice, "t1", "open", ""), append(hdrs, "Content-Type: application/pidf+xml")
 			}
 			res := p.Do(p.Request(method, alice, "alice", st.srv.Addr("udp"), body, hdrs...))
-			if res.StatusCode != 401 || len(res.GetHeaders("WWW-Authenticate")) != 2 {
-				t.Fatalf("unauthenticated: %d with %d challenges, want 401 with SHA-256 and MD5", res.StatusCode, len(res.GetHeaders("WWW-Authenticate")))
+			if chals := res.GetHeaders("WWW-Authenticate"); res.StatusCode != 401 || len(chals) != 1 ||
+				!strings.Contains(chals[0].Value(), "algorithm=MD5") {
+				t.Fatalf("unauthenticated: %d with %v, want 401 with MD5 alone (the default)", res.StatusCode, chals)
 			}
 			res = p.DoAuth(p.Request(method, alice, "alice", st.srv.Addr("udp"), body, hdrs...), "alice", "alice-pw")
 			if res.StatusCode/100 != 2 {
 				t.Fatalf("authenticated: %d %s", res.StatusCode, res.Reason)
 			}
 		})
+	}
+}
+
+// bob's own list offers SHA-256 first, and a client that handles it (sipgo,
+// with icholy/digest) registers with it.
+func TestAuth_UserWithSHA256(t *testing.T) {
+	st := authStack(t)
+	p := siptest.NewPeer(t)
+	bob := "sip:bob@example.com"
+	res := p.Do(p.Request("REGISTER", bob, "bob", st.srv.Addr("udp"), "", "Expires: 600"))
+	var algs []string
+	for _, h := range res.GetHeaders("WWW-Authenticate") {
+		_, alg, _ := strings.Cut(h.Value(), "algorithm=")
+		alg, _, _ = strings.Cut(alg, ",")
+		algs = append(algs, alg)
+	}
+	if res.StatusCode != 401 || !slices.Equal(algs, []string{"SHA-256", "MD5"}) {
+		t.Fatalf("bob: %d with %v, want 401 with SHA-256 then MD5", res.StatusCode, algs)
+	}
+	req := p.Request("REGISTER", bob, "bob", st.srv.Addr("udp"), "", "Expires: 600")
+	if res := p.DoAuth(req, "bob", "bob-pw"); res.StatusCode != 200 {
+		t.Fatalf("bob answering SHA-256: %d %s", res.StatusCode, res.Reason)
+	}
+	if h := req.GetHeader("Authorization"); h == nil || !strings.Contains(h.Value(), "algorithm=SHA-256") {
+		t.Errorf("the client answered %v, want SHA-256", h)
 	}
 }
 

@@ -46,6 +46,9 @@ type AuthConfig struct {
 type User struct {
 	Name     string `yaml:"name"`
 	Password string `yaml:"password"`
+	// Algorithms, when set, replaces auth.algorithms for this user's
+	// challenges, e.g. [SHA-256] for a phone that handles it (RFC 8760).
+	Algorithms []string `yaml:"algorithms"`
 }
 
 // Validate names the first bad field under prefix.
@@ -84,6 +87,9 @@ func (c Config) Validate(prefix string) error {
 			return fmt.Errorf("%s.auth.users[%d].password: must not be empty", prefix, i)
 		case seen[u.Name]:
 			return fmt.Errorf("%s.auth.users[%d].name: %q appears twice", prefix, i, u.Name)
+		}
+		if _, err := digestauth.CanonicalAlgorithms(u.Algorithms); err != nil {
+			return fmt.Errorf("%s.auth.users[%d].algorithms: %w", prefix, i, err)
 		}
 		seen[u.Name] = true
 	}

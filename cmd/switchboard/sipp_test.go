@@ -33,7 +33,7 @@ func TestSIPp(t *testing.T) {
 		name string
 		set  string
 	}{
-		{"auth=md5", "sip.auth.algorithms=MD5"},
+		{"auth=md5", "sip.auth.enabled=true"}, // the default: MD5
 		{"auth=off", "sip.auth.enabled=false"},
 	} {
 		t.Run(auth.name, func(t *testing.T) {

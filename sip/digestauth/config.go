@@ -3,6 +3,7 @@ package digestauth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,12 @@ const (
 )
 
 // DefaultAlgorithms is the algorithm list offered when Config.Algorithms is
-// empty: SHA-256 first (preferred by RFC 8760), MD5 for older clients.
-var DefaultAlgorithms = []string{AlgSHA256, AlgMD5}
+// empty: MD5 alone. Clients that only do MD5 (baresip 1.0 with libre 1.1,
+// SIPVicious, older desk phones) give up on a 401 that carries any other
+// algorithm, wherever it stands, so SHA-256 is offered only where it is
+// configured, for all users or per user (UserAlgorithms), as Kamailio and
+// Asterisk also default to MD5.
+var DefaultAlgorithms = []string{AlgMD5}
 
 // Config configures an Authenticator. Zero values select the defaults.
 type Config struct {
@@ -39,7 +44,8 @@ type Config struct {
 	// Algorithms lists the digest algorithms offered, one challenge per
 	// entry in this order (RFC 8760 §2.4: most preferred first). Allowed
 	// values: "SHA-256", "MD5" (matched case-insensitively, no
-	// duplicates). Default ["SHA-256", "MD5"].
+	// duplicates). Default ["MD5"]; a user's own list, when the
+	// Credentials implement UserAlgorithms, replaces it for that user.
 	Algorithms []string `yaml:"algorithms"`
 }
 
@@ -56,19 +62,28 @@ func (c Config) Validate() error {
 	if c.NonceTTL < 0 {
 		errs = append(errs, fmt.Errorf("auth.nonce_ttl: must not be negative, got %v", c.NonceTTL))
 	}
-	seen := make(map[string]bool, len(c.Algorithms))
-	for _, alg := range c.Algorithms {
-		canon, ok := canonicalAlgorithm(alg)
-		if !ok {
-			errs = append(errs, fmt.Errorf("auth.algorithms: %q is not supported (use %s or %s)", alg, AlgSHA256, AlgMD5))
-			continue
-		}
-		if seen[canon] {
-			errs = append(errs, fmt.Errorf("auth.algorithms: %q is listed more than once", alg))
-		}
-		seen[canon] = true
+	if _, err := CanonicalAlgorithms(c.Algorithms); err != nil {
+		errs = append(errs, fmt.Errorf("auth.algorithms: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// CanonicalAlgorithms checks a list of algorithm names and returns them
+// canonical ("sha-256" becomes "SHA-256"), in the same order. The error
+// names the first unsupported or repeated one.
+func CanonicalAlgorithms(algs []string) ([]string, error) {
+	out := make([]string, 0, len(algs))
+	for _, alg := range algs {
+		canon, ok := canonicalAlgorithm(alg)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%q is not supported (use %s or %s)", alg, AlgSHA256, AlgMD5)
+		case slices.Contains(out, canon):
+			return nil, fmt.Errorf("%q is listed more than once", alg)
+		}
+		out = append(out, canon)
+	}
+	return out, nil
 }
 
 // withDefaults returns a copy of c with defaults applied and algorithm names
@@ -77,14 +92,10 @@ func (c Config) withDefaults() Config {
 	if c.NonceTTL == 0 {
 		c.NonceTTL = DefaultNonceTTL
 	}
-	algs := c.Algorithms
-	if len(algs) == 0 {
-		algs = DefaultAlgorithms
+	if len(c.Algorithms) == 0 {
+		c.Algorithms = DefaultAlgorithms
 	}
-	c.Algorithms = make([]string, len(algs))
-	for i, alg := range algs {
-		c.Algorithms[i], _ = canonicalAlgorithm(alg)
-	}
+	c.Algorithms, _ = CanonicalAlgorithms(c.Algorithms)
 	return c
 }
 

@@ -22,14 +22,24 @@ type Credentials interface {
 	Password(user string) (password string, ok bool)
 }
 
+// UserAlgorithms, when the Credentials implement it too, chooses the
+// algorithms offered to one user, in order (canonical names); nil or empty
+// means Config.Algorithms. A user whose phone handles SHA-256 can so be
+// challenged with it while MD5-only phones of other users still register.
+// Unknown users get Config.Algorithms, like users without a list of their
+// own, so a challenge reveals a user only when that user has one.
+type UserAlgorithms interface {
+	Algorithms(user string) []string
+}
+
 var (
 	// ErrNoCredentials is returned by Verify when the Authorization header
-	// is missing or empty. The caller answers 401 with Challenges(false).
+	// is missing or empty. The caller answers 401 with Challenges(user, false).
 	ErrNoCredentials = errors.New("digestauth: no credentials")
 
 	// ErrStaleNonce is returned by Verify when the nonce was issued by this
 	// Authenticator and the response is correct, but the nonce is older
-	// than NonceTTL. The caller answers 401 with Challenges(true) so the
+	// than NonceTTL. The caller answers 401 with Challenges(user, true) so the
 	// client retries without prompting the user (RFC 7616 §3.3: stale is
 	// only set when the digest itself is valid).
 	ErrStaleNonce = errors.New("digestauth: stale nonce")
@@ -96,13 +106,15 @@ func New(cfg Config, creds Credentials, key []byte) (*Authenticator, error) {
 }
 
 // Challenges returns the WWW-Authenticate header values to send with a
-// 401: one per configured algorithm, in order (RFC 8760 §2.4), sharing one
-// fresh nonce, each offering qop="auth". stale marks the challenges as
+// 401 to a request claiming to come from user (the From user part): one
+// per algorithm offered to that user, in order (RFC 8760 §2.4), sharing
+// one fresh nonce, each offering qop="auth". stale marks the challenges as
 // answering an ErrStaleNonce failure.
-func (a *Authenticator) Challenges(stale bool) []string {
+func (a *Authenticator) Challenges(user string, stale bool) []string {
 	nonce := a.newNonce()
-	out := make([]string, len(a.algs))
-	for i, alg := range a.algs {
+	algs := a.algorithms(user)
+	out := make([]string, len(algs))
+	for i, alg := range algs {
 		c := digest.Challenge{
 			Realm:     a.realm,
 			Nonce:     nonce,
@@ -136,7 +148,7 @@ func (a *Authenticator) Verify(method, authorization string) (user string, err e
 	if cred.Realm != a.realm {
 		return "", badf("realm %q does not match", cred.Realm)
 	}
-	alg, ok := a.offered(cred.Algorithm)
+	alg, ok := a.offered(cred.Username, cred.Algorithm)
 	if !ok {
 		return "", badf("algorithm %q not offered", cred.Algorithm)
 	}
@@ -181,14 +193,24 @@ func (a *Authenticator) Verify(method, authorization string) (user string, err e
 }
 
 // offered maps the algorithm parameter of a credential to a canonical
-// algorithm this Authenticator offers. An absent algorithm means MD5
+// algorithm this Authenticator offers user. An absent algorithm means MD5
 // (RFC 3261 §22.4, RFC 2617 §3.2.1).
-func (a *Authenticator) offered(alg string) (string, bool) {
+func (a *Authenticator) offered(user, alg string) (string, bool) {
 	if alg == "" {
 		alg = AlgMD5
 	}
 	canon, ok := canonicalAlgorithm(alg)
-	return canon, ok && slices.Contains(a.algs, canon)
+	return canon, ok && slices.Contains(a.algorithms(user), canon)
+}
+
+// algorithms are the algorithms offered to user.
+func (a *Authenticator) algorithms(user string) []string {
+	if ua, ok := a.creds.(UserAlgorithms); ok {
+		if algs := ua.Algorithms(user); len(algs) > 0 {
+			return algs
+		}
+	}
+	return a.algs
 }
 
 func badf(format string, args ...any) error {

@@ -2,6 +2,7 @@ package digestauth
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,10 +73,55 @@ func editCred(t testing.TB, header string, f func(*digest.Credentials)) string {
 	return c.String()
 }
 
+// algUsers gives bob a list of his own: SHA-256 only.
+type algUsers struct{ *userMap }
+
+func (algUsers) Algorithms(user string) []string {
+	if user == "bob" {
+		return []string{AlgSHA256}
+	}
+	return nil
+}
+
+// The default challenges MD5 alone, which MD5-only phones need; a user with
+// a list of its own is challenged with it, and verified against it only.
+func TestChallenges_DefaultMD5AndPerUser(t *testing.T) {
+	a, err := New(Config{Realm: testRealm}, algUsers{newUsers()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	algs := func(user string) (out []string) {
+		for _, h := range a.Challenges(user, false) {
+			c, err := digest.ParseChallenge(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c.Algorithm)
+		}
+		return out
+	}
+	for user, want := range map[string][]string{"alice": {"MD5"}, "bob": {"SHA-256"}, "mallory": {"MD5"}} {
+		if got := algs(user); !slices.Equal(got, want) {
+			t.Errorf("%s is offered %v, want %v", user, got, want)
+		}
+	}
+	sha := a.Challenges("bob", false)[0]
+	if user, err := a.Verify("REGISTER", authorize(t, sha, opts("bob", "builder", 1))); err != nil || user != "bob" {
+		t.Errorf("bob with SHA-256: %q, %v", user, err)
+	}
+	md5 := a.Challenges("alice", false)[0]
+	if _, err := a.Verify("REGISTER", authorize(t, md5, opts("bob", "builder", 1))); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("bob answering with MD5, which he is not offered: %v", err)
+	}
+	if user, err := a.Verify("REGISTER", authorize(t, md5, opts("alice", "wonderland", 1))); err != nil || user != "alice" {
+		t.Errorf("alice with MD5: %q, %v", user, err)
+	}
+}
+
 func TestChallenges(t *testing.T) {
-	a := newAuth(t, Config{})
+	a := newAuth(t, Config{Algorithms: []string{"SHA-256", "MD5"}})
 	for _, stale := range []bool{false, true} {
-		chals := a.Challenges(stale)
+		chals := a.Challenges("alice", stale)
 		if len(chals) != 2 {
 			t.Fatalf("got %d challenges, want 2", len(chals))
 		}
@@ -94,7 +140,7 @@ func TestChallenges(t *testing.T) {
 			nonce = c.Nonce
 		}
 	}
-	if a.Challenges(false)[0] == a.Challenges(false)[0] {
+	if a.Challenges("alice", false)[0] == a.Challenges("alice", false)[0] {
 		t.Error("nonces repeat")
 	}
 }
@@ -103,7 +149,7 @@ func TestVerifyInterop(t *testing.T) {
 	for _, algs := range [][]string{nil, {"MD5"}, {"sha-256"}} {
 		a := newAuth(t, Config{Algorithms: algs})
 		for i := range a.algs {
-			chal := a.Challenges(false)[i] // fresh nonce: challenges share one
+			chal := a.Challenges("alice", false)[i] // fresh nonce: challenges share one
 			h := authorize(t, chal, digest.Options{Method: "REGISTER", URI: testURI, Username: "alice", Password: "wonderland"})
 			user, err := a.Verify("REGISTER", h)
 			if err != nil || user != "alice" {
@@ -115,7 +161,7 @@ func TestVerifyInterop(t *testing.T) {
 
 func TestVerifyAbsentAlgorithmMeansMD5(t *testing.T) {
 	a := newAuth(t, Config{Algorithms: []string{"MD5"}})
-	chal := strings.Replace(a.Challenges(false)[0], ", algorithm=MD5", "", 1)
+	chal := strings.Replace(a.Challenges("alice", false)[0], ", algorithm=MD5", "", 1)
 	h := authorize(t, chal, opts("alice", "wonderland", 1))
 	if strings.Contains(h, "algorithm") {
 		t.Fatalf("header has algorithm: %q", h)
@@ -125,7 +171,7 @@ func TestVerifyAbsentAlgorithmMeansMD5(t *testing.T) {
 	}
 	// Not accepted when MD5 is not offered.
 	s := newAuth(t, Config{Algorithms: []string{"SHA-256"}})
-	chal = strings.Replace(s.Challenges(false)[0], ", algorithm=SHA-256", "", 1)
+	chal = strings.Replace(s.Challenges("alice", false)[0], ", algorithm=SHA-256", "", 1)
 	if _, err := s.Verify("REGISTER", authorize(t, chal, opts("alice", "wonderland", 1))); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("MD5 not offered: err = %v", err)
 	}
@@ -133,7 +179,7 @@ func TestVerifyAbsentAlgorithmMeansMD5(t *testing.T) {
 
 func TestVerifyNonceCount(t *testing.T) {
 	a := newAuth(t, Config{})
-	chal := a.Challenges(false)[0]
+	chal := a.Challenges("alice", false)[0]
 	verify := func(user, pass string, nc int) error {
 		_, err := a.Verify("REGISTER", authorize(t, chal, opts(user, pass, nc)))
 		return err
@@ -164,7 +210,7 @@ func TestVerifyNonceCount(t *testing.T) {
 
 func TestVerifyConcurrentReplay(t *testing.T) {
 	a := newAuth(t, Config{})
-	h := authorize(t, a.Challenges(false)[0], opts("alice", "wonderland", 1))
+	h := authorize(t, a.Challenges("alice", false)[0], opts("alice", "wonderland", 1))
 	var ok atomic.Int64
 	var wg sync.WaitGroup
 	for range 16 {
@@ -186,7 +232,7 @@ func TestVerifyWrongPasswordUnknownUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chal := a.Challenges(false)[0]
+	chal := a.Challenges("alice", false)[0]
 	_, errWrong := a.Verify("REGISTER", authorize(t, chal, opts("alice", "rabbit", 1)))
 	_, errUnknown := a.Verify("REGISTER", authorize(t, chal, opts("mallory", "rabbit", 1)))
 	if errWrong != ErrBadCredentials || errUnknown != ErrBadCredentials {

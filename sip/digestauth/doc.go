@@ -10,7 +10,9 @@
 //   - replay protection: the highest nonce count (nc) accepted per
 //     nonce and user is remembered until the nonce expires;
 //   - computing and checking the expected response (qop=auth only) in
-//     constant time, without revealing whether a user name exists.
+//     constant time, without revealing whether a user name exists;
+//   - which algorithms each user is offered: MD5 by default, SHA-256
+//     where configured, globally or per user (UserAlgorithms).
 //
 // Header parsing and challenge rendering are delegated to
 // github.com/icholy/digest. Password storage is not owned here: callers
@@ -20,15 +22,15 @@
 //
 //  1. A request arrives without an Authorization header: Verify returns
 //     ErrNoCredentials and the caller answers 401 Unauthorized with one
-//     WWW-Authenticate header per value of Challenges(false).
+//     WWW-Authenticate header per value of Challenges(user, false).
 //  2. The client retries with an Authorization header computed from one
 //     of the challenges (the first algorithm it supports).
 //  3. The caller passes the request method and the Authorization header
 //     value to Verify. On success it gets the authenticated user name. On
-//     ErrStaleNonce it answers 401 with Challenges(true), so the client
+//     ErrStaleNonce it answers 401 with Challenges(user, true), so the client
 //     retries with the fresh nonce without prompting for a password; on
 //     ErrBadCredentials (or ErrNoCredentials) it answers 401 with
-//     Challenges(false) (or 403, by policy).
+//     Challenges(user, false) (or 403, by policy).
 //
 // The header name is not interpreted: the same Verify works for
 // Proxy-Authorization if the caller challenges with 407 and

@@ -17,7 +17,7 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	// A currently valid header, so the success path is reachable.
-	f.Add(authorize(f, a.Challenges(false)[0], opts("alice", "wonderland", 1)))
+	f.Add(authorize(f, a.Challenges("alice", false)[0], opts("alice", "wonderland", 1)))
 	f.Fuzz(func(t *testing.T, h string) {
 		user, err := a.Verify("REGISTER", h)
 		switch {
@@ -40,7 +40,7 @@ func BenchmarkVerify(b *testing.B) {
 		for _, user := range []string{"alice", "mallory"} {
 			b.Run(alg+"/"+user, func(b *testing.B) {
 				a := newAuth(b, Config{Algorithms: []string{alg}})
-				chal := a.Challenges(false)[0]
+				chal := a.Challenges("alice", false)[0]
 				headers := make([]string, 1024) // nc 1..1024 on one nonce
 				for i := range headers {
 					headers[i] = authorize(b, chal, opts(user, "wonderland", i+1))

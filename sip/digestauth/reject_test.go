@@ -13,13 +13,13 @@ import (
 func TestVerifyForgedNonce(t *testing.T) {
 	a := newAuth(t, Config{})
 	other := newAuth(t, Config{})
-	good := a.Challenges(false)[0]
+	good := a.Challenges("alice", false)[0]
 	c, _ := digest.ParseChallenge(good)
 	raw, _ := nonceEncoding.DecodeString(c.Nonce)
 	raw[0] ^= 0x7f // move the issue time
 	tampered := nonceEncoding.EncodeToString(raw)
 	for name, chal := range map[string]string{
-		"other key": other.Challenges(false)[0],
+		"other key": other.Challenges("alice", false)[0],
 		"tampered":  strings.Replace(good, c.Nonce, tampered, 1),
 		"garbage":   strings.Replace(good, c.Nonce, strings.Repeat("A", nonceLen), 1),
 		"short":     strings.Replace(good, c.Nonce, "abc", 1),
@@ -35,7 +35,7 @@ func TestVerifyForgedNonce(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	a1, _ := New(Config{Realm: testRealm}, newUsers(), key)
 	a2, _ := New(Config{Realm: testRealm}, newUsers(), key)
-	if _, err := a2.Verify("REGISTER", authorize(t, a1.Challenges(false)[0], opts("alice", "wonderland", 1))); err != nil {
+	if _, err := a2.Verify("REGISTER", authorize(t, a1.Challenges("alice", false)[0], opts("alice", "wonderland", 1))); err != nil {
 		t.Errorf("shared key: %v", err)
 	}
 }
@@ -44,7 +44,7 @@ func TestVerifyStaleNonce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const ttl = 10 * time.Second
 		a := newAuth(t, Config{NonceTTL: ttl})
-		chal := a.Challenges(false)[1]
+		chal := a.Challenges("alice", false)[0]
 		time.Sleep(ttl) // virtual time; exactly at the TTL is still valid
 		if _, err := a.Verify("REGISTER", authorize(t, chal, opts("alice", "wonderland", 1))); err != nil {
 			t.Fatalf("at TTL: %v", err)
@@ -60,16 +60,16 @@ func TestVerifyStaleNonce(t *testing.T) {
 		if _, err := a.Verify("REGISTER", authorize(t, chal, opts("mallory", "nope", 3))); err != ErrBadCredentials {
 			t.Errorf("expired, unknown user: err = %v", err)
 		}
-		fresh := a.Challenges(true)
-		if c, _ := digest.ParseChallenge(fresh[1]); !c.Stale {
-			t.Errorf("challenge not stale: %q", fresh[1])
+		fresh := a.Challenges("alice", true)
+		if c, _ := digest.ParseChallenge(fresh[0]); !c.Stale {
+			t.Errorf("challenge not stale: %q", fresh[0])
 		}
-		if _, err := a.Verify("REGISTER", authorize(t, fresh[1], opts("alice", "wonderland", 1))); err != nil {
+		if _, err := a.Verify("REGISTER", authorize(t, fresh[0], opts("alice", "wonderland", 1))); err != nil {
 			t.Errorf("fresh nonce: %v", err)
 		}
 		// The expired nonce's replay entry is pruned on the next insertion.
 		time.Sleep(2 * ttl)
-		if _, err := a.Verify("REGISTER", authorize(t, a.Challenges(false)[0], opts("bob", "builder", 1))); err != nil {
+		if _, err := a.Verify("REGISTER", authorize(t, a.Challenges("alice", false)[0], opts("bob", "builder", 1))); err != nil {
 			t.Fatal(err)
 		}
 		if n := a.replay.len(); n != 1 {
@@ -89,7 +89,7 @@ func TestVerifyNoCredentials(t *testing.T) {
 
 func TestVerifyRejects(t *testing.T) {
 	a := newAuth(t, Config{Algorithms: []string{"SHA-256"}})
-	chal := a.Challenges(false)[0]
+	chal := a.Challenges("alice", false)[0]
 	good := authorize(t, chal, opts("alice", "wonderland", 1))
 	c, _ := digest.ParseChallenge(chal)
 	withAlg := func(alg string) string {
@@ -136,7 +136,7 @@ func TestDigestURINotComparedToRequestURI(t *testing.T) {
 	a := newAuth(t, Config{})
 	o := opts("alice", "wonderland", 1)
 	o.URI = "sip:rewritten.by.proxy;transport=tcp"
-	if _, err := a.Verify("REGISTER", authorize(t, a.Challenges(false)[0], o)); err != nil {
+	if _, err := a.Verify("REGISTER", authorize(t, a.Challenges("alice", false)[0], o)); err != nil {
 		t.Error(err)
 	}
 }

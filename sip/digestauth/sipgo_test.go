@@ -65,7 +65,7 @@ func TestSipgoClientInterop(t *testing.T) {
 			t.Fatalf("first request: err = %v", err)
 		}
 		res := sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
-		for _, c := range a.Challenges(false) {
+		for _, c := range a.Challenges("alice", false) {
 			res.AppendHeader(sip.NewHeader("WWW-Authenticate", c))
 		}
 		res = reparse(t, res).(*sip.Response)
