@@ -17,11 +17,11 @@ import (
 // each presentity's entity tag: later PUBLISHes modify the publication
 // with SIP-If-Match, and a 412 (the server lost it) starts a fresh one.
 type Publisher struct {
-	srv      *Server
-	target   sipmsg.Uri
-	user     string
-	password string
-	expires  time.Duration
+	srv     *Server
+	target  sipmsg.Uri
+	user    string
+	auth    *digestClient
+	expires time.Duration
 
 	mu    sync.Mutex
 	etags map[string]string
@@ -32,7 +32,8 @@ type Publisher struct {
 // user when challenged, with publications that lapse after expires unless
 // published again. It sends through srv, which must be started.
 func NewPublisher(srv *Server, target, user, password string, expires time.Duration) (*Publisher, error) {
-	p := &Publisher{srv: srv, user: user, password: password, expires: expires, etags: map[string]string{}}
+	p := &Publisher{srv: srv, user: user, auth: &digestClient{user: user, password: password}, expires: expires,
+		etags: map[string]string{}}
 	if err := sipmsg.ParseUri(target, &p.target); err != nil {
 		return nil, fmt.Errorf("presence server %q: %w", target, err)
 	}
@@ -67,17 +68,10 @@ func (p *Publisher) forget(presentity string) {
 	p.mu.Unlock()
 }
 
-// send sends one PUBLISH, answering a digest challenge once.
+// send sends one PUBLISH, signed with the last challenge's nonce when
+// there is one, answering a new challenge once.
 func (p *Publisher) send(ctx context.Context, presentity, etag string, doc []byte) (*sipmsg.Response, error) {
-	req, err := p.request(presentity, etag, doc)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.srv.do(ctx, req)
-	if err != nil || (res.StatusCode != 401 && res.StatusCode != 407) {
-		return res, err
-	}
-	return p.srv.doAuth(ctx, req, res, p.user, p.password)
+	return p.auth.do(ctx, p.srv, func() (*sipmsg.Request, error) { return p.request(presentity, etag, doc) })
 }
 
 func (p *Publisher) request(presentity, etag string, doc []byte) (*sipmsg.Request, error) {

@@ -2,10 +2,13 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
 )
@@ -49,5 +52,53 @@ func TestPublisher_RefreshesWithIfMatchAndRecoversFrom412(t *testing.T) {
 	}
 	if n := w.NextNotify(); !strings.Contains(string(n.Body()), "<basic>open</basic>") {
 		t.Fatalf("after starting over:\n%s", n.Body())
+	}
+}
+
+// The publisher reuses the nonce of its last challenge with a counting nc:
+// after the first 401, PUBLISHes sent many at once (as the ACD sends them)
+// are answered without another challenge.
+func TestPublisher_ReusesTheNonce(t *testing.T) {
+	st := authStack(t)
+	client := newStack(t, func(c *Config, _ *presence.Config) { c.TCP = "" })
+	pub, err := NewPublisher(client.srv, "sip:"+st.srv.Addr("udp"), "acd", "acd-pw", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	challenged := func() float64 {
+		return testutil.ToFloat64(st.srv.metrics.requests.WithLabelValues("PUBLISH", "401"))
+	}
+	ctx := context.Background()
+	publish := func(i int) error {
+		uri := fmt.Sprintf("sip:agent%d@example.com", i)
+		return pub.Publish(ctx, uri, []byte(siptest.PIDF(uri, "acd", "open", "")))
+	}
+	if err := publish(0); err != nil {
+		t.Fatal(err)
+	}
+	if n := challenged(); n != 1 {
+		t.Fatalf("%v challenges for the first PUBLISH, want 1", n)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 8 {
+				if err := publish(1 + w*8 + i); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := challenged(); n != 1 {
+		t.Errorf("%v challenges after 65 PUBLISHes, want only the first", n)
+	}
+	if n := st.presence.Stats().Publications; n != 65 {
+		t.Errorf("%d publications, want 65", n)
 	}
 }

@@ -237,15 +237,6 @@ func (s *Server) do(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response,
 	return res, err
 }
 
-// doAuth answers res, a 401 or 407 to req, with digest credentials.
-func (s *Server) doAuth(ctx context.Context, req *sipmsg.Request, res *sipmsg.Response, user, password string) (*sipmsg.Response, error) {
-	res, err := s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
-	if err == nil && res == nil {
-		err = errNoAnswer
-	}
-	return res, err
-}
-
 // contactHost picks the host for our Contact headers when none is
 // configured: the first listener's host, unless it is a wildcard address.
 func (s *Server) contactHost() string {

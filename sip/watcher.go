@@ -17,11 +17,11 @@ import (
 // dialog of its own, refreshed inside that dialog before it expires, and
 // made anew when the server ends it or a refresh fails.
 type Watcher struct {
-	srv      *Server
-	target   sipmsg.Uri
-	user     string
-	password string
-	expires  time.Duration
+	srv     *Server
+	target  sipmsg.Uri
+	user    string
+	auth    *digestClient
+	expires time.Duration
 
 	mu   sync.Mutex
 	subs map[string]*watch // by presentity
@@ -43,7 +43,7 @@ type watch struct {
 // target ("sip:10.0.0.5:5060"), authenticating as user when challenged.
 // srv receives the NOTIFYs; call ServeWatcher on it before it starts.
 func NewWatcher(srv *Server, target, user, password string, presentities []string) (*Watcher, error) {
-	w := &Watcher{srv: srv, user: user, password: password, expires: time.Hour,
+	w := &Watcher{srv: srv, user: user, auth: &digestClient{user: user, password: password}, expires: time.Hour,
 		subs: map[string]*watch{}, byID: map[string]*watch{}}
 	if err := sipmsg.ParseUri(target, &w.target); err != nil {
 		return nil, fmt.Errorf("presence server %q: %w", target, err)
@@ -108,19 +108,13 @@ func (w *Watcher) subscribe(ctx context.Context, s *watch) error {
 		s.callID, s.fromTag, s.cseq = sipmsg.GenerateTagN(24), sipmsg.GenerateTagN(16), 0
 		w.byID[s.callID] = s
 	}
-	s.cseq++
-	req, err := w.request(s)
 	w.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	res, err := w.srv.do(ctx, req)
-	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
+	res, err := w.auth.do(ctx, w.srv, func() (*sipmsg.Request, error) {
 		w.mu.Lock()
-		s.cseq++ // sipgo sends the authenticated retry with the next CSeq
-		w.mu.Unlock()
-		res, err = w.srv.doAuth(ctx, req, res, w.user, w.password)
-	}
+		defer w.mu.Unlock()
+		s.cseq++ // a retry after a challenge is a new transaction of the dialog
+		return w.request(s)
+	})
 	if err != nil {
 		return err
 	}

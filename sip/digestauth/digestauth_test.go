@@ -189,10 +189,16 @@ func TestVerifyNonceCount(t *testing.T) {
 			t.Fatalf("nc=%d: %v", nc, err)
 		}
 	}
-	for _, nc := range []int{5, 3} {
+	for _, nc := range []int{5, 2} {
 		if err := verify("alice", "wonderland", nc); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("replayed nc=%d: err = %v", nc, err)
 		}
+	}
+	if err := verify("alice", "wonderland", 3); err != nil { // overtaken by 5: once
+		t.Errorf("nc=3 after 5: %v", err)
+	}
+	if err := verify("alice", "wonderland", 3); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("replayed nc=3: err = %v", err)
 	}
 	// Counters are per user: bob may use the same nonce from nc=1.
 	if err := verify("bob", "builder", 1); err != nil {

@@ -7,8 +7,10 @@
 //     timestamp and random bytes authenticated with HMAC-SHA256), so
 //     nothing is stored when a challenge is sent;
 //   - nonce expiry (Config.NonceTTL) and stale signalling;
-//   - replay protection: the highest nonce count (nc) accepted per
-//     nonce and user is remembered until the nonce expires;
+//   - replay protection: each nonce count (nc) is accepted once per
+//     nonce and user until the nonce expires, out of order within a
+//     window of 64 below the highest (concurrent requests overtake each
+//     other);
 //   - computing and checking the expected response (qop=auth only) in
 //     constant time, without revealing whether a user name exists;
 //   - which algorithms each user is offered: MD5 by default, SHA-256

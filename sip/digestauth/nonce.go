@@ -70,8 +70,16 @@ func (a *Authenticator) mac(dst, msg []byte) {
 	a.macs.Put(m)
 }
 
-// replayCache remembers the highest nonce count accepted per nonce and
-// user until the nonce expires. Expired entries are pruned lazily on each
+// replayWindow is how far below the highest nonce count accepted a count
+// may still be accepted once: requests a client sends concurrently with
+// one nonce may overtake each other on the way (the ACD has up to 32
+// PUBLISHes in flight), as IPsec's anti-replay window allows (RFC 4303
+// §3.4.3).
+const replayWindow = 64
+
+// replayCache remembers, per nonce and user until the nonce expires, the
+// highest nonce count accepted and which of the replayWindow counts below
+// it were. Expired entries are pruned lazily on each
 // insertion; when the cache is full the entry expiring first is evicted.
 type replayCache struct {
 	mu  sync.Mutex
@@ -82,16 +90,19 @@ type replayCache struct {
 
 type replayEntry struct {
 	key     string
-	expires int64 // unix nanos after which the nonce is no longer accepted
-	nc      int
+	expires int64  // unix nanos after which the nonce is no longer accepted
+	nc      int    // highest count accepted
+	seen    uint64 // bit i: count nc-i was accepted
 }
 
 func newReplayCache(maxEntries int) *replayCache {
 	return &replayCache{max: maxEntries, m: make(map[string]*replayEntry)}
 }
 
-// accept records nc for key and reports whether it is greater than every
-// count previously accepted for key. A false result means a replay.
+// accept records nc for key and reports whether it is new: above every
+// count accepted for key, or within replayWindow below the highest and not
+// accepted before. A false result means a replay (or a count too old to
+// tell).
 func (c *replayCache) accept(key string, expires, now int64, nc int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -99,18 +110,36 @@ func (c *replayCache) accept(key string, expires, now int64, nc int) bool {
 		delete(c.m, heap.Pop(&c.h).(*replayEntry).key)
 	}
 	if e, ok := c.m[key]; ok {
-		if nc <= e.nc {
-			return false
-		}
-		e.nc = nc
-		return true
+		return e.accept(nc)
 	}
 	for len(c.h) >= c.max {
 		delete(c.m, heap.Pop(&c.h).(*replayEntry).key)
 	}
-	e := &replayEntry{key: key, expires: expires, nc: nc}
+	e := &replayEntry{key: key, expires: expires, nc: nc, seen: 1}
 	heap.Push(&c.h, e)
 	c.m[key] = e
+	return true
+}
+
+// accept is replayCache.accept for one entry.
+func (e *replayEntry) accept(nc int) bool {
+	if nc > e.nc {
+		if shift := nc - e.nc; shift < replayWindow {
+			e.seen = e.seen<<shift | 1
+		} else {
+			e.seen = 1
+		}
+		e.nc = nc
+		return true
+	}
+	if e.nc-nc >= replayWindow {
+		return false
+	}
+	bit := uint64(1) << (e.nc - nc)
+	if e.seen&bit != 0 {
+		return false
+	}
+	e.seen |= bit
 	return true
 }
 

@@ -162,3 +162,21 @@ func TestReplayCacheBounded(t *testing.T) {
 		t.Errorf("after prune len = %d, want 1", c.len())
 	}
 }
+
+// Counts of one nonce may arrive out of order (requests in flight at once
+// overtake each other): each is accepted once, within the window below the
+// highest.
+func TestReplayCacheWindow(t *testing.T) {
+	c := newReplayCache(8)
+	for _, tc := range []struct {
+		nc   int
+		want bool
+	}{
+		{5, true}, {3, true}, {3, false}, {5, false}, {4, true}, {1, true},
+		{200, true}, {200 - replayWindow + 1, true}, {200 - replayWindow, false}, {137, false}, {199, true}, {201, true},
+	} {
+		if got := c.accept("k", 1000, 0, tc.nc); got != tc.want {
+			t.Errorf("nc %d accepted %v, want %v", tc.nc, got, tc.want)
+		}
+	}
+}
