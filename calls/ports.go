@@ -30,7 +30,10 @@ type Media interface {
 	// Reoffer answers the agent's new offer (hold, resume).
 	Reoffer(offer []byte) ([]byte, error)
 	// Chat delivers the visitor's chat messages.
-	Chat() <-chan string
+	Chat() <-chan ChatMessage
+	// ChatResult tells the visitor whether its message id reached the
+	// agent (err nil) or not; nothing for an id of "".
+	ChatResult(id string, err error)
 	// SendChat sends text to the visitor.
 	SendChat(text string) error
 	// Done is closed when the media ended by itself; Reason says why.
@@ -38,6 +41,12 @@ type Media interface {
 	Reason() string
 	// Close ends the media.
 	Close()
+}
+
+// ChatMessage is one chat message of the visitor.
+type ChatMessage struct {
+	ID   string // the visitor's own id, for a receipt; "" when it asks none
+	Text string
 }
 
 // Dialer places calls to agents.

@@ -114,12 +114,14 @@ func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.
 	chat.Go(func() {
 		for {
 			select {
-			case text := <-c.media.Chat():
+			case msg := <-c.media.Chat():
 				ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
-				if err := leg.Message(ctx, text); err != nil {
+				err := leg.Message(ctx, msg.Text)
+				cancel()
+				if err != nil {
 					log.Warn("chat to agent", "error", err)
 				}
-				cancel()
+				c.media.ChatResult(msg.ID, err)
 			case <-stopChat:
 				return
 			}

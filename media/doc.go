@@ -1,9 +1,33 @@
-// Package media relays audio between the two legs of a bridged call: the
-// browser leg (pion/webrtc, DTLS-SRTP) and the SIP leg (plain RTP with
-// pion/rtp).
+// Package media holds the media of calls: the browser leg (pion/webrtc,
+// DTLS-SRTP), plain RTP legs toward SIP phones and trunks (pion/rtp), and
+// the relay between them, without transcoding or buffering. It implements
+// calls.MediaEngine, calls.Media and calls.PhoneMedia.
 //
-// So far it holds the Rewriter, which gives each direction one outgoing
-// stream whose sequence numbers and timestamps never go backwards, across
-// hold and changes of source. The relay and the WebRTC leg come with the
-// "talk now" issue.
+//	browser ─SRTP─▶ Session.onTrack ─Rewriter─▶ plainLeg ─RTP─▶ phone
+//	browser ◀─SRTP─ relayTrack ◀─Rewriter─ Session.fromPhone ◀─RTP─ phone
+//
+// Files, one concept each:
+//
+//   - engine.go: Engine, which answers a browser's offer with a Session
+//     (pion's API, codecs and ICE settings);
+//   - session.go: Session, one Talk now call (negotiation, both relay
+//     directions, timeouts, RTCP reports);
+//   - track.go: relayTrack, the browser leg's outgoing track that keeps
+//     each packet's payload type (audio or RFC 4733 events);
+//   - chat.go: the "chat" data channel, plain text or JSON with receipts;
+//   - sdp.go: reading the browser's offer (law, telephone-event payload
+//     type) and the phones' SDP, writing ours;
+//   - plain.go, ports.go: a plain RTP/RTCP socket pair with symmetric
+//     latching, from a port range;
+//   - bridge.go: Bridge, the two plain legs of a callback (agent and trunk);
+//   - ringback.go: the ringback tone a callback's agent hears;
+//   - rewriter.go: Rewriter, one outgoing stream per direction whose
+//     sequence numbers and timestamps never go backwards, across hold and
+//     changes of source;
+//   - rtcp.go: our own RTCP sender reports with RFC 3550 reception blocks.
+//
+// Caveats: G.711 only (the first law of the browser's offer on both legs);
+// no trickle ICE; the answer keeps the offer's payload type numbers (RFC
+// 3264 §6.1), and a packet of a payload type nobody negotiated is dropped
+// without ending the relay.
 package media

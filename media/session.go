@@ -39,7 +39,7 @@ type Session struct {
 	rxBrowser      reception     // of the browser's stream (onTrack)
 	toBrowser      struct{ packets, octets, lastTS atomic.Uint32 }
 
-	chat chan string
+	chat chan calls.ChatMessage
 	dc   atomic.Pointer[webrtc.DataChannel]
 
 	done      chan struct{}
@@ -58,7 +58,7 @@ func (e *Engine) answer(offer string, o browserOffer, plain *plainLeg) (*Session
 		return nil, "", fmt.Errorf("media: %w", err)
 	}
 	s := &Session{e: e, law: o.law, pc: pc, track: newRelayTrack(o.law), plain: plain, browserEventPT: int32(o.eventPT),
-		sessID: rand.Uint64() >> 1, chat: make(chan string, 32), done: make(chan struct{}), ready: make(chan struct{})}
+		sessID: rand.Uint64() >> 1, chat: make(chan calls.ChatMessage, 32), done: make(chan struct{}), ready: make(chan struct{})}
 	s.rxBrowser.clock = 8000
 	s.agentEventPT.Store(-1)
 	s.lastBrowserRx.Store(time.Now().UnixNano())
@@ -286,23 +286,6 @@ func (s *Session) report(now time.Time) {
 	}
 }
 
-func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
-	if dc.Label() != "chat" {
-		return
-	}
-	s.dc.Store(dc)
-	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		if !m.IsString {
-			return
-		}
-		select {
-		case s.chat <- string(m.Data):
-		default:
-			s.e.log.Warn("chat message dropped: the agent's side is behind")
-		}
-	})
-}
-
 // Ready implements calls.Media.
 func (s *Session) Ready() <-chan struct{} { return s.ready }
 
@@ -340,18 +323,6 @@ func (s *Session) Reoffer(offer []byte) ([]byte, error) {
 	s.plain.apply(r)
 	v := s.version.Add(1)
 	return localSDP(s.sessID, v, s.plain.local.Addr(), int(s.plain.local.Port()), s.law, r.eventPT, mirror(r.direction)), nil
-}
-
-// Chat implements calls.Media.
-func (s *Session) Chat() <-chan string { return s.chat }
-
-// SendChat implements calls.Media.
-func (s *Session) SendChat(text string) error {
-	dc := s.dc.Load()
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return errors.New("media: the chat channel is not open")
-	}
-	return dc.SendText(text)
 }
 
 // Done implements calls.Media.

@@ -59,19 +59,29 @@ func (s *Server) ServeCalls(l Locator) {
 	s.methods = append(s.methods, "INVITE", "ACK", "BYE", "CANCEL", "MESSAGE")
 }
 
-// legs are the answered agent legs by dialog id.
+// visitorPrefix starts the user part of a web visitor's URI on the agent
+// leg, sip:visitor-<call id>@<domain>: each live call has its own, so the
+// agent's phone can reach the visitor outside the dialog (chat).
+const visitorPrefix = "visitor-"
+
+// legs are the answered agent legs by dialog id, and those of web calls by
+// the visitor's user part.
 type legs struct {
-	mu sync.Mutex
-	m  map[string]*leg
+	mu        sync.Mutex
+	m         map[string]*leg
+	byVisitor map[string]*leg
 }
 
 func (t *legs) put(id string, l *leg) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = make(map[string]*leg)
+		t.m, t.byVisitor = make(map[string]*leg), make(map[string]*leg)
 	}
 	t.m[id] = l
+	if v := l.visitor(); v != "" {
+		t.byVisitor[v] = l
+	}
 }
 
 func (t *legs) get(id string) *leg {
@@ -80,9 +90,19 @@ func (t *legs) get(id string) *leg {
 	return t.m[id]
 }
 
+// visitor finds the leg of a web call by the visitor's user part.
+func (t *legs) visitor(user string) *leg {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byVisitor[user]
+}
+
 func (t *legs) drop(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if l := t.m[id]; l != nil {
+		delete(t.byVisitor, l.visitor())
+	}
 	delete(t.m, id)
 }
 
@@ -187,7 +207,7 @@ func (s *Server) newInvite(agent string, b location.Binding, o calls.Offer) (*si
 	if err := sipmsg.ParseUri(agent, &aor); err != nil {
 		return nil, false, fmt.Errorf("agent %q: %w", agent, err)
 	}
-	caller := "visitor"
+	caller := visitorPrefix + o.CallID
 	if o.Phone != "" {
 		caller = o.Phone
 	}
@@ -258,6 +278,18 @@ type leg struct {
 
 // Answer implements calls.Leg.
 func (l *leg) Answer() []byte { return l.sess.InviteResponse.Body() }
+
+// visitor is the user part of the web visitor this leg calls from, "" on
+// other legs.
+func (l *leg) visitor() string {
+	if u := l.sess.InviteRequest.From().Address.User; strings.HasPrefix(u, visitorPrefix) {
+		return u
+	}
+	return ""
+}
+
+// agent is the user part of the agent this leg calls.
+func (l *leg) agent() string { return l.sess.InviteRequest.To().Address.User }
 
 // Hangup implements calls.Leg: a BYE, with a Reason header (RFC 3326)
 // when why is given.
@@ -352,12 +384,28 @@ func (s *Server) onBye(x *exchange) {
 	l.h.HungUp()
 }
 
-// onMessage delivers an agent's chat text to the visitor (RFC 3428).
+// onMessage delivers an agent's chat text to the visitor (RFC 3428):
+// within the call's dialog, or outside it to the visitor's own URI, as
+// most softphones send chat, then only from that call's agent.
 func (s *Server) onMessage(x *exchange) {
 	l := s.leg(x.req)
 	if l == nil {
-		x.respond(481, "Call/Transaction Does Not Exist", nil)
-		return
+		if tag, _ := x.req.To().Params.Get("tag"); tag != "" {
+			x.respond(481, "Call/Transaction Does Not Exist", nil)
+			return
+		}
+		if l = s.legs.visitor(x.req.Recipient.User); l == nil {
+			x.respond(404, "No such visitor", nil)
+			return
+		}
+		user, ok := x.authenticate()
+		if !ok {
+			return
+		}
+		if !s.auth.mayAct(user, l.agent()) {
+			x.respond(403, "Not this visitor's agent", nil)
+			return
+		}
 	}
 	if ct := x.req.ContentType(); ct == nil || !isTextPlain(ct.Value()) {
 		x.respond(415, "Unsupported Media Type", nil, sipmsg.NewHeader("Accept", "text/plain"))

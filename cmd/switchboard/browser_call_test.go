@@ -89,11 +89,12 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 	}
 }
 
-// TestBrowser_KeypadDigitMidCall presses a digit on the widget's keypad in
-// headless Chromium while talking to a SIP agent: the agent receives the
+// TestBrowser_KeypadAndChatMidCall presses a digit on the widget's keypad
+// in headless Chromium while talking to a SIP agent: the agent receives the
 // RFC 4733 digit (Chrome sends it with the answer's payload type) and keeps
-// receiving the visitor's audio afterwards.
-func TestBrowser_KeypadDigitMidCall(t *testing.T) {
+// receiving the visitor's audio afterwards. A chat line reaches the agent
+// and is marked delivered.
+func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 	chromium := chromiumPath(t)
 	p := startCallServer(t)
 	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
@@ -119,6 +120,18 @@ func TestBrowser_KeypadDigitMidCall(t *testing.T) {
 	}
 	flowing("the visitor's audio at the agent after the digit")
 	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbw-chat-input`), "bonjour")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-chat-send`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := calltest.Next(t, alice.Messages(), "the chat at the agent"); got != "bonjour" {
+		t.Errorf("agent got %q", got)
+	}
+	wait("the chat line marked delivered", `(p => !!p && p.dataset.state === 'delivered')(
+		document.querySelector('#sbw-chat-log [data-chat-id="m1"]'))`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	sipmsg "github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard/switchboard/internal/calltest"
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // callSets keep the browser leg's ICE on loopback and make the media
@@ -226,6 +229,65 @@ func TestCall_OfferWithoutTelephoneEventTalksWithoutDTMF(t *testing.T) {
 	calltest.Eventually(t, "the 1 kHz tone echoed back", func() bool { return b.HearsTone(1000) })
 	if err := b.SendDTMF("1"); err == nil {
 		t.Errorf("SendDTMF worked without telephone-event negotiated")
+	}
+}
+
+// Chat with receipts (the widget's JSON sub-protocol): a message the
+// agent's phone takes is "delivered", one it refuses "failed". The agent
+// also reaches the visitor outside the dialog, at the call's own visitor
+// URI, as softphones send chat; nobody else may.
+func TestCall_ChatReceiptsAndOutOfDialogMessages(t *testing.T) {
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	bob := calltest.NewTestAgent(t, calltest.AgentOptions{Server: p.UDP, User: "bob", Password: "bob-secret",
+		Behaviour: calltest.Behaviour{Action: calltest.Answer}, RefuseChat: 488})
+
+	b1 := calltest.NewTestBrowser(t, calltest.BrowserOptions{ChatReceipts: true})
+	id1 := call(t, p, b1, "billing")
+	waitCall(t, p, id1, "talking", "")
+	if err := b1.Chat(calltest.Context(t), "hello alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := calltest.Next(t, alice.Messages(), "the chat at alice"); got != "hello alice" {
+		t.Errorf("alice got %q", got)
+	}
+	if r := calltest.Next(t, b1.Receipts(), "a receipt"); r != (calltest.Receipt{Text: "hello alice", Delivered: true}) {
+		t.Errorf("receipt %+v, want delivered", r)
+	}
+
+	// Outside the dialog, to sip:visitor-<call>@example.com.
+	visitor := "sip:visitor-" + id1 + "@example.com"
+	if got := calltest.Next(t, alice.Invites(), "alice's INVITE").From().Address.String(); got != visitor {
+		t.Errorf("INVITE From %s, want %s", got, visitor)
+	}
+	phone := siptest.NewPeer(t)
+	message := func(uri, user string) *sipmsg.Response {
+		req := phone.Request("MESSAGE", uri, user, p.UDP, "from alice's softphone", "Content-Type: text/plain")
+		return phone.DoAuth(req, user, user+"-secret")
+	}
+	if res := message(visitor, "alice"); res.StatusCode != 200 {
+		t.Fatalf("alice's MESSAGE outside the dialog: %d %s", res.StatusCode, res.Reason)
+	}
+	if got := calltest.Next(t, b1.ChatReceived(), "the agent's chat in the browser"); got != "from alice's softphone" {
+		t.Errorf("browser got %q", got)
+	}
+	if res := message(visitor, "bob"); res.StatusCode != 403 {
+		t.Errorf("bob's MESSAGE to alice's visitor: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+	if res := message("sip:visitor-nobody@example.com", "alice"); res.StatusCode != 404 {
+		t.Errorf("MESSAGE to no visitor: %d %s, want 404", res.StatusCode, res.Reason)
+	}
+
+	// bob's phone refuses text: the visitor is told.
+	b2 := calltest.NewTestBrowser(t, calltest.BrowserOptions{ChatReceipts: true})
+	id2 := call(t, p, b2, "support")
+	waitCall(t, p, id2, "talking", "")
+	calltest.Next(t, bob.Answered(), "bob's answered call")
+	if err := b2.Chat(calltest.Context(t), "hello bob"); err != nil {
+		t.Fatal(err)
+	}
+	if r := calltest.Next(t, b2.Receipts(), "a receipt"); r != (calltest.Receipt{Text: "hello bob", Delivered: false}) {
+		t.Errorf("receipt %+v, want failed", r)
 	}
 }
 

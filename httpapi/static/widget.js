@@ -1,4 +1,4 @@
-/*! Switchboard widget, plain JS, 23611 bytes. <script src="https://HOST/widget.js" async
+/*! Switchboard widget, plain JS, 24396 bytes. <script src="https://HOST/widget.js" async
  * data-server="https://HOST" data-call-server="https://ACD-HOST" data-groups="billing,support" data-lang="en"
  * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
 (function () {
@@ -11,6 +11,7 @@
       connecting: 'Connecting…', queued: 'You are number % in the queue.',
       ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
       hangup: 'Hang up', keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
+      undelivered: ' (not delivered)',
       about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
       'group closed': 'This team is closed', 'queue full': 'The queue is full', 'unknown group': 'Unknown team',
       'no agents': 'No agent is available', 'r-visitor-hangup': 'Call ended.', 'r-agent-hangup': 'The agent hung up.',
@@ -30,6 +31,7 @@
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
       anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', keypad: 'Clavier',
       msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
+      undelivered: ' (non remis)',
       nomic: 'Le micro n’a pas pu être utilisé.', nortc: 'Ce navigateur ne peut pas appeler.',
       'group closed': 'Cette équipe est fermée', 'queue full': 'La file d’attente est pleine',
       'unknown group': 'Équipe inconnue', 'no agents': 'Aucun agent disponible',
@@ -173,8 +175,8 @@
       c.mic = mic;
       if (c.state === 'ended') return stop(c); // hung up meanwhile
       pc = c.pc = new RTCPeerConnection({ iceServers: ice });
-      c.dc = pc.createDataChannel('chat');
-      c.dc.onmessage = function (e) { line(c.agent || t('agent'), e.data, ''); };
+      c.dc = pc.createDataChannel('chat', { protocol: 'switchboard-chat+json' }); // with receipts
+      c.dc.onmessage = function (e) { chatIn(c, e.data); };
       c.sender = pc.addTrack(mic.getAudioTracks()[0], mic);
       pc.ontrack = function (e) { ui.audio.srcObject = e.streams[0] || new MediaStream([e.track]); };
       return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
@@ -257,12 +259,25 @@
     p.appendChild(d.createTextNode(text));
     ui.log.hidden = false;
     ui.log.scrollTop = ui.log.scrollHeight;
+    return p;
+  }
+  function chatIn(c, data) { // the agent's text, or a receipt of ours (docs/calls.md)
+    var m = {};
+    try { m = JSON.parse(data); } catch (x) {}
+    if (m.type === 'message') return line(c.agent || t('agent'), String(m.text), '');
+    var p = ui.log.querySelector('[data-chat-id="' + String(m.id).replace(/\W/g, '') + '"]');
+    if (!p || (m.type !== 'delivered' && m.type !== 'failed')) return;
+    p.dataset.state = m.type;
+    if (m.type === 'failed') el('i', p, '', t('undelivered'));
   }
   function send() {
-    var dc = cur && cur.dc, v = ui.input.value.trim();
+    var c = cur, dc = c && c.dc, v = ui.input.value.trim();
     if (v && dc && dc.readyState === 'open') {
-      dc.send(v);
-      line(t('you'), v, 'sbw-m');
+      c.sent = (c.sent || 0) + 1;
+      dc.send(JSON.stringify({ id: 'm' + c.sent, text: v }));
+      var p = line(t('you'), v, 'sbw-m');
+      p.dataset.chatId = 'm' + c.sent;
+      p.dataset.state = 'sending';
       ui.input.value = '';
     }
   }

@@ -74,6 +74,9 @@ type AgentOptions struct {
 	// EchoChat answers each MESSAGE of a call with a MESSAGE "echo: <text>"
 	// within the dialog.
 	EchoChat bool
+	// RefuseChat, when not 0, answers every MESSAGE with this status, as a
+	// phone that takes no text does.
+	RefuseChat int
 	// Logger gets sipgo's logs; they are dropped when nil.
 	Logger *slog.Logger
 }

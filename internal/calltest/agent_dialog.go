@@ -230,6 +230,10 @@ func (a *Agent) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	if a.opts.RefuseChat != 0 {
+		respond(tx, req, a.opts.RefuseChat, "No text here")
+		return
+	}
 	respond(tx, req, 200, "OK")
 	text := string(req.Body())
 	send(a, a.messages, text)

@@ -2,6 +2,7 @@ package calltest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -51,6 +52,19 @@ type BrowserOptions struct {
 	// and telephone-event/8000 as 101. ChromeCodecs and PionDefaultCodecs
 	// offer what real clients offer.
 	Codecs []webrtc.RTPCodecParameters
+	// ChatReceipts opens the chat channel with the JSON sub-protocol of
+	// docs/calls.md, as the widget does: each message sent gets a receipt
+	// (Receipts). Without it the channel carries plain text.
+	ChatReceipts bool
+}
+
+// chatProtocol is the chat channel's JSON sub-protocol (docs/calls.md).
+const chatProtocol = "switchboard-chat+json"
+
+// Receipt says whether a chat message reached the agent.
+type Receipt struct {
+	Text      string // the message sent
+	Delivered bool   // false: the agent's phone did not take it
 }
 
 // ChromeCodecs returns the audio codecs of Chrome's offer (120 and later),
@@ -110,6 +124,8 @@ type Browser struct {
 	connectedOnce, chatOpenOnce, startOnce    sync.Once
 	doneOnce, closingOnce                     sync.Once
 	chatIn                                    chan string
+	receipts                                  chan Receipt
+	chatSent                                  map[string]string // by id, waiting for a receipt
 
 	wgMu   sync.Mutex
 	wg     sync.WaitGroup
@@ -172,6 +188,8 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 		done:      make(chan struct{}),
 		closing:   make(chan struct{}),
 		chatIn:    make(chan string, 256),
+		receipts:  make(chan Receipt, 256),
+		chatSent:  map[string]string{},
 		dtmfReq:   make(chan *dtmfJob),
 		pts:       map[uint8]law{0: lawPCMU, 8: lawPCMA},
 		probes:    map[uint64]time.Time{},
@@ -189,18 +207,17 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 	}
 	sender := tr.Sender()
 	b.goroutine(func() { drainRTCP(sender.Read) })
-	if b.chat, err = pc.CreateDataChannel("chat", nil); err != nil {
+	var dcInit *webrtc.DataChannelInit
+	if opts.ChatReceipts {
+		protocol := chatProtocol
+		dcInit = &webrtc.DataChannelInit{Protocol: &protocol}
+	}
+	if b.chat, err = pc.CreateDataChannel("chat", dcInit); err != nil {
 		pc.Close()
 		return nil, err
 	}
 	b.chat.OnOpen(func() { b.chatOpenOnce.Do(func() { close(b.chatOpen) }) })
-	b.chat.OnMessage(func(msg webrtc.DataChannelMessage) {
-		select {
-		case b.chatIn <- string(msg.Data):
-		default:
-			b.chatDropped.Add(1)
-		}
-	})
+	b.chat.OnMessage(b.onChat)
 	b.goroutine(b.sendLoop)
 	return b, nil
 }
@@ -342,7 +359,8 @@ func (b *Browser) Close() error {
 	return err
 }
 
-// Chat sends text on the chat channel, waiting for it to open.
+// Chat sends text on the chat channel, waiting for it to open; with
+// ChatReceipts, as a JSON message whose receipt comes on Receipts.
 func (b *Browser) Chat(ctx context.Context, text string) error {
 	select {
 	case <-b.chatOpen:
@@ -351,8 +369,50 @@ func (b *Browser) Chat(ctx context.Context, text string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("chat channel not open: %w", ctx.Err())
 	}
-	return b.chat.SendText(text)
+	if !b.opts.ChatReceipts {
+		return b.chat.SendText(text)
+	}
+	b.mu.Lock()
+	id := "m" + strconv.Itoa(len(b.chatSent)+1)
+	b.chatSent[id] = text
+	b.mu.Unlock()
+	frame, _ := json.Marshal(map[string]string{"id": id, "text": text})
+	return b.chat.SendText(string(frame))
 }
+
+// onChat takes a message of the chat channel: the agent's text, or with
+// ChatReceipts a JSON message or receipt.
+func (b *Browser) onChat(msg webrtc.DataChannelMessage) {
+	text := string(msg.Data)
+	if b.opts.ChatReceipts {
+		var f struct{ Type, ID, Text string }
+		if err := json.Unmarshal(msg.Data, &f); err != nil {
+			b.chatDropped.Add(1)
+			return
+		}
+		if f.Type != "message" {
+			b.mu.Lock()
+			sent := b.chatSent[f.ID]
+			b.mu.Unlock()
+			select {
+			case b.receipts <- Receipt{Text: sent, Delivered: f.Type == "delivered"}:
+			default:
+				b.chatDropped.Add(1)
+			}
+			return
+		}
+		text = f.Text
+	}
+	select {
+	case b.chatIn <- text:
+	default:
+		b.chatDropped.Add(1)
+	}
+}
+
+// Receipts delivers, with ChatReceipts, whether each message sent reached
+// the agent.
+func (b *Browser) Receipts() <-chan Receipt { return b.receipts }
 
 // ChatOpen is closed once the chat channel is open.
 func (b *Browser) ChatOpen() <-chan struct{} { return b.chatOpen }
