@@ -44,6 +44,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/calltest"
 	"github.com/switchboard/switchboard/internal/siptest"
 )
 
@@ -260,6 +261,48 @@ func firstBasic(body string) string {
 	return basic
 }
 
+// TestBaresip_AgentChatsOutsideTheDialog: baresip as alice, an agent,
+// answers a visitor's call by itself and sends chat as softphones do,
+// outside the dialog to the visitor's own URI (its current contact): the
+// browser gets it. The visitor's chat reaches baresip and is receipted.
+func TestBaresip_AgentChatsOutsideTheDialog(t *testing.T) {
+	baresipBinary(t)
+	p := startCallServer(t)
+	// bob, talking to a first visitor, keeps support open (queueing) while
+	// alice is not registered yet.
+	agent(t, p, "bob", calltest.Behaviour{Action: calltest.Answer}, false)
+	first := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
+	waitCall(t, p, call(t, p, first, "support"), "talking", "")
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{ChatReceipts: true})
+	id := call(t, p, b, "support")
+	waitCall(t, p, id, "queued", "")
+
+	// baresip as alice, the visitor as its current contact; it answers
+	// by itself with G.711 and a sine tone.
+	visitor := "sip:visitor-" + id + "@example.com"
+	alice := startBaresip(t, p, "alice",
+		`<sip:alice@example.com>;auth_pass=alice-secret;outbound="sip:`+p.UDP+`;transport=udp";regint=600;pubint=0;answermode=auto`,
+		`"Visitor" <`+visitor+`>`,
+		"module\t\t\tg711.so", "module\t\t\tausine.so", "audio_source\t\tausine,440", "ausrc_srate\t\t48000", "ausrc_channels\t\t2", "audio_player\t\taubridge,nowhere",
+		"module\t\t\taubridge.so")
+	waitCall(t, p, id, "talking", "")
+	calltest.Eventually(t, "the agent's tone at the visitor", func() bool { return b.HearsTone(440) })
+
+	alice.command("message hello from baresip")
+	if got := calltest.Next(t, b.ChatReceived(), "baresip's chat in the browser"); got != "hello from baresip" {
+		t.Errorf("browser got %q", got)
+	}
+	mark := alice.lines()
+	if err := b.Chat(calltest.Context(t), "hi alice"); err != nil {
+		t.Fatal(err)
+	}
+	if r := calltest.Next(t, b.Receipts(), "a receipt"); !r.Delivered {
+		t.Errorf("receipt %+v, want delivered", r)
+	}
+	alice.waitLine(mark, "hi alice")
+	alice.quit()
+}
+
 // TestBaresip_DefaultAlgorithms registers baresip against the shipped
 // default configuration's challenges, and against a server that offers
 // SHA-256 first to everyone, where baresip 1.0.0 gives up (ENOSYS): the
@@ -334,20 +377,20 @@ func baresipBinary(t *testing.T) (bin, modules string) {
 // startBaresip runs baresip with a fresh configuration directory holding
 // testdata/baresip/config and the given accounts and contacts lines. It
 // is killed at the end of the test; its output is logged if the test failed.
-func startBaresip(t *testing.T, p *proc, name, accounts, contacts string) *baresipProc {
+func startBaresip(t *testing.T, p *proc, name, accounts, contacts string, config ...string) *baresipProc {
 	t.Helper()
 	bin, modules := baresipBinary(t)
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	config, err := os.ReadFile(filepath.Join("..", "..", "testdata", "baresip", "config"))
+	base, err := os.ReadFile(filepath.Join("..", "..", "testdata", "baresip", "config"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	config = fmt.Appendf(config, "\nmodule_path\t\t%s\n", modules)
+	base = fmt.Appendf(base, "\nmodule_path\t\t%s\n%s\n", modules, strings.Join(config, "\n"))
 	for file, content := range map[string][]byte{
-		"config":   config,
+		"config":   base,
 		"accounts": []byte(accounts + "\n"),
 		"contacts": []byte(contacts + "\n"),
 	} {
