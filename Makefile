@@ -4,7 +4,7 @@
 GO       ?= go
 BIN      := bin/switchboard
 # Commands the tests need, and the Debian package that brings each.
-NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium
+NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils
 
 .PHONY: run build test deps vet bench fuzz clean
 
@@ -14,8 +14,8 @@ build:
 run: build
 	./$(BIN) serve
 
-# deps installs the Debian packages the tests drive (SIPp, baresip) when
-# their commands are missing.
+# deps installs the Debian packages the tests drive (SIPp, baresip,
+# chromium, xmllint) when their commands are missing.
 deps:
 	@missing=""; for pair in $(NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
@@ -48,6 +48,7 @@ bench: deps
 # fuzz gives each fuzz target a short run; corpora live in testdata/fuzz.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseDocument -fuzztime=30s ./presence/pidf
+	$(GO) test -run='^$$' -fuzz=FuzzParseDocument -fuzztime=30s ./presence/dialoginfo
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=30s ./sip/digestauth
 	$(GO) test -run='^$$' -fuzz=FuzzPublish -fuzztime=30s ./sip
 	$(GO) test -run='^$$' -fuzz=FuzzCallRequests -fuzztime=30s ./sip

@@ -13,7 +13,9 @@ import (
 // PUBLISH in the sip adapter), refreshing or replacing its earlier
 // publication.
 type Publisher interface {
-	Publish(ctx context.Context, presentity string, doc []byte) error
+	// Publish sends doc as presentity's state for event,
+	// presence.EventPresence (PIDF) or presence.EventDialog (dialog-info).
+	Publish(ctx context.Context, event, presentity string, doc []byte) error
 }
 
 // Store keeps every agent's last state and its transitions.

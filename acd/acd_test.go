@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -36,15 +37,19 @@ func testConfig() acd.Config {
 	return c
 }
 
-// recorder is a Publisher that keeps the last document per presentity.
+// recorder is a Publisher that keeps the last document per presentity:
+// presence under its URI, other events under "event URI".
 type recorder struct {
 	mu   sync.Mutex
 	docs map[string]string
 }
 
-func (r *recorder) Publish(_ context.Context, uri string, doc []byte) error {
+func (r *recorder) Publish(_ context.Context, event, uri string, doc []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if event != presence.EventPresence {
+		uri = event + " " + uri
+	}
 	r.docs[uri] = string(doc)
 	return nil
 }
@@ -82,7 +87,7 @@ func TestAgent_StateFollowsRegistrationPresenceAndCalls(t *testing.T) {
 			{"registered, nothing published", func() { s.SetRegistered(ctx, alice, true) }, acd.StateAvailable},
 			{"phone says away", func() { s.SetPresence(ctx, alice, acd.PresenceAway) }, acd.StateAway},
 			{"phone says open", func() { s.SetPresence(ctx, alice, acd.PresenceOpen) }, acd.StateAvailable},
-			{"offered a call", func() { s.Offer(ctx, alice) }, acd.StateReserved},
+			{"offered a call", func() { s.Offer(ctx, alice, &acd.Item{ID: "v1"}) }, acd.StateReserved},
 			{"answered", func() { s.Answered(ctx, alice) }, acd.StateBusy},
 			{"hung up", func() { s.Ended(ctx, alice, "billing", 3*time.Minute) }, acd.StateWrapUp},
 			{"wrap-up over", func() { time.Sleep(30 * time.Second); synctest.Wait() }, acd.StateAvailable},
@@ -104,7 +109,7 @@ func TestAgent_MissesInARowSetAway(t *testing.T) {
 	s.SetRegistered(ctx, alice, true)
 	for i := range 3 {
 		it := &acd.Item{ID: "v", Group: "billing", Enqueued: time.Now()}
-		s.Offer(ctx, alice)
+		s.Offer(ctx, alice, it)
 		s.Missed(ctx, alice, it)
 		want := acd.StateAvailable
 		if i == 2 {
@@ -303,6 +308,49 @@ func TestRun_PublishesGroupsAndAgents(t *testing.T) {
 		}
 		if a := rec.docs[alice]; !strings.Contains(a, `state="available"`) {
 			t.Fatalf("alice document:\n%s", a)
+		}
+	})
+}
+
+// An agent's dialog-info (BLF) follows the calls the ACD routes to it:
+// early while ringing, confirmed on the call, terminated after; its groups'
+// documents carry it too. An agent never offered a call publishes none.
+func TestRun_PublishesAgentDialogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, testConfig())
+		rec := &recorder{docs: map[string]string{}}
+		s.SetPublisher(rec)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.Run(ctx)
+		s.SetRegistered(ctx, alice, true)
+		s.SetRegistered(ctx, bob, true)
+		doc := func(key string) string {
+			time.Sleep(time.Second)
+			synctest.Wait()
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return rec.docs[key]
+		}
+		it := &acd.Item{ID: "call-1", Group: "billing"}
+		for _, step := range []struct {
+			do    func()
+			state string
+		}{
+			{func() { s.Offer(ctx, alice, it) }, "early"},
+			{func() { s.Answered(ctx, alice) }, "confirmed"},
+			{func() { s.Ended(ctx, alice, "billing", time.Minute) }, "terminated"},
+		} {
+			step.do()
+			want := `<dialog id="call-1" direction="recipient"><state>` + step.state + `</state></dialog>`
+			for _, key := range []string{"dialog " + alice, "dialog sip:billing@example.com"} {
+				if d := doc(key); !strings.Contains(d, want) || !strings.Contains(d, `state="full"`) {
+					t.Fatalf("%s after %s:\n%s", key, step.state, d)
+				}
+			}
+		}
+		if d := doc("dialog " + bob); d != "" {
+			t.Fatalf("bob, never offered a call, published:\n%s", d)
 		}
 	})
 }

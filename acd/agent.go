@@ -96,6 +96,7 @@ type Agent struct {
 	Call        call      // where it stands with routed calls
 	WrapUpUntil time.Time // end of wrap-up
 	Misses      int       // routed calls not answered, in a row
+	Dialog      string    // ID of the last item offered, "" before any
 
 	State State     // the derived state, as of Since
 	Since time.Time // when State began; for an available agent, its idle start

@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Offer reserves agent uri for a routed item: its's phone rings. The B2BUA
-// calls it after Route and before it sends the INVITE.
-func (s *Service) Offer(ctx context.Context, uri string) {
-	s.update(ctx, uri, func(a *Agent) { a.Call = callReserved })
+// Offer reserves agent uri for a routed item: its phone rings. The B2BUA
+// calls it after Route and before it sends the INVITE. The item's ID names
+// the agent's dialog in its dialog-info document (BLF) from now on.
+func (s *Service) Offer(ctx context.Context, uri string, it *Item) {
+	s.update(ctx, uri, func(a *Agent) { a.Call, a.Dialog = callReserved, it.ID })
 }
 
 // Answered records that the agent took the call: busy until Ended.

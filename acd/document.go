@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/presence/dialoginfo"
 )
 
 // Namespace is our PIDF extension (docs/acd-pidf.md): the group and agent
@@ -69,6 +71,30 @@ func agentDocument(a *Agent) []byte {
 	fmt.Fprintf(&b, `<sb:agent state="%s" since="%s"/>`, a.State, a.Since.UTC().Format(time.RFC3339))
 	b.WriteString("</presence>")
 	return b.Bytes()
+}
+
+// agentDialog is the agent's dialog with the ACD's calls for its
+// dialog-info document (RFC 4235): early while its phone rings, confirmed
+// on the call, terminated after; the agent is its recipient. No visitor
+// identity is given. ok is false for an agent never offered a call.
+func agentDialog(a *Agent) (d dialoginfo.Dialog, ok bool) {
+	if a.Dialog == "" {
+		return dialoginfo.Dialog{}, false
+	}
+	state := dialoginfo.Terminated
+	switch a.Call {
+	case callReserved:
+		state = dialoginfo.Early
+	case callBusy:
+		state = dialoginfo.Confirmed
+	}
+	return dialoginfo.Dialog{ID: a.Dialog, Direction: dialoginfo.Recipient, State: state}, true
+}
+
+// dialogDocument renders dialogs as the full dialog-info of entity,
+// ordered as a presence server composes them.
+func dialogDocument(entity string, dialogs []dialoginfo.Dialog) []byte {
+	return dialoginfo.Compose(entity, []*dialoginfo.Document{{Entity: entity, Dialogs: dialogs}})
 }
 
 func activity(s State) string {

@@ -85,7 +85,7 @@ func (m *Manager) route(group string, now time.Time) {
 		if !ok {
 			return
 		}
-		m.acd.Offer(ctx, agent)
+		m.acd.Offer(ctx, agent, it)
 		m.mu.Lock()
 		c, cb := m.calls[it.ID], m.callbacks[it.ID]
 		if cb != nil && !m.stopping {

@@ -15,6 +15,8 @@ const notifyTimeout = 32 * time.Second
 // single-flight: while one is in flight, further changes only mark it dirty,
 // and the next one carries the latest document.
 type watcher struct {
+	res resource // what it watches; never changes
+
 	mu       sync.Mutex
 	sub      Subscription
 	seq      uint64      // last notification number used
@@ -128,7 +130,8 @@ func (s *Service) send(w *watcher) {
 // next builds w's next notification, reserving a block of sequence numbers
 // in the store when the reserved ones run out.
 func (s *Service) next(w *watcher) (Notification, error) {
-	body, _ := s.Document(w.presentity())
+	res := w.resource()
+	body, _ := s.document(res)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seq++
@@ -141,6 +144,9 @@ func (s *Service) next(w *watcher) (Notification, error) {
 		}
 		w.sub = sub
 	}
+	if stamp := packages[res.event].stamp; stamp != nil {
+		body = stamp(body, w.seq)
+	}
 	n := Notification{Subscription: w.sub, Seq: w.seq, State: StateActive, Body: body}
 	if w.final != "" {
 		n.State, n.Reason = StateTerminated, w.final
@@ -150,8 +156,10 @@ func (s *Service) next(w *watcher) (Notification, error) {
 	return n, nil
 }
 
-func (w *watcher) presentity() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.sub.Presentity
+// newWatcher returns the watcher of sub.
+func newWatcher(sub Subscription) *watcher {
+	return &watcher{res: resourceOf(sub.Event, sub.Presentity), sub: sub}
 }
+
+// resource is what w watches.
+func (w *watcher) resource() resource { return w.res }

@@ -5,14 +5,15 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/switchboard/switchboard/presence/pidf"
 )
 
 // PublishRequest is one PUBLISH, already stripped of its transport.
 type PublishRequest struct {
 	// Presentity is the canonical URI published for.
 	Presentity string
+	// Event is the event package: EventPresence (also when empty) or
+	// EventDialog.
+	Event string
 	// IfMatch is the entity tag of the publication refreshed, modified or
 	// removed (SIP-If-Match); empty for an initial publication.
 	IfMatch string
@@ -31,20 +32,24 @@ func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, e
 	if err := s.checkURI(r.Presentity); err != nil {
 		return Publication{}, err
 	}
+	pkg, err := packageOf(r.Event)
+	if err != nil {
+		return Publication{}, err
+	}
 	expires, err := s.grant(r.Expires, s.cfg.PublishMinExpires, s.cfg.PublishDefaultExpires, s.cfg.PublishMaxExpires)
 	if err != nil {
 		return Publication{}, err
 	}
-	var doc *pidf.Document
+	var doc any
 	if len(r.Body) > 0 {
-		if doc, err = pidf.ParseDocument(r.Body, r.Presentity, s.lim); err != nil {
+		if doc, err = pkg.parse(r.Body, r.Presentity, s.cfg.MaxDocumentBytes); err != nil {
 			return Publication{}, err
 		}
 	} else if r.IfMatch == "" {
 		return Publication{}, ErrNoBody
 	}
 
-	pr := s.presentity(r.Presentity)
+	pr := s.presentity(resourceOf(r.Event, r.Presentity))
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 
@@ -64,6 +69,7 @@ func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, e
 
 	p := Publication{
 		Presentity:  r.Presentity,
+		Event:       pr.event,
 		ETag:        newETag(),
 		Expires:     time.Now().Add(expires),
 		ContentType: r.ContentType,
@@ -145,7 +151,7 @@ func (s *Service) recompose(pr *presentity) {
 		return
 	}
 	pr.doc = doc
-	if s.observer != nil {
+	if s.observer != nil && pr.event == EventPresence {
 		s.observer(pr.uri, doc)
 	}
 	for _, w := range pr.watchers {

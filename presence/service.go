@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/switchboard/switchboard/presence/pidf"
 )
 
 // Service is the presence server's domain. Its methods are safe for
@@ -22,7 +20,6 @@ type Service struct {
 	store    Store
 	notifier Notifier
 	log      *slog.Logger
-	lim      pidf.Limits
 
 	// ctx bounds notifications; it ends with Close.
 	ctx    context.Context
@@ -36,15 +33,28 @@ type Service struct {
 	observer func(presentity string, doc []byte) // see Observe
 
 	mu           sync.RWMutex
-	presentities map[string]*presentity
+	presentities map[resource]*presentity
 	watchers     map[string]*watcher // by subscription ID
 }
 
-// presentity is the in-memory state of one presentity. Its lock is held
-// across the store write of a publication, so publications of one
-// presentity are applied in order.
+// resource is a URI watched for one event package.
+type resource struct{ event, uri string }
+
+// resourceOf names uri's resource for event ("" is presence).
+func resourceOf(event, uri string) resource {
+	if event == "" {
+		event = EventPresence
+	}
+	return resource{event, uri}
+}
+
+// presentity is the in-memory state of one resource: a presentity for one
+// event package. Its lock is held across the store write of a
+// publication, so publications of one resource are applied in order.
 type presentity struct {
-	uri string
+	uri   string
+	event string
+	pkg   *eventPackage
 
 	mu       sync.Mutex
 	pubs     map[string]*publication // by entity tag
@@ -54,7 +64,7 @@ type presentity struct {
 
 type publication struct {
 	Publication
-	doc   *pidf.Document
+	doc   any // parsed by the event package
 	timer *time.Timer
 }
 
@@ -66,10 +76,9 @@ func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service 
 		store:        store,
 		notifier:     notifier,
 		log:          log,
-		lim:          pidf.Limits{MaxBytes: cfg.MaxDocumentBytes},
 		ctx:          ctx,
 		cancel:       cancel,
-		presentities: make(map[string]*presentity),
+		presentities: make(map[resource]*presentity),
 		watchers:     make(map[string]*watcher),
 	}
 }
@@ -114,13 +123,17 @@ func (s *Service) Load(ctx context.Context) error {
 			expired = append(expired, p)
 			return nil
 		}
-		doc, err := pidf.ParseDocument(p.Body, p.Presentity, s.lim)
+		pkg, err := packageOf(p.Event)
+		var doc any
+		if err == nil {
+			doc, err = pkg.parse(p.Body, p.Presentity, s.cfg.MaxDocumentBytes)
+		}
 		if err != nil {
 			s.log.Warn("dropping stored publication", "presentity", p.Presentity, "etag", p.ETag, "error", err)
 			expired = append(expired, p)
 			return nil
 		}
-		pr := s.presentity(p.Presentity)
+		pr := s.presentity(resourceOf(p.Event, p.Presentity))
 		pr.mu.Lock()
 		s.addPublication(pr, &publication{Publication: p, doc: doc})
 		pr.mu.Unlock()
@@ -138,7 +151,7 @@ func (s *Service) Load(ctx context.Context) error {
 	for _, pr := range s.presentities {
 		pr.mu.Lock()
 		pr.doc = s.compose(pr)
-		if s.observer != nil && len(pr.pubs) > 0 {
+		if s.observer != nil && len(pr.pubs) > 0 && pr.event == EventPresence {
 			s.observer(pr.uri, pr.doc)
 		}
 		pr.mu.Unlock()
@@ -147,14 +160,20 @@ func (s *Service) Load(ctx context.Context) error {
 	return s.loadSubscriptions(ctx, now)
 }
 
-// Document returns the composed document of a presentity and whether it has
-// any publication.
+// Document returns the composed presence document of a presentity and
+// whether it has any publication.
 func (s *Service) Document(uri string) ([]byte, bool) {
+	return s.document(resourceOf(EventPresence, uri))
+}
+
+// document returns the composed document of a resource and whether it has
+// any publication.
+func (s *Service) document(r resource) ([]byte, bool) {
 	s.mu.RLock()
-	pr := s.presentities[uri]
+	pr := s.presentities[r]
 	s.mu.RUnlock()
 	if pr == nil {
-		return pidf.Closed(uri), false
+		return packages[r.event].compose(r.uri, nil), false
 	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
@@ -194,44 +213,46 @@ func (s *Service) checkURI(uri string) error {
 	return nil
 }
 
-// presentity returns the state of uri, creating it when new.
-func (s *Service) presentity(uri string) *presentity {
+// presentity returns the state of a resource, creating it when new. The
+// resource's event package must be served.
+func (s *Service) presentity(r resource) *presentity {
 	s.mu.RLock()
-	pr := s.presentities[uri]
+	pr := s.presentities[r]
 	s.mu.RUnlock()
 	if pr != nil {
 		return pr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pr = s.presentities[uri]; pr == nil {
+	if pr = s.presentities[r]; pr == nil {
+		pkg := packages[r.event]
 		pr = &presentity{
-			uri:      uri,
+			uri:      r.uri,
+			event:    r.event,
+			pkg:      pkg,
 			pubs:     make(map[string]*publication),
 			watchers: make(map[string]*watcher),
-			doc:      pidf.Closed(uri),
+			doc:      pkg.compose(r.uri, nil),
 		}
-		s.presentities[uri] = pr
+		s.presentities[r] = pr
 	}
 	return pr
 }
 
-// compose builds the presentity's document from its publications, oldest
-// first so the newest wins each tuple (RFC 3903 §4). pr.mu must be held.
+// compose builds the resource's document from its publications, oldest
+// first so the newest wins each tuple or dialog (RFC 3903 §4). pr.mu must
+// be held.
 func (s *Service) compose(pr *presentity) []byte {
-	if len(pr.pubs) == 0 {
-		return pidf.Closed(pr.uri)
-	}
 	pubs := make([]*publication, 0, len(pr.pubs))
 	for _, p := range pr.pubs {
 		pubs = append(pubs, p)
 	}
 	slices.SortFunc(pubs, func(a, b *publication) int { return cmp.Compare(a.Seq, b.Seq) })
-	docs := make([]*pidf.Document, len(pubs))
+	docs := make([]any, len(pubs))
 	for i, p := range pubs {
 		docs[i] = p.doc
 	}
-	return pidf.Compose(pr.uri, docs)
+	return pr.pkg.compose(pr.uri, docs)
 }
 
 // newETag returns a fresh, unguessable entity tag.

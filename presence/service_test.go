@@ -2,6 +2,8 @@ package presence_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -226,6 +228,92 @@ func waitN(t *testing.T, r *recorder, n int) {
 	for len(r.all()) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("got %d notifications, want %d", len(r.all()), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The dialog event package beside presence: its publications and watchers
+// are the resource's own, its notifications carry dialog-info whose
+// version counts them from 0, and both survive a restart.
+func TestDialog_SeparateFromPresenceVersionedAndReloaded(t *testing.T) {
+	cfg := presence.DefaultConfig()
+	cfg.MinNotifyInterval = 0
+	f := newFixture(t, cfg)
+	ctx := context.Background()
+	f.subscribe("presence-watcher", time.Hour)
+	if _, _, err := f.svc.Subscribe(ctx, presence.SubscribeRequest{ID: "blf", Presentity: alice,
+		Event: presence.EventDialog, Watcher: "sip:bob@example.com", Expires: dur(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Flush("blf"); err != nil {
+		t.Fatal(err)
+	}
+	dialogDoc := func(state string) []byte {
+		return []byte(`<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="3" state="full" entity="` + alice +
+			`"><dialog id="call-1" direction="recipient"><state>` + state + `</state></dialog></dialog-info>`)
+	}
+	pub, err := f.svc.Publish(ctx, presence.PublishRequest{Presentity: alice, Event: presence.EventDialog,
+		Expires: dur(time.Hour), ContentType: "application/dialog-info+xml", Body: dialogDoc("early")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Publish(ctx, presence.PublishRequest{Presentity: alice, Event: presence.EventDialog, IfMatch: pub.ETag,
+		Expires: dur(time.Hour), ContentType: "application/dialog-info+xml", Body: dialogDoc("confirmed")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Publish(ctx, presence.PublishRequest{Presentity: alice, Event: "message-summary",
+		Expires: dur(time.Hour), Body: dialogDoc("early")}); !errors.Is(err, presence.ErrBadEvent) {
+		t.Fatalf("an unserved event: %v, want ErrBadEvent", err)
+	}
+	if _, err := f.svc.Publish(ctx, presence.PublishRequest{Presentity: alice, Event: presence.EventDialog,
+		Expires: dur(time.Hour), Body: doc("open")}); !errors.Is(err, presence.ErrInvalidDocument) {
+		t.Fatalf("PIDF as dialog-info: %v, want ErrInvalidDocument", err)
+	}
+
+	var blf []presence.Notification
+	eventually(t, func() bool {
+		blf = blf[:0]
+		for _, n := range f.rec.all() {
+			if n.Subscription.ID == "blf" {
+				blf = append(blf, n)
+			}
+		}
+		return len(blf) > 0 && strings.Contains(string(blf[len(blf)-1].Body), "<state>confirmed</state>")
+	})
+	for i, n := range blf {
+		if want := fmt.Sprintf(`version="%d"`, i); !strings.Contains(string(n.Body), want) {
+			t.Errorf("BLF notification %d lacks %s:\n%s", i, want, n.Body)
+		}
+	}
+	for _, n := range f.rec.all() {
+		if n.Subscription.ID == "presence-watcher" && strings.Contains(string(n.Body), "dialog") {
+			t.Errorf("the presence watcher got dialog-info:\n%s", n.Body)
+		}
+	}
+	if doc, _ := f.svc.Document(alice); !strings.Contains(string(doc), "<presence") {
+		t.Errorf("alice's presence document changed:\n%s", doc)
+	}
+
+	f.close()
+	f.open()
+	defer f.close()
+	sub, ok := f.svc.Subscription("blf")
+	if !ok || sub.Event != presence.EventDialog {
+		t.Fatalf("after a restart: %+v %v", sub, ok)
+	}
+	if st := f.svc.Stats(); st.Publications != 1 || st.Subscriptions != 2 {
+		t.Fatalf("after a restart: %+v", st)
+	}
+}
+
+// eventually polls cond until it holds, for five seconds at most.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

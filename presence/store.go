@@ -9,11 +9,14 @@ import (
 type Publication struct {
 	// Presentity is the canonical URI, "sip:alice@example.com".
 	Presentity string
+	// Event is the event package published for: EventPresence (also
+	// when empty) or EventDialog.
+	Event string
 	// ETag is the entity tag the publisher names in SIP-If-Match.
 	ETag string
 	// Expires is when the publication lapses unless refreshed.
 	Expires time.Time
-	// ContentType of Body, "application/pidf+xml".
+	// ContentType of Body, "application/pidf+xml" for presence.
 	ContentType string
 	// Body is the document as published.
 	Body []byte
@@ -29,6 +32,9 @@ type Subscription struct {
 	ID string
 	// Presentity is the canonical URI watched.
 	Presentity string
+	// Event is the event package watched: EventPresence (also when
+	// empty) or EventDialog.
+	Event string
 	// Watcher identifies the subscriber, for logs and listings.
 	Watcher string
 	// Expires is when the subscription lapses unless refreshed.
@@ -96,7 +102,8 @@ type Notification struct {
 	Expires time.Duration
 	// Reason says why a terminated subscription ended.
 	Reason string
-	// Body is the composed presence document (application/pidf+xml).
+	// Body is the composed document of the subscription's event package
+	// (ContentType tells its media type).
 	Body []byte
 }
 

@@ -12,6 +12,9 @@ type SubscribeRequest struct {
 	ID string
 	// Presentity is the canonical URI watched.
 	Presentity string
+	// Event is the event package: EventPresence (also when empty) or
+	// EventDialog.
+	Event string
 	// Watcher identifies the subscriber.
 	Watcher string
 	// Expires is the requested lifetime; nil when the request named none,
@@ -28,6 +31,10 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	if err := s.checkURI(r.Presentity); err != nil {
 		return Subscription{}, false, err
 	}
+	if _, err := packageOf(r.Event); err != nil {
+		return Subscription{}, false, err
+	}
+	res := resourceOf(r.Event, r.Presentity)
 	expires, err := s.grant(r.Expires, s.cfg.SubscribeMinExpires, s.cfg.SubscribeDefaultExpires, s.cfg.SubscribeMaxExpires)
 	if err != nil {
 		return Subscription{}, false, err
@@ -35,19 +42,20 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	sub := Subscription{
 		ID:          r.ID,
 		Presentity:  r.Presentity,
+		Event:       res.event,
 		Watcher:     r.Watcher,
 		Expires:     time.Now().Add(expires),
 		SeqReserved: seqBlock,
 		Dialog:      r.Dialog,
 	}
-	w := &watcher{sub: sub}
+	w := newWatcher(sub)
 	if expires == 0 {
 		w.final = ReasonTimeout // a fetch is never stored
 	} else if err := s.store.PutSubscription(ctx, sub); err != nil {
 		return Subscription{}, false, fmt.Errorf("subscribe %s: %w", r.Presentity, err)
 	}
 	s.attach(w)
-	_, published := s.Document(r.Presentity)
+	_, published := s.document(res)
 	return sub, published, nil
 }
 
@@ -113,7 +121,8 @@ func (s *Service) loadSubscriptions(ctx context.Context, now time.Time) error {
 			expired = append(expired, sub.ID)
 			return nil
 		}
-		w := &watcher{sub: sub, seq: sub.SeqReserved, started: true}
+		w := newWatcher(sub)
+		w.seq, w.started = sub.SeqReserved, true
 		s.attach(w)
 		return nil
 	})
@@ -130,7 +139,7 @@ func (s *Service) loadSubscriptions(ctx context.Context, now time.Time) error {
 
 // attach indexes w under its ID and presentity and arms its expiry.
 func (s *Service) attach(w *watcher) {
-	pr := s.presentity(w.sub.Presentity)
+	pr := s.presentity(w.resource())
 	s.mu.Lock()
 	if prev := s.watchers[w.sub.ID]; prev != nil {
 		s.mu.Unlock()
@@ -155,7 +164,7 @@ func (s *Service) detach(w *watcher) {
 	if s.watchers[w.sub.ID] == w {
 		delete(s.watchers, w.sub.ID)
 	}
-	pr := s.presentities[w.sub.Presentity]
+	pr := s.presentities[w.resource()]
 	s.mu.Unlock()
 	if pr != nil {
 		pr.mu.Lock()

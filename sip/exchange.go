@@ -9,6 +9,8 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/presence"
 )
 
 // exchange is one request being answered.
@@ -134,8 +136,8 @@ func callID(req *sipmsg.Request) string {
 }
 
 func (s *Server) onOptions(x *exchange) {
-	x.respond(200, "OK", nil, sipmsg.NewHeader("Accept", pidfType),
-		sipmsg.NewHeader("Allow-Events", "presence"))
+	x.respond(200, "OK", nil, sipmsg.NewHeader("Accept", pidfType+", "+presence.ContentType(presence.EventDialog)),
+		sipmsg.NewHeader("Allow-Events", allowEvents))
 }
 
 func (s *Server) onNoRoute(x *exchange) {

@@ -78,7 +78,7 @@ func (s *Server) newNotify(pd *parsedDialog, n presence.Notification) *sipmsg.Re
 	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
 	// Exactly this Content-Type, without parameters: some phones refuse
 	// "application/pidf+xml;charset=UTF-8" with 415.
-	req.AppendHeader(sipmsg.NewHeader("Content-Type", pidfType))
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", presence.ContentType(n.Subscription.Event)))
 	req.SetBody(n.Body)
 	s.route(req, d)
 	return req

@@ -10,10 +10,15 @@ import (
 	"github.com/switchboard/switchboard/presence"
 )
 
-// pidfType is the only document type this server takes and sends.
+// pidfType is the media type of presence documents.
 const pidfType = "application/pidf+xml"
 
-// onPublish handles PUBLISH (RFC 3903 §6) for the presence event package.
+// allowEvents lists the event packages served (RFC 6665 §8.2.2): presence
+// (RFC 3856) and dialog (RFC 4235, for BLF keys).
+const allowEvents = presence.EventPresence + ", " + presence.EventDialog
+
+// onPublish handles PUBLISH (RFC 3903 §6) for the presence and dialog
+// event packages.
 func (s *Server) onPublish(x *exchange) {
 	req := x.req
 	user, ok := x.authenticate()
@@ -24,13 +29,15 @@ func (s *Server) onPublish(x *exchange) {
 		x.respond(403, "Forbidden", nil)
 		return
 	}
-	if ev, _ := event(req); ev != "presence" {
-		x.respond(489, "Bad Event", nil, sipmsg.NewHeader("Allow-Events", "presence"))
+	ev, _ := event(req)
+	docType := presence.ContentType(ev)
+	if docType == "" {
+		x.respond(489, "Bad Event", nil, sipmsg.NewHeader("Allow-Events", allowEvents))
 		return
 	}
 	body := req.Body()
-	if len(body) > 0 && !isPIDF(req) {
-		x.respond(415, "Unsupported Media Type", nil, sipmsg.NewHeader("Accept", pidfType))
+	if len(body) > 0 && !hasType(req, docType) {
+		x.respond(415, "Unsupported Media Type", nil, sipmsg.NewHeader("Accept", docType))
 		return
 	}
 	exp, err := expires(req)
@@ -44,9 +51,10 @@ func (s *Server) onPublish(x *exchange) {
 	}
 	pub, err := s.presence.Publish(x.ctx, presence.PublishRequest{
 		Presentity:  canonicalAOR(req.Recipient),
+		Event:       ev,
 		IfMatch:     ifMatch,
 		Expires:     exp,
-		ContentType: pidfType,
+		ContentType: docType,
 		Body:        body,
 	})
 	if err != nil {
@@ -60,15 +68,15 @@ func (s *Server) onPublish(x *exchange) {
 	x.respond(200, "OK", nil, sipmsg.NewHeader("SIP-ETag", pub.ETag), expiresHeader(time.Until(pub.Expires)))
 }
 
-// isPIDF reports whether the request's Content-Type is PIDF, whatever its
-// parameters.
-func isPIDF(req *sipmsg.Request) bool {
+// hasType reports whether the request's Content-Type is mediaType,
+// whatever its parameters.
+func hasType(req *sipmsg.Request, mediaType string) bool {
 	ct := req.ContentType()
 	if ct == nil {
 		return false
 	}
 	mt, _, err := mime.ParseMediaType(ct.Value())
-	return err == nil && mt == pidfType
+	return err == nil && mt == mediaType
 }
 
 // event returns the Event package, lower-cased, and its id parameter

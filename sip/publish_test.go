@@ -85,8 +85,9 @@ func TestPublish_RefusalsChangeNothing(t *testing.T) {
 	}{
 		{"unknown etag", alice, "", []string{"Event: presence", "SIP-If-Match: nosuchtag"}, 412, "Conditional Request Failed", ""},
 		{"too brief", alice, good, []string{"Event: presence", "Content-Type: application/pidf+xml", "Expires: 10"}, 423, "Interval Too Brief", "Min-Expires: 60"},
-		{"unknown event", alice, good, []string{"Event: dialog", "Content-Type: application/pidf+xml"}, 489, "Bad Event", "Allow-Events: presence"},
-		{"no event", alice, good, []string{"Content-Type: application/pidf+xml"}, 489, "Bad Event", "Allow-Events: presence"},
+		{"unknown event", alice, good, []string{"Event: message-summary", "Content-Type: application/pidf+xml"}, 489, "Bad Event", "Allow-Events: presence, dialog"},
+		{"no event", alice, good, []string{"Content-Type: application/pidf+xml"}, 489, "Bad Event", "Allow-Events: presence, dialog"},
+		{"PIDF for dialog", alice, good, []string{"Event: dialog", "Content-Type: application/pidf+xml"}, 415, "Unsupported Media Type", "Accept: application/dialog-info+xml"},
 		{"wrong type", alice, good, []string{"Event: presence", "Content-Type: application/xpidf+xml"}, 415, "Unsupported Media Type", "Accept: application/pidf+xml"},
 		{"malformed", alice, "<presence", []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "malformed", ""},
 		{"entity mismatch", alice, siptest.PIDF("sip:bob@example.com", "t1", "open", ""), []string{"Event: presence", "Content-Type: application/pidf+xml"}, 400, "entity", ""},

@@ -10,12 +10,15 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/presence"
 )
 
 // Publisher sends PUBLISH requests (RFC 3903) for presentities to one
-// presence server, as the ACD does for its groups and agents. It keeps
-// each presentity's entity tag: later PUBLISHes modify the publication
-// with SIP-If-Match, and a 412 (the server lost it) starts a fresh one.
+// presence server, as the ACD does for its groups and agents, for the
+// presence and dialog event packages. It keeps each publication's entity
+// tag: later PUBLISHes modify it with SIP-If-Match, and a 412 (the server
+// lost it) starts a fresh one.
 type Publisher struct {
 	srv     *Server
 	target  sipmsg.Uri
@@ -24,7 +27,7 @@ type Publisher struct {
 	expires time.Duration
 
 	mu    sync.Mutex
-	etags map[string]string
+	etags map[string]string // by event and presentity
 }
 
 // NewPublisher returns a Publisher to the presence server at target (a
@@ -41,40 +44,35 @@ func NewPublisher(srv *Server, target, user, password string, expires time.Durat
 }
 
 // Publish implements acd.Publisher.
-func (p *Publisher) Publish(ctx context.Context, presentity string, doc []byte) error {
+func (p *Publisher) Publish(ctx context.Context, event, presentity string, doc []byte) error {
+	key := event + " " + presentity
 	p.mu.Lock()
-	etag := p.etags[presentity]
+	etag := p.etags[key]
 	p.mu.Unlock()
-	res, err := p.send(ctx, presentity, etag, doc)
+	res, err := p.send(ctx, event, presentity, etag, doc)
 	if err == nil && res.StatusCode == 412 && etag != "" {
-		res, err = p.send(ctx, presentity, "", doc) // RFC 3903 §6: start over
+		res, err = p.send(ctx, event, presentity, "", doc) // RFC 3903 §6: start over
 	}
 	if err != nil {
-		return fmt.Errorf("publish %s: %w", presentity, err)
+		return fmt.Errorf("publish %s %s: %w", event, presentity, err)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if res.StatusCode != 200 {
-		p.forget(presentity)
-		return fmt.Errorf("publish %s: %d %s", presentity, res.StatusCode, res.Reason)
+		delete(p.etags, key)
+		return fmt.Errorf("publish %s %s: %d %s", event, presentity, res.StatusCode, res.Reason)
 	}
-	p.mu.Lock()
-	p.etags[presentity] = sipHeader(res, "SIP-ETag")
-	p.mu.Unlock()
+	p.etags[key] = sipHeader(res, "SIP-ETag")
 	return nil
-}
-
-func (p *Publisher) forget(presentity string) {
-	p.mu.Lock()
-	delete(p.etags, presentity)
-	p.mu.Unlock()
 }
 
 // send sends one PUBLISH, signed with the last challenge's nonce when
 // there is one, answering a new challenge once.
-func (p *Publisher) send(ctx context.Context, presentity, etag string, doc []byte) (*sipmsg.Response, error) {
-	return p.auth.do(ctx, p.srv, func() (*sipmsg.Request, error) { return p.request(presentity, etag, doc) })
+func (p *Publisher) send(ctx context.Context, event, presentity, etag string, doc []byte) (*sipmsg.Response, error) {
+	return p.auth.do(ctx, p.srv, func() (*sipmsg.Request, error) { return p.request(event, presentity, etag, doc) })
 }
 
-func (p *Publisher) request(presentity, etag string, doc []byte) (*sipmsg.Request, error) {
+func (p *Publisher) request(event, presentity, etag string, doc []byte) (*sipmsg.Request, error) {
 	var ruri sipmsg.Uri
 	if err := sipmsg.ParseUri(presentity, &ruri); err != nil {
 		return nil, err
@@ -84,12 +82,12 @@ func (p *Publisher) request(presentity, etag string, doc []byte) (*sipmsg.Reques
 	from.Params.Add("tag", sipmsg.GenerateTagN(16))
 	req.AppendHeader(from)
 	req.AppendHeader(&sipmsg.ToHeader{Address: ruri})
-	req.AppendHeader(sipmsg.NewHeader("Event", "presence"))
+	req.AppendHeader(sipmsg.NewHeader("Event", event))
 	req.AppendHeader(sipmsg.NewHeader("Expires", strconv.Itoa(int(p.expires.Seconds()))))
 	if etag != "" {
 		req.AppendHeader(sipmsg.NewHeader("SIP-If-Match", etag))
 	}
-	req.AppendHeader(sipmsg.NewHeader("Content-Type", pidfType))
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", presence.ContentType(event)))
 	req.SetBody(doc)
 	sendTo(req, p.target)
 	return req, nil

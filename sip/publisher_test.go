@@ -33,7 +33,7 @@ func TestPublisher_RefreshesWithIfMatchAndRecoversFrom412(t *testing.T) {
 	w.NextNotify()
 
 	for _, basic := range []string{"open", "closed"} {
-		if err := pub.Publish(ctx, group, []byte(siptest.PIDF(group, "g", basic, ""))); err != nil {
+		if err := pub.Publish(ctx, presence.EventPresence, group, []byte(siptest.PIDF(group, "g", basic, ""))); err != nil {
 			t.Fatal(err)
 		}
 		if n := w.NextNotify(); !strings.Contains(string(n.Body()), "<basic>"+basic+"</basic>") {
@@ -47,7 +47,7 @@ func TestPublisher_RefreshesWithIfMatchAndRecoversFrom412(t *testing.T) {
 	pub.mu.Lock()
 	pub.etags[group] = "lost-by-the-server"
 	pub.mu.Unlock()
-	if err := pub.Publish(ctx, group, []byte(siptest.PIDF(group, "g", "open", ""))); err != nil {
+	if err := pub.Publish(ctx, presence.EventPresence, group, []byte(siptest.PIDF(group, "g", "open", ""))); err != nil {
 		t.Fatalf("after a 412: %v", err)
 	}
 	if n := w.NextNotify(); !strings.Contains(string(n.Body()), "<basic>open</basic>") {
@@ -71,7 +71,7 @@ func TestPublisher_ReusesTheNonce(t *testing.T) {
 	ctx := context.Background()
 	publish := func(i int) error {
 		uri := fmt.Sprintf("sip:agent%d@example.com", i)
-		return pub.Publish(ctx, uri, []byte(siptest.PIDF(uri, "acd", "open", "")))
+		return pub.Publish(ctx, presence.EventPresence, uri, []byte(siptest.PIDF(uri, "acd", "open", "")))
 	}
 	if err := publish(0); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"github.com/switchboard/switchboard/presence"
 )
 
-// onSubscribe handles SUBSCRIBE for the presence event package (RFC 6665
-// §4.2.1, RFC 3856 §6): an initial one creates a dialog, one inside a
+// onSubscribe handles SUBSCRIBE for the presence and dialog event
+// packages (RFC 6665 §4.2.1, RFC 3856 §6, RFC 4235 §3): an initial one creates a dialog, one inside a
 // dialog refreshes or ends its subscription. Each accepted SUBSCRIBE is
 // answered first and then followed by a NOTIFY.
 func (s *Server) onSubscribe(x *exchange) {
@@ -20,12 +20,13 @@ func (s *Server) onSubscribe(x *exchange) {
 		return
 	}
 	pkg, eventID := event(req)
-	if pkg != "presence" {
-		x.respond(489, "Bad Event", nil, sipmsg.NewHeader("Allow-Events", "presence"))
+	docType := presence.ContentType(pkg)
+	if docType == "" {
+		x.respond(489, "Bad Event", nil, sipmsg.NewHeader("Allow-Events", allowEvents))
 		return
 	}
-	if !acceptsPIDF(req) {
-		x.respond(406, "Not Acceptable", nil, sipmsg.NewHeader("Accept", pidfType))
+	if !accepts(req, docType) {
+		x.respond(406, "Not Acceptable", nil, sipmsg.NewHeader("Accept", docType))
 		return
 	}
 	exp, err := expires(req)
@@ -50,6 +51,7 @@ func (s *Server) onSubscribe(x *exchange) {
 	sub, published, err := s.presence.Subscribe(x.ctx, presence.SubscribeRequest{
 		ID:         d.id(),
 		Presentity: canonicalAOR(req.Recipient),
+		Event:      pkg,
 		Watcher:    req.From().Address.String(),
 		Expires:    exp,
 		Dialog:     raw,
@@ -113,10 +115,10 @@ func (s *Server) accept(x *exchange, code int, reason string, sub presence.Subsc
 	}
 }
 
-// acceptsPIDF reports whether the Accept headers allow PIDF. A SUBSCRIBE
-// without Accept means PIDF (RFC 3856 §6.6); so does an empty one, which
-// some phones send.
-func acceptsPIDF(req *sipmsg.Request) bool {
+// accepts reports whether the Accept headers allow docType. A SUBSCRIBE
+// without Accept means the package's own type (RFC 3856 §6.6, RFC 4235
+// §3.3); so does an empty one, which some phones send.
+func accepts(req *sipmsg.Request, docType string) bool {
 	hs := req.GetHeaders("Accept")
 	seen := false
 	for _, h := range hs {
@@ -127,7 +129,7 @@ func acceptsPIDF(req *sipmsg.Request) bool {
 			}
 			seen = true
 			mt, _, err := mime.ParseMediaType(item)
-			if err == nil && (mt == pidfType || mt == "*/*" || mt == "application/*") {
+			if err == nil && (mt == docType || mt == "*/*" || mt == "application/*") {
 				return true
 			}
 		}

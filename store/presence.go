@@ -20,6 +20,7 @@ var _ presence.Store = (*DB)(nil)
 type publicationRecord struct {
 	V           int       `json:"v"`
 	Presentity  string    `json:"presentity"`
+	Event       string    `json:"event,omitempty"` // absent: presence
 	ETag        string    `json:"etag"`
 	Expires     time.Time `json:"expires"`
 	ContentType string    `json:"content_type"`
@@ -32,6 +33,7 @@ type subscriptionRecord struct {
 	V           int       `json:"v"`
 	ID          string    `json:"id"`
 	Presentity  string    `json:"presentity"`
+	Event       string    `json:"event,omitempty"` // absent: presence
 	Watcher     string    `json:"watcher"`
 	Expires     time.Time `json:"expires"`
 	SeqReserved uint64    `json:"seq_reserved"`
@@ -44,7 +46,7 @@ func publicationKey(presentity, etag string) []byte {
 
 // PutPublication implements presence.Store.
 func (db *DB) PutPublication(ctx context.Context, p presence.Publication, replaces string) error {
-	rec := publicationRecord{V: 1, Presentity: p.Presentity, ETag: p.ETag, Expires: p.Expires,
+	rec := publicationRecord{V: 1, Presentity: p.Presentity, Event: p.Event, ETag: p.ETag, Expires: p.Expires,
 		ContentType: p.ContentType, Body: p.Body, Seq: p.Seq}
 	return db.batch(ctx, func(tx *bolt.Tx) error {
 		if replaces != "" {
@@ -65,7 +67,7 @@ func (db *DB) DeletePublication(ctx context.Context, presentity, etag string) er
 
 // PutSubscription implements presence.Store.
 func (db *DB) PutSubscription(ctx context.Context, s presence.Subscription) error {
-	rec := subscriptionRecord{V: 1, ID: s.ID, Presentity: s.Presentity, Watcher: s.Watcher,
+	rec := subscriptionRecord{V: 1, ID: s.ID, Presentity: s.Presentity, Event: s.Event, Watcher: s.Watcher,
 		Expires: s.Expires, SeqReserved: s.SeqReserved, Dialog: s.Dialog}
 	return db.batch(ctx, func(tx *bolt.Tx) error {
 		return put(tx, bucketSubscriptions, []byte(s.ID), rec)
@@ -82,7 +84,7 @@ func (db *DB) DeleteSubscription(ctx context.Context, id string) error {
 // LoadPublications implements presence.Store.
 func (db *DB) LoadPublications(_ context.Context, fn func(presence.Publication) error) error {
 	return each(db, bucketPublications, func(r publicationRecord) error {
-		return fn(presence.Publication{Presentity: r.Presentity, ETag: r.ETag, Expires: r.Expires,
+		return fn(presence.Publication{Presentity: r.Presentity, Event: r.Event, ETag: r.ETag, Expires: r.Expires,
 			ContentType: r.ContentType, Body: r.Body, Seq: r.Seq})
 	})
 }
@@ -90,7 +92,7 @@ func (db *DB) LoadPublications(_ context.Context, fn func(presence.Publication) 
 // LoadSubscriptions implements presence.Store.
 func (db *DB) LoadSubscriptions(_ context.Context, fn func(presence.Subscription) error) error {
 	return each(db, bucketSubscriptions, func(r subscriptionRecord) error {
-		return fn(presence.Subscription{ID: r.ID, Presentity: r.Presentity, Watcher: r.Watcher,
+		return fn(presence.Subscription{ID: r.ID, Presentity: r.Presentity, Event: r.Event, Watcher: r.Watcher,
 			Expires: r.Expires, SeqReserved: r.SeqReserved, Dialog: r.Dialog})
 	})
 }
