@@ -1,7 +1,10 @@
 // Package presence is the presence server's domain: presentities, the
 // publications that devices make for them (RFC 3903), the composition of
 // those publications into one document (RFC 3856 §6.2), and the watchers
-// subscribed to that document (RFC 6665).
+// subscribed to that document (RFC 6665). It serves two event packages,
+// presence (PIDF, presence/pidf) and dialog (RFC 4235 dialog-info for BLF
+// keys, presence/dialoginfo), with the same machinery: a resource is a
+// URI for one package (event.go says what differs between them).
 //
 // It imports no transport. An adapter (sip/) turns a PUBLISH into
 // [Service.Publish] and a SUBSCRIBE into [Service.Subscribe], and implements

@@ -1,7 +1,12 @@
 // Package sip is Switchboard's SIP adapter, over sipgo's transport and
 // transaction layers. It owns what sipgo does not do for us: request checks,
 // digest challenges, the registrar's REGISTER handling, PUBLISH (RFC 3903),
-// and SUBSCRIBE/NOTIFY dialogs (RFC 6665), which sipgo does not model.
+// and SUBSCRIBE/NOTIFY dialogs (RFC 6665), which sipgo does not model, for
+// the presence and dialog event packages. It is also the B2BUA of visitors'
+// calls and callbacks (b2bua.go, trunk.go: agents' and the trunk's legs,
+// in-dialog requests, chat MESSAGEs to a visitor's own URI), and the client
+// of other roles: Publisher sends the ACD's PUBLISHes, Watcher the web
+// role's SUBSCRIBEs, both signed by digestClient, which reuses a nonce.
 //
 // A request enters through a sipgo handler, is checked once (checkRequest),
 // authenticated (authorize), and becomes one domain call (presence.Publish,
