@@ -2,7 +2,6 @@ package calls
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -278,6 +277,3 @@ func (cb *callback) ready(now time.Time) bool {
 	defer cb.mu.Unlock()
 	return cb.rec.State == CallbackQueued && cb.cancel == nil && !now.Before(cb.rec.NextTry)
 }
-
-// errCancelled marks an attempt the visitor cancelled or a stop ended.
-var errCancelled = errors.New("cancelled")

@@ -95,8 +95,11 @@ func settings(cfg Config) (webrtc.SettingEngine, error) {
 			return ok && keep[a.Unmap()]
 		})
 	}
-	if len(cfg.ICE.NAT1To1IPs) > 0 {
-		se.SetNAT1To1IPs(cfg.ICE.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	if len(cfg.ICE.NAT1To1IPs) > 0 { // host candidates show the public addresses instead
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: cfg.ICE.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace}); err != nil {
+			return se, fmt.Errorf("media.ice.nat_1to1_ips: %w", err)
+		}
 	}
 	if cfg.ICE.UDPPortMax > 0 {
 		if err := se.SetEphemeralUDPPortRange(uint16(cfg.ICE.UDPPortMin), uint16(cfg.ICE.UDPPortMax)); err != nil {

@@ -194,7 +194,7 @@ func (p *parser) start(t xml.StartElement, off int64) error {
 func (p *parser) checkAttrs(attrs []xml.Attr) error {
 	seen := make([]xml.Name, 0, len(attrs))
 	for _, a := range attrs {
-		n := a.Name
+		var n xml.Name
 		if pfx, ok := isDecl(a); ok {
 			n = xml.Name{Space: "\x00xmlns", Local: pfx}
 		} else if r, err := p.sc.resolve(a.Name, true); err != nil {

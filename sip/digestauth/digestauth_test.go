@@ -140,7 +140,7 @@ func TestChallenges(t *testing.T) {
 			nonce = c.Nonce
 		}
 	}
-	if a.Challenges("alice", false)[0] == a.Challenges("alice", false)[0] {
+	if first, second := a.Challenges("alice", false)[0], a.Challenges("alice", false)[0]; first == second {
 		t.Error("nonces repeat")
 	}
 }

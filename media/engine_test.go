@@ -1,0 +1,38 @@
+package media
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/calltest"
+)
+
+// With media.ice.nat_1to1_ips, the answer's host candidates show the
+// public address instead of the local one (a server behind 1:1 NAT).
+func TestAnswer_NAT1To1AddressInCandidates(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ICE.HostIPs = []string{"127.0.0.1"}
+	cfg.ICE.NAT1To1IPs = []string{"203.0.113.7"}
+	e, err := NewEngine(cfg, "127.0.0.1", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{Codecs: calltest.ChromeCodecs()})
+	offer, err := b.Offer(calltest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, answer, err := e.Answer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.Contains(answer, " 203.0.113.7 ") || strings.Contains(answer, " 127.0.0.1 ") {
+		t.Errorf("candidates do not show the public address alone:\n%s", answer)
+	}
+	if !strings.Contains(answer, "a=rtpmap:126 telephone-event/8000") {
+		t.Errorf("telephone-event is not the offer's 126:\n%s", answer)
+	}
+}
