@@ -3,6 +3,8 @@ package media
 import (
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,5 +36,32 @@ func TestAnswer_NAT1To1AddressInCandidates(t *testing.T) {
 	}
 	if !strings.Contains(answer, "a=rtpmap:126 telephone-event/8000") {
 		t.Errorf("telephone-event is not the offer's 126:\n%s", answer)
+	}
+}
+
+// The offer headless Chromium 156 makes for Talk now (an audio transceiver
+// and a data channel), saved as it was: the answer keeps its payload types,
+// PCMU as 0 and telephone-event/8000 as 126, and takes nothing else.
+func TestAnswer_RealChromiumOffer(t *testing.T) {
+	offer, err := os.ReadFile(filepath.Join("testdata", "chromium156_offer.sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ICE.HostIPs = []string{"127.0.0.1"}
+	e, err := NewEngine(cfg, "127.0.0.1", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, answer, err := e.Answer(string(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, want := range []string{"m=audio 9 UDP/TLS/RTP/SAVPF 0 126\r\n", "a=rtpmap:0 PCMU/8000", "a=rtpmap:126 telephone-event/8000",
+		"m=application 9 UDP/DTLS/SCTP webrtc-datachannel"} {
+		if !strings.Contains(answer, want) {
+			t.Errorf("the answer lacks %q:\n%s", want, answer)
+		}
 	}
 }
