@@ -116,6 +116,7 @@ func (s *Service) Load(ctx context.Context) error {
 	now := time.Now()
 	var expired []Publication
 	err := s.store.LoadPublications(ctx, func(p Publication) error {
+		p.Event = resourceOf(p.Event, p.Presentity).event // stored before events were told apart: presence
 		if s.seq.Load() < p.Seq {
 			s.seq.Store(p.Seq)
 		}

@@ -318,3 +318,29 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Records stored before event packages were told apart have no event:
+// they load as presence, and their notifications say so.
+func TestReload_RecordsWithoutEventArePresence(t *testing.T) {
+	cfg := presence.DefaultConfig()
+	cfg.MinNotifyInterval = 0
+	f := newFixture(t, cfg)
+	ctx := context.Background()
+	if err := f.db.PutSubscription(ctx, presence.Subscription{ID: "old", Presentity: alice, Watcher: "sip:bob@example.com",
+		Expires: time.Now().Add(time.Hour), SeqReserved: 256}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.PutPublication(ctx, presence.Publication{Presentity: alice, ETag: "e1", Expires: time.Now().Add(time.Hour),
+		ContentType: "application/pidf+xml", Body: doc("open"), Seq: 1}, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	f.open()
+	defer f.close()
+	if sub, ok := f.svc.Subscription("old"); !ok || sub.Event != presence.EventPresence {
+		t.Fatalf("old subscription: %+v %v", sub, ok)
+	}
+	if d, ok := f.svc.Document(alice); !ok || !strings.Contains(string(d), "<basic>open</basic>") {
+		t.Fatalf("old publication: %v\n%s", ok, d)
+	}
+}

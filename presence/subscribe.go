@@ -121,6 +121,7 @@ func (s *Service) loadSubscriptions(ctx context.Context, now time.Time) error {
 			expired = append(expired, sub.ID)
 			return nil
 		}
+		sub.Event = resourceOf(sub.Event, sub.Presentity).event // stored before events were told apart: presence
 		w := newWatcher(sub)
 		w.seq, w.started = sub.SeqReserved, true
 		s.attach(w)

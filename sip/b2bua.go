@@ -394,12 +394,12 @@ func (s *Server) onMessage(x *exchange) {
 			x.respond(481, "Call/Transaction Does Not Exist", nil)
 			return
 		}
-		if l = s.legs.visitor(x.req.Recipient.User); l == nil {
-			x.respond(404, "No such visitor", nil)
-			return
-		}
 		user, ok := x.authenticate()
 		if !ok {
+			return
+		}
+		if l = s.legs.visitor(x.req.Recipient.User); l == nil {
+			x.respond(404, "No such visitor", nil)
 			return
 		}
 		if !s.auth.mayAct(user, l.agent()) {

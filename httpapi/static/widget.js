@@ -1,4 +1,4 @@
-/*! Switchboard widget, plain JS, 24396 bytes. <script src="https://HOST/widget.js" async
+/*! Switchboard widget, plain JS, 24515 bytes. <script src="https://HOST/widget.js" async
  * data-server="https://HOST" data-call-server="https://ACD-HOST" data-groups="billing,support" data-lang="en"
  * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
 (function () {
@@ -262,8 +262,9 @@
     return p;
   }
   function chatIn(c, data) { // the agent's text, or a receipt of ours (docs/calls.md)
-    var m = {};
+    var m = null;
     try { m = JSON.parse(data); } catch (x) {}
+    if (!m || typeof m.type !== 'string') return line(c.agent || t('agent'), data, ''); // a server without receipts
     if (m.type === 'message') return line(c.agent || t('agent'), String(m.text), '');
     var p = ui.log.querySelector('[data-chat-id="' + String(m.id).replace(/\W/g, '') + '"]');
     if (!p || (m.type !== 'delivered' && m.type !== 'failed')) return;
