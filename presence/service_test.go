@@ -224,13 +224,7 @@ func TestPublish_TwoDevicesCompose(t *testing.T) {
 
 func waitN(t *testing.T, r *recorder, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.all()) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d notifications, want %d", len(r.all()), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, fmt.Sprintf("%d notifications", n), func() bool { return len(r.all()) >= n })
 }
 
 // The dialog event package beside presence: its publications and watchers
@@ -272,7 +266,7 @@ func TestDialog_SeparateFromPresenceVersionedAndReloaded(t *testing.T) {
 	}
 
 	var blf []presence.Notification
-	eventually(t, func() bool {
+	eventually(t, "the BLF watcher's confirmed dialog", func() bool {
 		blf = blf[:0]
 		for _, n := range f.rec.all() {
 			if n.Subscription.ID == "blf" {
@@ -308,12 +302,12 @@ func TestDialog_SeparateFromPresenceVersionedAndReloaded(t *testing.T) {
 }
 
 // eventually polls cond until it holds, for five seconds at most.
-func eventually(t *testing.T, cond func() bool) {
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
+			t.Fatalf("waiting for %s: not in time", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -39,12 +39,7 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 		t.Fatalf("REGISTER: %d", res.StatusCode)
 	}
 
-	ctx, pageLog := newBrowser(t, chromium,
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true))
-	wait := waiter(t, ctx, p, pageLog)
-	talkNow(t, ctx, p, wait, "billing")
-	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+	ctx, pageLog, wait := talkingInChromium(t, chromium, p)
 
 	// The echo of the fake microphone's audio comes back through the relay.
 	const inbound = `(async () => {
@@ -99,12 +94,7 @@ func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 	p := startCallServer(t)
 	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
 
-	ctx, pageLog := newBrowser(t, chromium,
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true))
-	wait := waiter(t, ctx, p, pageLog)
-	talkNow(t, ctx, p, wait, "billing")
-	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+	ctx, pageLog, wait := talkingInChromium(t, chromium, p)
 
 	flowing := func(what string) {
 		t.Helper()
@@ -135,6 +125,19 @@ func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}
+}
+
+// talkingInChromium opens the demo page in headless Chromium with a fake
+// microphone, clicks Talk now for billing and waits until the call talks.
+func talkingInChromium(t *testing.T, chromium string, p *proc) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string)) {
+	t.Helper()
+	ctx, pageLog := newBrowser(t, chromium,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true))
+	wait := waiter(t, ctx, p, pageLog)
+	talkNow(t, ctx, p, wait, "billing")
+	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+	return ctx, pageLog, wait
 }
 
 // startSIPpUAS runs testdata/sipp/agent_uas.xml for one call on
