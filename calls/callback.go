@@ -93,9 +93,12 @@ type CallbackConfig struct {
 	// RingTimeout is how long the visitor's phone rings.
 	RingTimeout time.Duration `yaml:"ring_timeout"`
 	// PerVisitor and PerIP cap the requests of one visitor and of one
-	// address within RateWindow.
+	// address within RateWindow (the web facade counts those); PerNumber
+	// caps the requests to call one number back, whoever asks: a site's
+	// form must not become a way to ring someone's phone again and again.
 	PerVisitor int           `yaml:"per_visitor"`
 	PerIP      int           `yaml:"per_ip"`
+	PerNumber  int           `yaml:"per_number"`
 	RateWindow time.Duration `yaml:"rate_window"`
 }
 
@@ -112,6 +115,8 @@ func (c CallbackConfig) Validate(prefix string) error {
 		return fmt.Errorf("%s.ring_timeout: must be positive", prefix)
 	case c.PerVisitor < 1 || c.PerIP < 1:
 		return fmt.Errorf("%s.per_visitor, per_ip: at least 1", prefix)
+	case c.PerNumber < 1:
+		return fmt.Errorf("%s.per_number: at least 1", prefix)
 	case c.RateWindow <= 0:
 		return fmt.Errorf("%s.rate_window: must be positive", prefix)
 	}
@@ -128,3 +133,14 @@ var (
 	// ErrCallbacksOff is returned when callbacks are not enabled.
 	ErrCallbacksOff = errors.New("callbacks are not enabled")
 )
+
+// RateLimitedError is a request refused by a limit, named as in the
+// configuration (e.g. "callbacks.per_number"), until RetryAfter.
+type RateLimitedError struct {
+	Limit      string
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("over the %s limit: retry after %s", e.Limit, e.RetryAfter.Round(time.Second))
+}

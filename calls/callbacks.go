@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/internal/ratelimit"
 )
 
 // callback is a callback the manager holds: its record, its queue item,
@@ -48,15 +49,17 @@ type CallbackView struct {
 
 // callbackParts are what callbacks need besides calls.
 type callbackParts struct {
-	cfg     CallbackConfig
-	store   CallbackStore
-	bridger Bridger
-	trunk   Trunk
+	cfg       CallbackConfig
+	store     CallbackStore
+	bridger   Bridger
+	trunk     Trunk
+	perNumber *ratelimit.Window // requests per destination (E.164)
 }
 
 // EnableCallbacks turns callbacks on; call it before LoadCallbacks and Run.
 func (m *Manager) EnableCallbacks(cfg CallbackConfig, store CallbackStore, b Bridger, t Trunk) {
-	m.cb = &callbackParts{cfg: cfg, store: store, bridger: b, trunk: t}
+	m.cb = &callbackParts{cfg: cfg, store: store, bridger: b, trunk: t,
+		perNumber: ratelimit.NewWindow(cfg.PerNumber, cfg.RateWindow)}
 }
 
 // LoadCallbacks queues again the stored callbacks still pending, in their
@@ -116,6 +119,9 @@ func (m *Manager) RequestCallback(ctx context.Context, r CallbackRequest) (Callb
 	now := time.Now()
 	if err := m.accepting(r.Group, now); err != nil {
 		return CallbackView{}, err
+	}
+	if ok, wait := m.cb.perNumber.Allow(phone, now); !ok {
+		return CallbackView{}, &RateLimitedError{Limit: "callbacks.per_number", RetryAfter: wait}
 	}
 	rec := Callback{ID: newID(), Group: r.Group, Phone: phone, Name: r.Name, Visitor: r.Visitor,
 		State: CallbackQueued, Enqueued: now, Updated: now}

@@ -13,9 +13,11 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/route"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/calls"
+	"github.com/switchboard/switchboard/internal/ratelimit"
 )
 
 // Callbacks is what the callback API and the agent console need of the
@@ -83,8 +85,13 @@ func callbackViewOf(v calls.CallbackView, console bool) callbackView {
 
 // callbackRoutes serves the visitor's callbacks: POST /v1/callbacks,
 // GET and DELETE /v1/callbacks/{id}.
-func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec visitorCodec, limits RateLimits) {
-	perVisitor, perIP := newLimiter(limits.PerVisitor, limits.Window), newLimiter(limits.PerIP, limits.Window)
+func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec visitorCodec, limits RateLimits, refused *prometheus.CounterVec) {
+	perVisitor, perIP := ratelimit.NewWindow(limits.PerVisitor, limits.Window), ratelimit.NewWindow(limits.PerIP, limits.Window)
+	tooMany := func(c *app.RequestContext, limit string, wait time.Duration) {
+		refused.WithLabelValues(limit).Inc()
+		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(c, http.StatusTooManyRequests, "rate_limited", "too many callback requests ("+limit+"); try again later")
+	}
 	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
 	r.OPTIONS("/v1/callbacks", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/callbacks/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
@@ -109,18 +116,24 @@ func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec vi
 			return
 		}
 		now := time.Now()
-		ok, wait := perIP.allow(c.ClientIP(), now)
-		if cookie := string(c.Cookie(cookieName)); ok && cookie != "" {
-			ok, wait = perVisitor.allow(cookie, now)
-		}
-		if !ok {
-			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			writeError(c, http.StatusTooManyRequests, "rate_limited", "too many callback requests; try again later")
+		if ok, wait := perIP.Allow(c.ClientIP(), now); !ok {
+			tooMany(c, "callbacks.per_ip", wait)
 			return
+		}
+		if v.ID != "" {
+			if ok, wait := perVisitor.Allow(v.ID, now); !ok {
+				tooMany(c, "callbacks.per_visitor", wait)
+				return
+			}
 		}
 		visitor := visitorOf(v, req.Group)
 		visitor.Name = req.Name
 		view, err := cbs.RequestCallback(ctx, calls.CallbackRequest{Group: req.Group, Phone: req.Phone, Name: req.Name, Visitor: visitor})
+		var limited *calls.RateLimitedError
+		if errors.As(err, &limited) {
+			tooMany(c, limited.Limit, limited.RetryAfter)
+			return
+		}
 		if err != nil {
 			callbackError(c, err)
 			return

@@ -29,6 +29,11 @@ type Config struct {
 	// CertFile and KeyFile switch on HTTPS when both are set.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
+	// proxies in front: only from them is the client address read from
+	// X-Forwarded-For or X-Real-IP. Empty: the socket's address, always,
+	// so that nobody escapes the per-address limits by naming another.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Validate names the first bad field under prefix.
@@ -39,7 +44,31 @@ func (c Config) Validate(prefix string) error {
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return fmt.Errorf("%s.cert_file: cert_file and key_file go together", prefix)
 	}
+	if _, err := c.trustedNets(); err != nil {
+		return fmt.Errorf("%s.%w", prefix, err)
+	}
 	return nil
+}
+
+// trustedNets parses TrustedProxies; a bare IP is a /32 or /128.
+func (c Config) trustedNets() ([]*net.IPNet, error) {
+	nets := make([]*net.IPNet, 0, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		if ip := net.ParseIP(p); ip != nil {
+			bits := 8 * len(ip.To16())
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies[%d]: %q is neither an IP address nor a CIDR", i, p)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 // WebConfig is the web role: the availability API's snapshot and CORS.
@@ -100,7 +129,9 @@ type Ready func() error
 // Deps are what the routes serve; nil ones leave their routes out.
 type Deps struct {
 	Gatherer prometheus.Gatherer
-	Ready    Ready
+	// Registerer takes the HTTP facade's own metrics (refused requests).
+	Registerer prometheus.Registerer
+	Ready      Ready
 	// Agents serves the agent API (ACD role).
 	Agents Agents
 	// Snapshots serves the availability API (web role), with Web and
@@ -149,6 +180,18 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		opts = append(opts, server.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
 	h := server.New(opts...)
+	trusted, err := cfg.trustedNets()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	h.SetClientIPFunc(app.ClientIPWithOption(app.ClientIPOptions{
+		RemoteIPHeaders: []string{"X-Forwarded-For", "X-Real-IP"}, TrustedCIDRs: trusted}))
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_refused_total",
+		Help: "Requests refused by a limit, by the limit's configuration key."}, []string{"limit"})
+	if deps.Registerer != nil {
+		deps.Registerer.MustRegister(refused)
+	}
 	h.GET("/metrics", adaptor.HertzHandler(promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})))
 	h.GET("/healthz", func(_ context.Context, c *app.RequestContext) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -176,7 +219,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec)
 	}
 	if deps.Callbacks != nil {
-		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits)
+		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refused)
 		if deps.Agents != nil {
 			consoleRoutes(&h.RouterGroup, deps.Agents, deps.Callbacks)
 		}

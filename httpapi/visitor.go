@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -17,6 +18,9 @@ import (
 // Visitor is the context a site and the widget gather about a visitor,
 // carried in the signed cookie sb_ctx and used for routing.
 type Visitor struct {
+	// ID tells visitors apart (random, given with the first cookie): the
+	// per-visitor limits count by it, whatever else the context holds.
+	ID string `json:"vid,omitempty"`
 	// Customer is the site's customer id, only from a token the site signed.
 	Customer string `json:"customer,omitempty"`
 	Language string `json:"language,omitempty"`
@@ -61,6 +65,9 @@ func (vc visitorCodec) visitor(c *app.RequestContext, group string) (Visitor, st
 // set puts v in the visitor's cookie: HttpOnly, SameSite=Lax, Secure
 // over HTTPS.
 func (vc visitorCodec) set(c *app.RequestContext, v Visitor) {
+	if v.ID == "" {
+		v.ID = rand.Text()[:16]
+	}
 	c.SetCookie(cookieName, vc.encode(v, time.Now()), int(vc.maxAge.Seconds()), "/", vc.domain,
 		protocol.CookieSameSiteLaxMode, vc.secure, true)
 }

@@ -54,6 +54,7 @@ func visitorRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig, codec 
 		if v.Pages == nil {
 			v.Pages = []string{} // always a list for clients
 		}
+		v.ID = "" // the cookie's business, not the page's
 		c.JSON(http.StatusOK, map[string]any{"context": v, "route": routeOf(v)})
 	}
 	r.GET("/v1/context", func(_ context.Context, c *app.RequestContext) {

@@ -98,7 +98,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		return nil
 	}
-	deps := httpapi.Deps{Gatherer: reg, Ready: ready, Web: cfg.Web}
+	deps := httpapi.Deps{Gatherer: reg, Registerer: reg, Ready: ready, Web: cfg.Web}
 	if cfg.runs("web") || callMgr != nil { // both read visitor cookies
 		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
 			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
