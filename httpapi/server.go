@@ -20,6 +20,8 @@ import (
 	"github.com/cloudwego/hertz/pkg/network/standard"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard/switchboard/internal/refused"
 )
 
 // Config places the HTTP listener.
@@ -187,11 +189,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	h.SetClientIPFunc(app.ClientIPWithOption(app.ClientIPOptions{
 		RemoteIPHeaders: []string{"X-Forwarded-For", "X-Real-IP"}, TrustedCIDRs: trusted}))
-	refused := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_refused_total",
-		Help: "Requests refused by a limit, by the limit's configuration key."}, []string{"limit"})
-	if deps.Registerer != nil {
-		deps.Registerer.MustRegister(refused)
-	}
+	refusals := refused.Counter(deps.Registerer)
 	h.GET("/metrics", adaptor.HertzHandler(promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})))
 	h.GET("/healthz", func(_ context.Context, c *app.RequestContext) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -219,7 +217,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec)
 	}
 	if deps.Callbacks != nil {
-		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refused)
+		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refusals)
 		if deps.Agents != nil {
 			consoleRoutes(&h.RouterGroup, deps.Agents, deps.Callbacks)
 		}

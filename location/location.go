@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -39,11 +40,17 @@ type Config struct {
 	MaxExpires time.Duration `yaml:"max_expires"`
 	// DefaultExpires applies to a contact with no expiry of its own.
 	DefaultExpires time.Duration `yaml:"default_expires"`
+	// MaxContacts caps the live bindings of one address-of-record: a
+	// user's phones, not an unbounded list.
+	MaxContacts int `yaml:"max_contacts"`
+	// Domains are the hosts whose addresses-of-record are kept: the
+	// presence server's domains (presence.domains). Empty: any.
+	Domains []string `yaml:"-"`
 }
 
 // DefaultConfig returns the usual registrar bounds.
 func DefaultConfig() Config {
-	return Config{MinExpires: 60 * time.Second, MaxExpires: 2 * time.Hour, DefaultExpires: time.Hour}
+	return Config{MinExpires: 60 * time.Second, MaxExpires: 2 * time.Hour, DefaultExpires: time.Hour, MaxContacts: 10}
 }
 
 // Validate names the first bad field under prefix.
@@ -52,7 +59,19 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("%s: need 1s <= min_expires (%s) <= default_expires (%s) <= max_expires (%s)",
 			prefix, c.MinExpires, c.DefaultExpires, c.MaxExpires)
 	}
+	if c.MaxContacts < 1 {
+		return fmt.Errorf("%s.max_contacts: must be at least 1", prefix)
+	}
 	return nil
+}
+
+// serves reports whether aor ("sip:user@host") is in a served domain.
+func (c Config) serves(aor string) bool {
+	if len(c.Domains) == 0 {
+		return true
+	}
+	_, host, _ := strings.Cut(aor, "@")
+	return slices.ContainsFunc(c.Domains, func(d string) bool { return strings.EqualFold(d, host) })
 }
 
 var (
@@ -62,7 +81,20 @@ var (
 	// ErrWildcard is returned for "Contact: *" with other contacts or a
 	// non-zero expiry (RFC 3261 §10.3 step 6).
 	ErrWildcard = errors.New(`"Contact: *" needs Expires: 0 and no other contact`)
+	// ErrNotServed is returned for an address-of-record outside the
+	// served domains (RFC 3261 §10.3 step 3: 404).
+	ErrNotServed = errors.New("domain not served")
 )
+
+// LimitError is a REGISTER refused because it would take an
+// address-of-record past a configured cap; Limit names it as in the
+// configuration.
+type LimitError struct {
+	Limit string
+	Max   int
+}
+
+func (e *LimitError) Error() string { return fmt.Sprintf("over %s (%d)", e.Limit, e.Max) }
 
 // IntervalTooBriefError is returned for an expiry under Config.MinExpires.
 type IntervalTooBriefError struct{ Min time.Duration }
@@ -137,6 +169,9 @@ func (s *Service) Load(ctx context.Context) error {
 // of one AOR are applied in turn; those of different AORs share nothing but
 // the store's group commit.
 func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
+	if !s.cfg.serves(r.AOR) {
+		return nil, fmt.Errorf("%w: %s", ErrNotServed, r.AOR)
+	}
 	lock := s.aorLock(r.AOR)
 	lock.Lock()
 	defer lock.Unlock()
@@ -175,6 +210,9 @@ func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
 	}
 	if len(r.Contacts) == 0 {
 		return cur, nil // a query (RFC 3261 §10.2.3)
+	}
+	if len(next) > s.cfg.MaxContacts && len(next) > len(cur) {
+		return nil, &LimitError{Limit: "registrar.max_contacts", Max: s.cfg.MaxContacts}
 	}
 	if err := s.put(ctx, r.AOR, cur, next); err != nil {
 		return nil, err

@@ -32,6 +32,18 @@ type Config struct {
 	MinNotifyInterval time.Duration `yaml:"min_notify_interval"`
 	// MaxDocumentBytes caps a published document's size.
 	MaxDocumentBytes int `yaml:"max_document_bytes"`
+	// MaxPublications caps the live publications of one presentity (per
+	// event package): devices of one user, not an unbounded set.
+	MaxPublications int `yaml:"max_publications"`
+	// MaxPresentityBytes caps the documents of one presentity (per event
+	// package) together, so that its composed document, sent to every
+	// watcher, stays small.
+	MaxPresentityBytes int `yaml:"max_presentity_bytes"`
+	// MaxSubscriptionsPerWatcher caps the live subscriptions of one
+	// watcher (its From URI); MaxSubscriptionsPerPresentity those to one
+	// presentity.
+	MaxSubscriptionsPerWatcher    int `yaml:"max_subscriptions_per_watcher"`
+	MaxSubscriptionsPerPresentity int `yaml:"max_subscriptions_per_presentity"`
 }
 
 // Defaults for Config.
@@ -44,6 +56,10 @@ const (
 	DefaultSubscribeDefaultExpires = time.Hour
 	DefaultMinNotifyInterval       = 200 * time.Millisecond
 	DefaultMaxDocumentBytes        = 64 << 10
+	DefaultMaxPublications         = 8
+	DefaultMaxPresentityBytes      = 128 << 10
+	DefaultMaxSubsPerWatcher       = 200
+	DefaultMaxSubsPerPresentity    = 2000
 )
 
 // DefaultConfig returns a Config with every default filled in.
@@ -58,6 +74,11 @@ func DefaultConfig() Config {
 		SubscribeDefaultExpires: DefaultSubscribeDefaultExpires,
 		MinNotifyInterval:       DefaultMinNotifyInterval,
 		MaxDocumentBytes:        DefaultMaxDocumentBytes,
+
+		MaxPublications:               DefaultMaxPublications,
+		MaxPresentityBytes:            DefaultMaxPresentityBytes,
+		MaxSubscriptionsPerWatcher:    DefaultMaxSubsPerWatcher,
+		MaxSubscriptionsPerPresentity: DefaultMaxSubsPerPresentity,
 	}
 }
 
@@ -93,6 +114,18 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.MaxDocumentBytes < 512 {
 		return errors.New(prefix + ".max_document_bytes: must be at least 512")
+	}
+	for _, k := range []struct {
+		name string
+		v    int
+	}{{"max_publications", c.MaxPublications}, {"max_subscriptions_per_watcher", c.MaxSubscriptionsPerWatcher},
+		{"max_subscriptions_per_presentity", c.MaxSubscriptionsPerPresentity}} {
+		if k.v < 1 {
+			return fmt.Errorf("%s.%s: must be at least 1", prefix, k.name)
+		}
+	}
+	if c.MaxPresentityBytes < c.MaxDocumentBytes {
+		return fmt.Errorf("%s.max_presentity_bytes: must be at least max_document_bytes (%d)", prefix, c.MaxDocumentBytes)
 	}
 	return nil
 }

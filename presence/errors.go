@@ -31,6 +31,15 @@ var (
 	ErrSubscriptionGone = errors.New("subscription gone")
 )
 
+// LimitError is a request refused because it would take a presentity or a
+// watcher past a configured cap; Limit names it as in the configuration.
+type LimitError struct {
+	Limit string
+	Max   int
+}
+
+func (e *LimitError) Error() string { return fmt.Sprintf("over %s (%d)", e.Limit, e.Max) }
+
 // IntervalTooBriefError is returned when a requested expiry is shorter than
 // the configured minimum (a 423 in SIP terms).
 type IntervalTooBriefError struct {

@@ -15,7 +15,8 @@ const notifyTimeout = 32 * time.Second
 // single-flight: while one is in flight, further changes only mark it dirty,
 // and the next one carries the latest document.
 type watcher struct {
-	res resource // what it watches; never changes
+	res  resource // what it watches; never changes
+	from string   // who watches (Subscription.Watcher); never changes
 
 	mu       sync.Mutex
 	sub      Subscription
@@ -158,7 +159,7 @@ func (s *Service) next(w *watcher) (Notification, error) {
 
 // newWatcher returns the watcher of sub.
 func newWatcher(sub Subscription) *watcher {
-	return &watcher{res: resourceOf(sub.Event, sub.Presentity), sub: sub}
+	return &watcher{res: resourceOf(sub.Event, sub.Presentity), from: sub.Watcher, sub: sub}
 }
 
 // resource is what w watches.

@@ -66,6 +66,9 @@ func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, e
 	if expires == 0 {
 		return Publication{}, ErrRemoveWithoutETag
 	}
+	if err := s.fits(pr, old, len(r.Body)); err != nil {
+		return Publication{}, err
+	}
 
 	p := Publication{
 		Presentity:  r.Presentity,
@@ -93,6 +96,27 @@ func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, e
 	s.addPublication(pr, &publication{Publication: p, doc: doc})
 	s.recompose(pr)
 	return p, nil
+}
+
+// fits checks a publication of size bytes, replacing old (nil for a new
+// one), against the presentity's caps. pr.mu must be held.
+func (s *Service) fits(pr *presentity, old *publication, size int) error {
+	if old == nil && len(pr.pubs) >= s.cfg.MaxPublications {
+		return &LimitError{Limit: "presence.max_publications", Max: s.cfg.MaxPublications}
+	}
+	total := size
+	for _, p := range pr.pubs {
+		if p != old {
+			total += len(p.Body)
+		}
+	}
+	if old != nil && size == 0 {
+		total += len(old.Body) // a refresh keeps the body
+	}
+	if total > s.cfg.MaxPresentityBytes {
+		return &LimitError{Limit: "presence.max_presentity_bytes", Max: s.cfg.MaxPresentityBytes}
+	}
+	return nil
 }
 
 // grant applies the expiry rules shared by PUBLISH and SUBSCRIBE: a missing

@@ -35,6 +35,7 @@ type Service struct {
 	mu           sync.RWMutex
 	presentities map[resource]*presentity
 	watchers     map[string]*watcher // by subscription ID
+	perWatcher   map[string]int      // live subscriptions by watcher
 }
 
 // resource is a URI watched for one event package.
@@ -79,6 +80,7 @@ func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service 
 		ctx:          ctx,
 		cancel:       cancel,
 		presentities: make(map[resource]*presentity),
+		perWatcher:   make(map[string]int),
 		watchers:     make(map[string]*watcher),
 	}
 }

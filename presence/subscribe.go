@@ -35,6 +35,9 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 		return Subscription{}, false, err
 	}
 	res := resourceOf(r.Event, r.Presentity)
+	if err := s.admit(res, r.Watcher); err != nil {
+		return Subscription{}, false, err
+	}
 	expires, err := s.grant(r.Expires, s.cfg.SubscribeMinExpires, s.cfg.SubscribeDefaultExpires, s.cfg.SubscribeMaxExpires)
 	if err != nil {
 		return Subscription{}, false, err
@@ -148,6 +151,7 @@ func (s *Service) attach(w *watcher) {
 		s.mu.Lock()
 	}
 	s.watchers[w.sub.ID] = w
+	s.perWatcher[w.from]++
 	s.mu.Unlock()
 	pr.mu.Lock()
 	pr.watchers[w.sub.ID] = w
@@ -158,12 +162,35 @@ func (s *Service) attach(w *watcher) {
 	w.mu.Unlock()
 }
 
+// admit checks a new subscription of watcher to res against the caps.
+func (s *Service) admit(res resource, watcher string) error {
+	s.mu.RLock()
+	n := s.perWatcher[watcher]
+	pr := s.presentities[res]
+	s.mu.RUnlock()
+	if n >= s.cfg.MaxSubscriptionsPerWatcher {
+		return &LimitError{Limit: "presence.max_subscriptions_per_watcher", Max: s.cfg.MaxSubscriptionsPerWatcher}
+	}
+	if pr != nil {
+		pr.mu.Lock()
+		n = len(pr.watchers)
+		pr.mu.Unlock()
+		if n >= s.cfg.MaxSubscriptionsPerPresentity {
+			return &LimitError{Limit: "presence.max_subscriptions_per_presentity", Max: s.cfg.MaxSubscriptionsPerPresentity}
+		}
+	}
+	return nil
+}
+
 // detach forgets w; pending timers stop.
 func (s *Service) detach(w *watcher) {
 	w.stop()
 	s.mu.Lock()
 	if s.watchers[w.sub.ID] == w {
 		delete(s.watchers, w.sub.ID)
+		if s.perWatcher[w.from]--; s.perWatcher[w.from] <= 0 {
+			delete(s.perWatcher, w.from)
+		}
 	}
 	pr := s.presentities[w.resource()]
 	s.mu.Unlock()

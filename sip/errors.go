@@ -2,6 +2,7 @@ package sip
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,15 @@ import (
 func (x *exchange) respondError(err error) {
 	var brief *presence.IntervalTooBriefError
 	var briefReg *location.IntervalTooBriefError
+	var limit *presence.LimitError
+	var limitReg *location.LimitError
 	switch {
+	case errors.As(err, &limit):
+		x.refuse(limit.Limit, limit.Max)
+	case errors.As(err, &limitReg):
+		x.refuse(limitReg.Limit, limitReg.Max)
+	case errors.Is(err, location.ErrNotServed):
+		x.respond(404, "Domain Not Served", nil)
 	case errors.As(err, &brief):
 		x.respond(423, "Interval Too Brief", nil, minExpires(brief.Min.Seconds()))
 	case errors.As(err, &briefReg):
@@ -40,6 +49,15 @@ func (x *exchange) respondError(err error) {
 		x.log.Error("sip request failed", "method", x.req.Method, "call_id", callID(x.req), "error", err)
 		x.respond(500, "Server Internal Error", nil, sipmsg.NewHeader("Retry-After", "5"))
 	}
+}
+
+// refuse answers a request that a configured cap refuses: 403, its reason
+// phrase and a Warning (RFC 3261 §20.43) naming the limit, counted in
+// switchboard_refused_total.
+func (x *exchange) refuse(limit string, max int) {
+	x.s.metrics.refused.WithLabelValues(limit).Inc()
+	x.respond(403, "Over "+limit, nil,
+		sipmsg.NewHeader("Warning", fmt.Sprintf(`399 switchboard "%s is %d"`, limit, max)))
 }
 
 func minExpires(seconds float64) sipmsg.Header {

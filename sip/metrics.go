@@ -5,6 +5,8 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard/switchboard/internal/refused"
 )
 
 // metrics counts what the adapter sees on the wire.
@@ -12,6 +14,7 @@ type metrics struct {
 	requests *prometheus.CounterVec // by method and final status
 	notifies *prometheus.CounterVec // by result: sent, failed, gone
 	dials    *prometheus.CounterVec // agent legs by result: answered, refused, failed
+	refused  *prometheus.CounterVec // requests refused by a limit, by its key
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,6 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "switchboard_sip_agent_dials_total",
 			Help: "INVITEs to agents' phones, by result: answered, refused (a final non-2xx), failed (timeout, cancelled, transport).",
 		}, []string{"result"}),
+		refused: refused.Counter(reg),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.notifies, m.dials)

@@ -64,7 +64,9 @@ func (st *stack) start() {
 	if err := svc.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	loc := location.New(location.DefaultConfig(), db)
+	lcfg := location.DefaultConfig()
+	lcfg.Domains = st.pcfg.Domains // as cmd wires it
+	loc := location.New(lcfg, db)
 	if err := loc.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

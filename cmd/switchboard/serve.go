@@ -165,7 +165,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Server,
 	reg prometheus.Registerer, log *slog.Logger) (*presence.Service, *acd.Service, error) {
 	svc := presence.New(cfg.Presence, db, sipSrv, log)
-	loc := location.New(cfg.Registrar, db)
+	regCfg := cfg.Registrar
+	regCfg.Domains = cfg.Presence.Domains
+	loc := location.New(regCfg, db)
 	var agents *acd.Service
 	if cfg.runs("acd") {
 		var err error
