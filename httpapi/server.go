@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/internal/refused"
 )
 
@@ -52,23 +53,15 @@ func (c Config) Validate(prefix string) error {
 	return nil
 }
 
-// trustedNets parses TrustedProxies; a bare IP is a /32 or /128.
+// trustedNets parses TrustedProxies in hertz's terms.
 func (c Config) trustedNets() ([]*net.IPNet, error) {
-	nets := make([]*net.IPNet, 0, len(c.TrustedProxies))
-	for i, p := range c.TrustedProxies {
-		if ip := net.ParseIP(p); ip != nil {
-			bits := 8 * len(ip.To16())
-			if ip.To4() != nil {
-				ip, bits = ip.To4(), 32
-			}
-			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
-			continue
-		}
-		_, n, err := net.ParseCIDR(p)
-		if err != nil {
-			return nil, fmt.Errorf("trusted_proxies[%d]: %q is neither an IP address nor a CIDR", i, p)
-		}
-		nets = append(nets, n)
+	prefixes, err := netlist.Parse(c.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies%w", err)
+	}
+	nets := make([]*net.IPNet, len(prefixes))
+	for i, p := range prefixes {
+		nets[i] = &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 	}
 	return nets, nil
 }

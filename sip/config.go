@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/sip/digestauth"
 )
 
@@ -25,6 +26,12 @@ type Config struct {
 	Host string `yaml:"host"`
 	// UserAgent names us in User-Agent and Server headers.
 	UserAgent string `yaml:"user_agent"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of proxies in front
+	// (Kamailio): only a SUBSCRIBE from them has its Record-Route
+	// followed. From anyone else, NOTIFYs go back where the SUBSCRIBE came
+	// from, whatever Record-Route or Contact it names, so that nobody can
+	// turn the server's NOTIFYs on a third host.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Auth controls digest authentication.
 	Auth AuthConfig `yaml:"auth"`
 }
@@ -71,6 +78,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if (c.TLS != "" || c.WSS != "") && (c.CertFile == "" || c.KeyFile == "") {
 		return fmt.Errorf("%s.cert_file: tls and wss need cert_file and key_file", prefix)
+	}
+	if _, err := netlist.Parse(c.TrustedProxies); err != nil {
+		return fmt.Errorf("%s.trusted_proxies%w", prefix, err)
 	}
 	if !c.Auth.Enabled {
 		return nil

@@ -10,6 +10,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/presence"
 )
 
@@ -69,7 +70,7 @@ func (s *Server) newNotify(pd *parsedDialog, n presence.Notification) *sipmsg.Re
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: d.CSeqBase + uint32(n.Seq), MethodName: sipmsg.NOTIFY})
 	req.AppendHeader(&maxFwd)
-	for _, r := range d.RouteSet {
+	for _, r := range s.routeSet(d) {
 		req.AppendHeader(sipmsg.NewHeader("Route", r))
 	}
 	req.AppendHeader(sipmsg.NewHeader("Event", pd.event))
@@ -84,11 +85,22 @@ func (s *Server) newNotify(pd *parsedDialog, n presence.Notification) *sipmsg.Re
 	return req
 }
 
+// routeSet is the route set in-dialog requests follow: the dialog's, when
+// its SUBSCRIBE came from a trusted proxy; none otherwise, so that a
+// Record-Route naming a third host is not obeyed.
+func (s *Server) routeSet(d *subDialog) []string {
+	if len(d.RouteSet) == 0 || !netlist.Contains(s.trusted, d.Source) {
+		return nil
+	}
+	return d.RouteSet
+}
+
 // route picks the transport and next hop of an in-dialog request. Without
 // a route set it goes back where the SUBSCRIBE came from (symmetric, as
 // RFC 3581 does for responses), which reaches a watcher behind NAT and
-// reuses its TCP or WebSocket connection. A request too large for UDP goes
-// over TCP to the same address instead (RFC 3261 §18.1.1).
+// reuses its TCP or WebSocket connection, never the host a Contact names.
+// A request too large for UDP goes over TCP to the same address instead
+// (RFC 3261 §18.1.1).
 func (s *Server) route(req *sipmsg.Request, d *subDialog) {
 	transport := d.Transport
 	if transport == "" {
@@ -101,7 +113,7 @@ func (s *Server) route(req *sipmsg.Request, d *subDialog) {
 		req.Recipient.UriParams.Add("transport", "tcp")
 	}
 	req.SetTransport(transport)
-	if len(d.RouteSet) == 0 && transport == d.Transport && d.Source != "" {
+	if len(s.routeSet(d)) == 0 && d.Source != "" {
 		req.SetDestination(d.Source)
 	}
 	if transport == "UDP" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/presence"
 )
@@ -47,6 +49,7 @@ type Server struct {
 	metrics *metrics
 	auth    *authorizer
 	tlsConf *tls.Config
+	trusted []netip.Prefix // proxies whose Record-Route is followed
 	dialogs dialogCache
 
 	presence  Presence
@@ -86,8 +89,12 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
+	trusted, err := netlist.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("sip: trusted_proxies%w", err)
+	}
 	s := &Server{
-		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf,
+		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted,
 		metrics: newMetrics(reg),
 		addrs:   make(map[string]string),
 		methods: []string{"OPTIONS"},
