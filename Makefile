@@ -4,7 +4,7 @@
 GO       ?= go
 BIN      := bin/switchboard
 # Commands the tests need, and the Debian package that brings each.
-NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils
+NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils svcrack:sipvicious
 
 .PHONY: run build test deps vet bench fuzz clean
 
@@ -15,7 +15,7 @@ run: build
 	./$(BIN) serve
 
 # deps installs the Debian packages the tests drive (SIPp, baresip,
-# chromium, xmllint) when their commands are missing.
+# chromium, xmllint, SIPVicious) when their commands are missing.
 deps:
 	@missing=""; for pair in $(NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \

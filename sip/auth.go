@@ -3,7 +3,9 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -15,10 +17,11 @@ type authorizer struct {
 	cfg   AuthConfig
 	users map[string]User // algorithms canonical
 	auth  *digestauth.Authenticator
+	guard *guard
 }
 
 func newAuthorizer(cfg AuthConfig) (*authorizer, error) {
-	a := &authorizer{cfg: cfg, users: make(map[string]User, len(cfg.Users))}
+	a := &authorizer{cfg: cfg, users: make(map[string]User, len(cfg.Users)), guard: newGuard(cfg.Guard)}
 	if !cfg.Enabled {
 		return a, nil
 	}
@@ -49,12 +52,19 @@ func (a *authorizer) Password(user string) (string, bool) {
 func (a *authorizer) Algorithms(user string) []string { return a.users[user].Algorithms }
 
 // authenticate returns the user a request comes from. When it cannot tell,
-// it answers the request itself (401 with fresh challenges) and returns
-// ok=false. With authentication off every request passes as user "".
+// it answers the request itself (401 with fresh challenges, or 403 while
+// the guard refuses its source) and returns ok=false. With authentication
+// off every request passes as user "".
 func (x *exchange) authenticate() (user string, ok bool) {
 	a := x.s.auth
 	if !a.cfg.Enabled {
 		return "", true
+	}
+	claimed, now := x.req.From().Address.User, time.Now()
+	src := sourceAddr(x.req)
+	if limit, blocked := a.guard.blocked(src, claimed, now); blocked {
+		x.refuse(limit, a.guard.limit(limit))
+		return "", false
 	}
 	var header string
 	if h := x.req.GetHeader("Authorization"); h != nil {
@@ -62,18 +72,30 @@ func (x *exchange) authenticate() (user string, ok bool) {
 	}
 	user, err := a.auth.Verify(string(x.req.Method), header)
 	if err == nil {
+		a.guard.succeeded(src, claimed)
 		return user, true
 	}
-	if !errors.Is(err, digestauth.ErrNoCredentials) {
+	if errors.Is(err, digestauth.ErrBadCredentials) {
+		a.guard.failed(src, claimed, now)
 		x.log.Info("sip authentication failed", "method", x.req.Method, "call_id", callID(x.req), "error", err)
 	}
-	challenges := a.auth.Challenges(x.req.From().Address.User, errors.Is(err, digestauth.ErrStaleNonce))
+	challenges := a.auth.Challenges(claimed, errors.Is(err, digestauth.ErrStaleNonce))
 	hdrs := make([]sipmsg.Header, len(challenges))
 	for i, c := range challenges {
 		hdrs[i] = sipmsg.NewHeader("WWW-Authenticate", c)
 	}
 	x.respond(401, "Unauthorized", nil, hdrs...)
 	return "", false
+}
+
+// sourceAddr is the IP address a request came from (the invalid Addr when
+// unknown).
+func sourceAddr(req *sipmsg.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // mayAct reports whether user may publish for, or register, the

@@ -1,9 +1,11 @@
 package sip
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -97,4 +99,38 @@ func TestAuth_PublishOnlyOwnPresentityUnlessTrusted(t *testing.T) {
 	if res := p.DoAuth(req(), "acd", "acd-pw"); res.StatusCode != 200 {
 		t.Fatalf("trusted acd publishing for bob: %d, want 200", res.StatusCode)
 	}
+}
+
+// Wrong passwords back off: past max_failures for one user from one
+// address, that address gets 403 even with the right password, while the
+// right password from another address still works; past
+// max_failures_per_source (guessing several users), the address is refused
+// for every user. The lockout ends by itself.
+func TestAuth_WrongPasswordsBackOff(t *testing.T) {
+	st := newStack(t, func(c *Config, _ *presence.Config) {
+		c.Auth = AuthConfig{Enabled: true, Digest: digestauth.Config{Realm: "example.com"},
+			Users: []User{{Name: "alice", Password: "alice-pw"}, {Name: "bob", Password: "bob-pw"}},
+			Guard: GuardConfig{MaxFailures: 5, MaxFailuresPerSource: 8, Lockout: 300 * time.Millisecond}}
+	})
+	register := func(p *siptest.Peer, user, password string) *sipmsg.Response {
+		req := p.Request("REGISTER", "sip:example.com", user, st.srv.Addr("udp"), "", "Expires: 600")
+		req.To().Address = sipmsg.Uri{Scheme: "sip", User: user, Host: "example.com"}
+		return p.DoAuth(req, user, password)
+	}
+	attacker, phone := siptest.NewPeer(t), siptest.NewPeer(t, siptest.Host("127.0.0.2"))
+	for i := range 5 {
+		if res := register(attacker, "alice", fmt.Sprintf("guess-%d", i)); res.StatusCode != 401 {
+			t.Fatalf("guess %d: %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	refusedBy(t, st, register(attacker, "alice", "alice-pw"), "sip.auth.max_failures", 0)
+	if res := register(phone, "alice", "alice-pw"); res.StatusCode != 200 {
+		t.Fatalf("alice's own phone at another address: %d, want 200", res.StatusCode)
+	}
+	// Three more wrong guesses, for bob, make eight from the address.
+	for i := range 3 {
+		register(attacker, "bob", fmt.Sprintf("guess-%d", i))
+	}
+	refusedBy(t, st, register(attacker, "bob", "bob-pw"), "sip.auth.max_failures_per_source", 0)
+	siptest.WaitFor(t, "the lockout to end", func() bool { return register(attacker, "bob", "bob-pw").StatusCode == 200 })
 }

@@ -47,6 +47,9 @@ type AuthConfig struct {
 	Users []User `yaml:"users"`
 	// Trusted are user names that may publish any presentity (the ACD).
 	Trusted []string `yaml:"trusted"`
+	// Guard backs off wrong passwords (max_failures, max_failures_per_source,
+	// failure_window, lockout).
+	Guard GuardConfig `yaml:",inline"`
 }
 
 // User is one account.

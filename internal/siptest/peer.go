@@ -33,6 +33,7 @@ type Peer struct {
 	answer   func(*sipmsg.Request) int
 	onNotify func(*sipmsg.Request)
 	close    func()
+	host     string // the loopback address it binds
 }
 
 // Option adjusts a new Peer.
@@ -42,20 +43,24 @@ type Option func(*Peer)
 // (200 by default).
 func Answer(f func(*sipmsg.Request) int) Option { return func(p *Peer) { p.answer = f } }
 
+// Host binds the peer to another loopback address than 127.0.0.1 (say
+// 127.0.0.2), as a phone on another host.
+func Host(ip string) Option { return func(p *Peer) { p.host = ip } }
+
 // OnNotify hands every NOTIFY to f instead of queueing it for NextNotify.
 func OnNotify(f func(*sipmsg.Request)) Option { return func(p *Peer) { p.onNotify = f } }
 
 // Quiet returns a logger that drops everything.
 func Quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// NewPeer starts a peer on 127.0.0.1; it stops with the test.
+// NewPeer starts a peer on 127.0.0.1 (see Host); it stops with the test.
 func NewPeer(t testing.TB, opts ...Option) *Peer {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("switchboard-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Peer{T: t, UA: ua, notifies: make(chan *sipmsg.Request, 100)}
+	p := &Peer{T: t, UA: ua, notifies: make(chan *sipmsg.Request, 100), host: "127.0.0.1"}
 	for _, o := range opts {
 		o(p)
 	}
@@ -64,7 +69,7 @@ func NewPeer(t testing.TB, opts ...Option) *Peer {
 		t.Fatal(err)
 	}
 	srv.OnNotify(p.handleNotify)
-	udp, tcp, err := listenPair()
+	udp, tcp, err := listenPair(p.host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +97,10 @@ func NewPeer(t testing.TB, opts ...Option) *Peer {
 // listenPair binds a UDP socket on a free loopback port and a TCP listener
 // on the same port (for NOTIFYs too large for UDP), trying other ports when
 // the TCP one is taken.
-func listenPair() (net.PacketConn, net.Listener, error) {
+func listenPair(host string) (net.PacketConn, net.Listener, error) {
 	var err error
 	for range 20 {
-		udp, uerr := net.ListenPacket("udp", "127.0.0.1:0")
+		udp, uerr := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 		if uerr != nil {
 			return nil, nil, uerr
 		}
