@@ -81,7 +81,7 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(PeerLogger(log)))
 	if err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
@@ -142,7 +142,7 @@ func (s *Server) Start() error {
 	if s.cfg.Host == "" {
 		s.cfg.Host = s.contactHost()
 	}
-	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.cfg.Host), sipgo.WithClientLogger(s.log))
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.cfg.Host), sipgo.WithClientLogger(PeerLogger(s.log)))
 	if err != nil {
 		s.Close()
 		return fmt.Errorf("sip: %w", err)

@@ -34,7 +34,7 @@ const shutdownGrace = 10 * time.Second
 // flight finish, and the store is closed with everything in it.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Libraries with package-level loggers: set once, here.
-	sipmsg.SetDefaultLogger(log.With("component", "sipgo"))
+	sipmsg.SetDefaultLogger(sip.PeerLogger(log.With("component", "sipgo")))
 	hlog.SetLevel(hlog.LevelWarn)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

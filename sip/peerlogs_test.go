@@ -1,0 +1,45 @@
+package sip
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// What a peer sends cannot fill the disk: an unparseable 60 kB datagram is
+// logged at debug as an excerpt, and a burst of one warning is cut to
+// warnBurst lines, the next period's line counting the rest.
+func TestPeerLogger_BoundsWhatPeersMakeUsLog(t *testing.T) {
+	var buf bytes.Buffer
+	log := PeerLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	datagram := strings.Repeat("X", 60000)
+	log.Error("failed to parse", "data", datagram, "error", "bad start line")
+	if buf.Len() != 0 {
+		t.Fatalf("at info, a malformed datagram was logged:\n%.300s", buf.String())
+	}
+
+	buf.Reset()
+	debug := PeerLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	debug.Error("failed to parse", "data", datagram)
+	if out := buf.String(); !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "(60000 bytes)") || len(out) > 600 {
+		t.Fatalf("at debug: %d bytes:\n%.600s", len(out), out)
+	}
+
+	buf.Reset()
+	for range 1000 {
+		log.Warn("UDP ref went negative on try close", "conn", "x")
+	}
+	if n := strings.Count(buf.String(), "\n"); n != warnBurst {
+		t.Fatalf("%d lines for a burst of 1000 warnings, want %d", n, warnBurst)
+	}
+	buf.Reset()
+	r := slog.NewRecord(time.Now().Add(warnPeriod), slog.LevelWarn, "UDP ref went negative on try close", 0)
+	if err := log.Handler().Handle(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "suppressed=990") {
+		t.Fatalf("the next period's line: %q", buf.String())
+	}
+}
