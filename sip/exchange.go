@@ -30,9 +30,15 @@ const requestTimeout = 30 * time.Second
 // recovery that turns a panic into a 500 instead of a crash.
 func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.ServerTransaction) {
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
 		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.log}
+		if s.draining.Load() {
+			x.respond(503, "Shutting Down", nil, sipmsg.NewHeader("Retry-After", "5"))
+			return
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("sip handler panic", "method", req.Method, "call_id", callID(req), "panic", r)

@@ -127,3 +127,19 @@ func TestNotify_LargeNotifyNeverOpensAConnectionToTheContactHost(t *testing.T) {
 		t.Fatalf("the Contact's host got %d connections and %d datagrams", c, d)
 	}
 }
+
+// A NOTIFY asked for before Start (a presence timer firing while the stack
+// is not listening yet) fails with an error, without touching the client.
+func TestNotify_BeforeStartIsAnError(t *testing.T) {
+	srv, err := NewServer(Config{UDP: "127.0.0.1:0", Host: "127.0.0.1"}, nil, siptest.Quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := subDialog{CallID: "c", LocalTag: "l", RemoteTag: "r", LocalURI: alice, RemoteURI: "sip:bob@example.com",
+		RemoteTarget: "sip:bob@127.0.0.1:5999", Transport: "UDP", Source: "127.0.0.1:5999"}
+	n := presence.Notification{Subscription: presence.Subscription{ID: d.id(), Presentity: alice, Dialog: d.encode()},
+		Seq: 1, State: presence.StateActive, Body: []byte("<presence/>")}
+	if err := srv.Notify(t.Context(), n); err == nil {
+		t.Fatal("a NOTIFY before Start did not fail")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -62,6 +63,10 @@ type Server struct {
 	addrs     map[string]string // transport -> bound address
 	listeners []interface{ Close() error }
 	serving   sync.WaitGroup
+
+	started  atomic.Bool  // Start has set the client: requests may go out
+	draining atomic.Bool  // Drain was called: new requests get 503
+	inflight atomic.Int64 // requests being handled
 }
 
 // NewServer prepares a server; register roles with ServePresence and
@@ -148,6 +153,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.client = client
+	s.started.Store(true)
 	for _, serve := range serves {
 		s.serving.Add(1)
 		go serve()
@@ -231,12 +237,36 @@ func (s *Server) Close() error {
 	return s.ua.Close()
 }
 
+// Drain stops taking new requests (503 with Retry-After) and waits, up to
+// ctx, for those being handled to be answered: a request whose effect is
+// stored gets its answer before the listeners close. Close follows.
+func (s *Server) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sip: %d requests still being handled: %w", s.inflight.Load(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
 // errNoAnswer is returned for a transaction that ended without a final
 // response and without an error, as sipgo's do when its layers close.
 var errNoAnswer = errors.New("transaction ended without an answer")
 
+// errNotStarted is returned for a request sent before Start: presence
+// timers may fire while the stack is not listening yet.
+var errNotStarted = errors.New("sip: not started")
+
 // do sends req in a client transaction and returns its final response.
 func (s *Server) do(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, error) {
+	if !s.started.Load() {
+		return nil, errNotStarted
+	}
 	res, err := s.client.Do(ctx, req)
 	if err == nil && res == nil {
 		err = errNoAnswer

@@ -34,6 +34,7 @@ type Config struct {
 	SIP       sip.Config           `yaml:"sip"`
 	Presence  presence.Config      `yaml:"presence"`
 	Registrar location.Config      `yaml:"registrar"`
+	Shutdown  ShutdownConfig       `yaml:"shutdown"`
 	ACD       acd.Config           `yaml:"acd"`
 	Calls     calls.Config         `yaml:"calls"`
 	Callbacks calls.CallbackConfig `yaml:"callbacks"`
@@ -41,6 +42,29 @@ type Config struct {
 	Media     media.Config         `yaml:"media"`
 	Web       httpapi.WebConfig    `yaml:"web"`
 	HTTP      httpapi.Config       `yaml:"http"`
+}
+
+// ShutdownConfig says how the first SIGTERM drains (see drain); a second
+// signal exits at once.
+type ShutdownConfig struct {
+	// Grace is how long /readyz answers 503 while everything else still
+	// serves, so that load balancers stop sending before anything closes.
+	Grace time.Duration `yaml:"grace"`
+	// CallsTimeout bounds the wait for live calls to end by themselves
+	// once no new ones are taken; those still up then end with reason
+	// shutdown.
+	CallsTimeout time.Duration `yaml:"calls_timeout"`
+}
+
+// Validate names the first bad field under prefix.
+func (c ShutdownConfig) Validate(prefix string) error {
+	switch {
+	case c.Grace < 0 || c.Grace > time.Minute:
+		return fmt.Errorf("%s.grace: %s must lie between 0 and 1m", prefix, c.Grace)
+	case c.CallsTimeout < 0 || c.CallsTimeout > time.Hour:
+		return fmt.Errorf("%s.calls_timeout: %s must lie between 0 and 1h", prefix, c.CallsTimeout)
+	}
+	return nil
 }
 
 // LogConfig chooses the log format and level.
@@ -159,6 +183,7 @@ func (c Config) Validate() error {
 		func() error { return c.SIP.Validate("sip") },
 		func() error { return c.Presence.Validate("presence") },
 		func() error { return c.Registrar.Validate("registrar") },
+		func() error { return c.Shutdown.Validate("shutdown") },
 		func() error { return c.HTTP.Validate("http") },
 	} {
 		if err := v(); err != nil {

@@ -26,13 +26,17 @@ import (
 	"github.com/switchboard/switchboard/store"
 )
 
-// shutdownGrace bounds the drain after the first signal.
-const shutdownGrace = 10 * time.Second
+// stopTimeout bounds each step of the drain that waits for requests in
+// flight (HTTP, then SIP).
+const stopTimeout = 10 * time.Second
 
-// serve wires the configured roles together and runs them until ctx ends,
-// then drains: HTTP stops accepting, SIP listeners close, notifications in
-// flight finish, and the store is closed with everything in it.
+// serve wires the configured roles together and runs them until ctx ends
+// (the first signal), then drains (drain). The components run on a
+// context of their own, ended only once live calls are over, so that
+// nothing stops under a call or a request still being answered.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
 	// Libraries with package-level loggers: set once, here.
 	sipmsg.SetDefaultLogger(sip.PeerLogger(log.With("component", "sipgo")))
 	hlog.SetLevel(hlog.LevelWarn)
@@ -53,7 +57,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var pres *presence.Service
 	var callMgr *calls.Manager
 	if cfg.runs("presence") || cfg.runs("acd") {
-		if pres, agents, err = startPresence(ctx, cfg, db, sipSrv, reg, log); err != nil {
+		if pres, agents, err = startPresence(runCtx, cfg, db, sipSrv, reg, log); err != nil {
 			return err
 		}
 		defer pres.Close()
@@ -85,8 +89,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		agents.SetPublisher(pub)
 		background.Add(1)
-		go func() { defer background.Done(); agents.Run(ctx) }()
-		if callMgr, err = startCalls(ctx, cfg, db, agents, sipSrv, reg, log, &background); err != nil {
+		go func() { defer background.Done(); agents.Run(runCtx) }()
+		if callMgr, err = startCalls(runCtx, cfg, db, agents, sipSrv, reg, log, &background); err != nil {
 			return err
 		}
 	}
@@ -123,13 +127,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if watcher != nil {
 			documents = watcher.Document
 			background.Add(1)
-			go func() { defer background.Done(); watcher.Run(ctx) }()
+			go func() { defer background.Done(); watcher.Run(runCtx) }()
 		}
 		if deps.Snapshots, err = httpapi.NewSnapshots(groupSource(cfg.ACD, documents), cfg.Web.RefreshInterval); err != nil {
 			return err
 		}
 		background.Add(1)
-		go func() { defer background.Done(); deps.Snapshots.Run(ctx) }()
+		go func() { defer background.Done(); deps.Snapshots.Run(runCtx) }()
 	}
 	web, err := httpapi.New(cfg.HTTP, deps, log)
 	if err != nil {
@@ -147,13 +151,41 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case err := <-httpDone:
 		return err
 	}
-	log.Info("shutting down")
 	draining.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := web.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+	return drain(cfg.Shutdown, log, web, callMgr, sipSrv, func() { stopRun(); background.Wait() })
+}
+
+// drain is the first signal's graceful stop, each step bounded:
+//  1. /readyz answers 503 (already) while everything serves for
+//     shutdown.grace, so that load balancers stop sending;
+//  2. HTTP stops accepting and finishes its requests;
+//  3. live calls may end by themselves within shutdown.calls_timeout
+//     (SIP keeps serving their BYEs and re-INVITEs);
+//  4. the components stop (stop): calls still up end with "shutdown";
+//  5. SIP answers new requests 503 and finishes those being handled, so
+//     that nothing stored goes unanswered; the deferred closes follow.
+func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, calls *calls.Manager, sipSrv *sip.Server, stop func()) error {
+	log.Info("draining", "grace", cfg.Grace, "calls_timeout", cfg.CallsTimeout)
+	time.Sleep(cfg.Grace) // serving meanwhile; a second signal exits at once (main)
+	hctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	err := web.Shutdown(hctx)
+	cancel()
+	if err != nil {
+		log.Warn("http shutdown", "error", err)
 	}
+	if calls != nil {
+		deadline := time.Now().Add(cfg.CallsTimeout)
+		for n := calls.Stats().Active; n > 0 && time.Now().Before(deadline); n = calls.Stats().Active {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	stop()
+	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := sipSrv.Drain(sctx); err != nil {
+		log.Warn("sip drain", "error", err)
+	}
+	log.Info("drained")
 	return nil
 }
 
