@@ -32,6 +32,8 @@ type Config struct {
 	// from, whatever Record-Route or Contact it names, so that nobody can
 	// turn the server's NOTIFYs on a third host.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Flood admits requests per source address (rate, burst, exempt).
+	Flood FloodConfig `yaml:"flood"`
 	// Auth controls digest authentication.
 	Auth AuthConfig `yaml:"auth"`
 }
@@ -84,6 +86,12 @@ func (c Config) Validate(prefix string) error {
 	}
 	if _, err := netlist.Parse(c.TrustedProxies); err != nil {
 		return fmt.Errorf("%s.trusted_proxies%w", prefix, err)
+	}
+	if _, err := netlist.Parse(c.Flood.Exempt); err != nil {
+		return fmt.Errorf("%s.flood.exempt%w", prefix, err)
+	}
+	if c.Flood.Rate < 0 || c.Flood.Burst < 0 {
+		return fmt.Errorf("%s.flood.rate, burst: must not be negative", prefix)
 	}
 	if !c.Auth.Enabled {
 		return nil

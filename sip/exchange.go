@@ -35,6 +35,18 @@ func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.Serve
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
 		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.log}
+		switch s.flood.admit(sourceAddr(req), time.Now()) {
+		case refuse:
+			s.metrics.refused.WithLabelValues("sip.flood.rate").Inc()
+			x.respond(503, "Too Many Requests From This Address", nil, sipmsg.NewHeader("Retry-After", "1"))
+			return
+		case drop: // no answer, and no transaction kept waiting for one
+			s.metrics.refused.WithLabelValues("sip.flood.drop").Inc()
+			if tx != nil {
+				tx.Terminate()
+			}
+			return
+		}
 		if s.draining.Load() {
 			x.respond(503, "Shutting Down", nil, sipmsg.NewHeader("Retry-After", "5"))
 			return

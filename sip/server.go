@@ -51,6 +51,7 @@ type Server struct {
 	auth    *authorizer
 	tlsConf *tls.Config
 	trusted []netip.Prefix // proxies whose Record-Route is followed
+	flood   *flood
 	dialogs dialogCache
 
 	presence  Presence
@@ -98,8 +99,12 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 	if err != nil {
 		return nil, fmt.Errorf("sip: trusted_proxies%w", err)
 	}
+	flood, err := newFlood(cfg.Flood, trusted)
+	if err != nil {
+		return nil, fmt.Errorf("sip: flood.exempt%w", err)
+	}
 	s := &Server{
-		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted,
+		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted, flood: flood,
 		metrics: newMetrics(reg),
 		addrs:   make(map[string]string),
 		methods: []string{"OPTIONS"},
