@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -49,8 +48,7 @@ func agentRoutes(r *route.RouterGroup, agents Agents) {
 		var body struct {
 			State string `json:"state"`
 		}
-		if err := json.Unmarshal(c.Request.Body(), &body); err != nil {
-			writeError(c, http.StatusBadRequest, "bad_json", "the body must be JSON: "+err.Error())
+		if !readJSON(c, &body) {
 			return
 		}
 		switch body.State {

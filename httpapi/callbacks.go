@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -98,8 +97,7 @@ func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec vi
 	r.POST("/v1/callbacks", func(ctx context.Context, c *app.RequestContext) {
 		allow(c)
 		var req callbackRequest
-		if err := json.Unmarshal(c.Request.Body(), &req); err != nil {
-			writeError(c, http.StatusBadRequest, "bad_json", "the body must be a JSON object: "+err.Error())
+		if !readJSON(c, &req) {
 			return
 		}
 		var v Visitor

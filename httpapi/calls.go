@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -68,8 +67,7 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "the offer is larger than 64 KiB")
 			return
 		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			writeError(c, http.StatusBadRequest, "bad_json", "the body must be a JSON object: "+err.Error())
+		if !readJSON(c, &req) {
 			return
 		}
 		var v Visitor

@@ -293,6 +293,9 @@ func oaCall(t *testing.T, method, url, body string, hdr ...string) (*http.Respon
 	var res *http.Response
 	siptest.WaitFor(t, "web server up", func() bool {
 		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
@@ -448,6 +451,9 @@ func TestOpenAPI_DocumentsEveryRouteAndMatchesRealResponses(t *testing.T) {
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":`, 400, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"asleep"}`, 400, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 401)
+	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 415, "Authorization", bearer,
+		"Content-Type", "application/x-www-form-urlencoded") // curl -d without -H
+	check("POST", "/v1/context", "/v1/context", `{"page":"/"}`, 415, "Content-Type", "text/plain")
 
 	if registered["POST /v1/context"] {
 		res := check("POST", "/v1/context", "/v1/context", `{"group":"billing","language":"en-GB","page":"/pricing"}`, 200, "Origin", origin)

@@ -75,8 +75,7 @@ func visitorRoutes(r *route.RouterGroup, snaps *Snapshots, web WebConfig, codec 
 	})
 	r.POST("/v1/context", func(_ context.Context, c *app.RequestContext) {
 		var req contextRequest
-		if err := json.Unmarshal(c.Request.Body(), &req); err != nil {
-			writeError(c, http.StatusBadRequest, "bad_json", "the body must be a JSON object: "+err.Error())
+		if !readJSON(c, &req) {
 			return
 		}
 		v, _ := current(c)

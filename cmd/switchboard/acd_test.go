@@ -88,6 +88,7 @@ func TestACD_AgentAPISetsAwayWithBearerToken(t *testing.T) {
 	call := func(method, body, token string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, "http://"+p.HTTP+"/v1/agents/me"+map[bool]string{true: "/state"}[method == "PUT"], strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

@@ -474,6 +474,7 @@ func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 	err = b.Connect(calltest.Context(t), func(ctx context.Context, offer string) (string, error) {
 		body, _ := json.Marshal(map[string]string{"sdp": offer}) // the group comes from the cookie
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+acdHost.HTTP+"/v1/calls", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.AddCookie(cookie)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
