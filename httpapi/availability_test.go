@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/internal/siptest"
 )
@@ -46,7 +44,7 @@ func startWeb(t *testing.T, g *groups) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go snaps.Run(ctx)
-	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Gatherer: prometheus.NewRegistry(), Ready: func() error { return nil },
+	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Ready: func() error { return nil },
 		Snapshots: snaps, Web: web, CookieKey: []byte("test cookie key, 32 bytes long!!")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ import (
 // documentedPaths are the operations the document must describe, whether
 // or not this build registers them yet.
 var documentedPaths = []string{
-	"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
+	"GET /healthz", "GET /readyz", "GET /openapi.json",
 	"GET /v1/availability", "OPTIONS /v1/availability",
 	"GET /v1/availability/{group}", "OPTIONS /v1/availability/{group}",
 	"GET /v1/availability/stream",
@@ -337,7 +337,7 @@ func startDocumented(t *testing.T, ready Ready) (*Server, string) {
 	go snaps.Run(ctx)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
-	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Gatherer: reg, Ready: ready,
+	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Registerer: reg, Ready: ready,
 		Agents: &oaAgents{state: "offline", since: time.Now()}, Snapshots: snaps, Web: web, CookieKey: []byte("test-key")},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -14,12 +14,10 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/app/server"
-	"github.com/cloudwego/hertz/pkg/common/adaptor"
 	"github.com/cloudwego/hertz/pkg/common/config"
 	"github.com/cloudwego/hertz/pkg/network/netpoll"
 	"github.com/cloudwego/hertz/pkg/network/standard"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/internal/refused"
@@ -123,8 +121,8 @@ type Ready func() error
 
 // Deps are what the routes serve; nil ones leave their routes out.
 type Deps struct {
-	Gatherer prometheus.Gatherer
-	// Registerer takes the HTTP facade's own metrics (refused requests).
+	// Registerer takes the HTTP facade's own metrics (refused requests);
+	// they are served by MetricsServer, not here.
 	Registerer prometheus.Registerer
 	Ready      Ready
 	// Agents serves the agent API (ACD role).
@@ -183,7 +181,6 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	h.SetClientIPFunc(app.ClientIPWithOption(app.ClientIPOptions{
 		RemoteIPHeaders: []string{"X-Forwarded-For", "X-Real-IP"}, TrustedCIDRs: trusted}))
 	refusals := refused.Counter(deps.Registerer)
-	h.GET("/metrics", adaptor.HertzHandler(promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})))
 	h.GET("/healthz", func(_ context.Context, c *app.RequestContext) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -22,7 +22,7 @@ func start(t *testing.T, cfg Config, ready Ready) *Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
-	s, err := New(cfg, Deps{Gatherer: reg, Ready: ready}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(cfg, Deps{Registerer: reg, Ready: ready}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,23 @@ func TestOps_HealthReadinessAndMetrics(t *testing.T) {
 	if code, body := get(t, client, base+"/readyz"); code != 503 || !strings.Contains(body, "shutting down") {
 		t.Fatalf("readyz while draining: %d %s", code, body)
 	}
-	if code, body := get(t, client, base+"/metrics"); code != 200 || !strings.Contains(body, "switchboard_test_total") {
+	if code, _ := get(t, client, base+"/metrics"); code != 404 {
+		t.Fatalf("/metrics on the visitors' port: %d, want 404", code)
+	}
+}
+
+// /metrics is served on its own listener.
+func TestOps_MetricsOnTheirOwnListener(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
+	m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0"}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go m.Run()
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if code, body := get(t, client, "http://"+m.Addr()+"/metrics"); code != 200 || !strings.Contains(body, "switchboard_test_total") {
 		t.Fatalf("metrics: %d", code)
 	}
 }

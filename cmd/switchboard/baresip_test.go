@@ -624,7 +624,7 @@ func alicePIDF(basic, activity string) string {
 // as printed (`name{label="value",...}`).
 func scrapeMetrics(t *testing.T, p *proc) map[string]float64 {
 	t.Helper()
-	res, err := http.Get("http://" + p.HTTP + "/metrics")
+	res, err := http.Get("http://" + p.Metrics + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

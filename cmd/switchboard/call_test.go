@@ -160,7 +160,7 @@ func TestCall_ToneDTMFChatHoldAndAgentHangup(t *testing.T) {
 	waitCall(t, p, id, "ended", "agent-hangup")
 	calltest.Closed(t, b.Done(), "the browser leg closed")
 
-	res, err := http.Get("http://" + p.HTTP + "/metrics")
+	res, err := http.Get("http://" + p.Metrics + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,20 +28,21 @@ import (
 // package that uses it.
 type Config struct {
 	// Roles this process runs: any of presence, acd, web.
-	Roles     []string             `yaml:"roles"`
-	Log       LogConfig            `yaml:"log"`
-	Store     store.Config         `yaml:"store"`
-	SIP       sip.Config           `yaml:"sip"`
-	Presence  presence.Config      `yaml:"presence"`
-	Registrar location.Config      `yaml:"registrar"`
-	Shutdown  ShutdownConfig       `yaml:"shutdown"`
-	ACD       acd.Config           `yaml:"acd"`
-	Calls     calls.Config         `yaml:"calls"`
-	Callbacks calls.CallbackConfig `yaml:"callbacks"`
-	Trunk     sip.TrunkConfig      `yaml:"trunk"`
-	Media     media.Config         `yaml:"media"`
-	Web       httpapi.WebConfig    `yaml:"web"`
-	HTTP      httpapi.Config       `yaml:"http"`
+	Roles     []string              `yaml:"roles"`
+	Log       LogConfig             `yaml:"log"`
+	Store     store.Config          `yaml:"store"`
+	SIP       sip.Config            `yaml:"sip"`
+	Presence  presence.Config       `yaml:"presence"`
+	Registrar location.Config       `yaml:"registrar"`
+	Shutdown  ShutdownConfig        `yaml:"shutdown"`
+	ACD       acd.Config            `yaml:"acd"`
+	Calls     calls.Config          `yaml:"calls"`
+	Callbacks calls.CallbackConfig  `yaml:"callbacks"`
+	Trunk     sip.TrunkConfig       `yaml:"trunk"`
+	Media     media.Config          `yaml:"media"`
+	Web       httpapi.WebConfig     `yaml:"web"`
+	HTTP      httpapi.Config        `yaml:"http"`
+	Metrics   httpapi.MetricsConfig `yaml:"metrics"`
 }
 
 // ShutdownConfig says how the first SIGTERM drains (see drain); a second
@@ -185,6 +186,7 @@ func (c Config) Validate() error {
 		func() error { return c.Registrar.Validate("registrar") },
 		func() error { return c.Shutdown.Validate("shutdown") },
 		func() error { return c.HTTP.Validate("http") },
+		func() error { return c.Metrics.Validate("metrics") },
 	} {
 		if err := v(); err != nil {
 			return err

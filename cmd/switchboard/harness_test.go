@@ -49,10 +49,11 @@ type proc struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	DB      string
-	UDP     string // bound SIP addresses and HTTP address, read from the start-up log
+	UDP     string // bound SIP, HTTP and metrics addresses, read from the start-up log
 	TCP     string
 	WS      string
 	HTTP    string
+	Metrics string
 	mu      sync.Mutex
 	logTail []string
 	races   int // data races the race detector reported
@@ -68,7 +69,7 @@ func startSwitchboard(t *testing.T, dir string, sets ...string) *proc {
 	args := []string{"serve", "--log-format", "json",
 		"--set", "store.path=" + p.DB,
 		"--set", "sip.udp=127.0.0.1:0", "--set", "sip.tcp=127.0.0.1:0", "--set", "sip.ws=127.0.0.1:0",
-		"--set", "sip.host=127.0.0.1", "--set", "http.addr=127.0.0.1:0"}
+		"--set", "sip.host=127.0.0.1", "--set", "http.addr=127.0.0.1:0", "--set", "metrics.addr=127.0.0.1:0"}
 	for _, s := range sets {
 		args = append(args, "--set", s)
 	}
@@ -89,6 +90,7 @@ func startSwitchboard(t *testing.T, dir string, sets ...string) *proc {
 		p.TCP, _ = rec["sip_tcp"].(string)
 		p.WS, _ = rec["sip_ws"].(string)
 		p.HTTP, _ = rec["http"].(string)
+		p.Metrics, _ = rec["metrics"].(string)
 	case <-p.exited:
 		t.Fatalf("switchboard exited at start:\n%s", p.logs())
 	case <-time.After(20 * time.Second):

@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		return nil
 	}
-	deps := httpapi.Deps{Gatherer: reg, Registerer: reg, Ready: ready, Web: cfg.Web}
+	deps := httpapi.Deps{Registerer: reg, Ready: ready, Web: cfg.Web}
 	if cfg.runs("web") || callMgr != nil { // both read visitor cookies
 		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
 			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
@@ -139,12 +139,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	httpDone := make(chan error, 1)
+	metrics, err := httpapi.NewMetrics(cfg.Metrics, reg)
+	if err != nil {
+		return err
+	}
+	defer metrics.Shutdown(context.Background())
+	httpDone := make(chan error, 2)
 	go func() { httpDone <- web.Run() }()
+	go func() { httpDone <- metrics.Run() }()
 
 	log.Info("switchboard started", "version", buildVersion(), "roles", cfg.Roles,
 		"sip_udp", sipSrv.Addr("udp"), "sip_tcp", sipSrv.Addr("tcp"), "sip_ws", sipSrv.Addr("ws"),
-		"http", web.Addr(), "store", cfg.Store.Path)
+		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path)
 
 	select {
 	case <-ctx.Done():

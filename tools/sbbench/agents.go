@@ -162,7 +162,7 @@ func agentsStep(ctx context.Context, env stepEnv, root string, n int) (agentResu
 		w.count("offline") < n && time.Since(w.lastChange()) < 2*time.Second; {
 		time.Sleep(100 * time.Millisecond)
 	}
-	acdMetrics, presMetrics := scrape(acdSrv.http), scrape(pres.http)
+	acdMetrics, presMetrics := scrape(acdSrv.metrics), scrape(pres.metrics)
 	acdCPU, acdRSS := acdSrv.stop()
 	presCPU, presRSS := pres.stop()
 

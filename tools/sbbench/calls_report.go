@@ -202,7 +202,7 @@ func (r *callRun) read(live []*benchCall) counters {
 	for _, call := range r.controls {
 		c.ctrl = append(c.ctrl, len(call.b.EchoRTTs()))
 	}
-	m := scrape(r.srv.http)
+	m := scrape(r.srv.metrics)
 	c.toPhone = m.value(`switchboard_rtp_packets_relayed_total{direction="to_phone"}`)
 	c.toBrowser = m.value(`switchboard_rtp_packets_relayed_total{direction="to_browser"}`)
 	c.drops = udpDrops()

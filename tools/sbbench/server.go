@@ -15,11 +15,12 @@ import (
 
 // server is one running switchboard.
 type server struct {
-	cmd    *exec.Cmd
-	sip    string // host:port, UDP and TCP
-	http   string // host:port of /readyz and /metrics
-	log    string // a file: its stdout and stderr
-	exited chan struct{}
+	cmd     *exec.Cmd
+	sip     string // host:port, UDP and TCP
+	http    string // host:port of the API and /readyz
+	metrics string // host:port of /metrics
+	log     string // a file: its stdout and stderr
+	exited  chan struct{}
 }
 
 // startServer runs the bench configuration (auth off, loopback only, a
@@ -28,15 +29,16 @@ type server struct {
 func startServer(ctx context.Context, bin, dir string, extra ...string) (*server, error) {
 	sipAddr, err1 := freeAddr()
 	httpAddr, err2 := freeAddr()
+	metricsAddr, err4 := freeAddr()
 	logf, err3 := os.Create(filepath.Join(dir, "switchboard.log"))
 	defer logf.Close() // the child has its own descriptor; nil-safe
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
-	s := &server{sip: sipAddr, http: httpAddr, log: logf.Name(), exited: make(chan struct{})}
+	s := &server{sip: sipAddr, http: httpAddr, metrics: metricsAddr, log: logf.Name(), exited: make(chan struct{})}
 	args := append([]string{"serve", "--set", "sip.auth.enabled=false",
 		"--set", "sip.udp=" + sipAddr, "--set", "sip.tcp=" + sipAddr, "--set", "sip.ws=",
-		"--set", "sip.host=" + loopback, "--set", "http.addr=" + httpAddr,
+		"--set", "sip.host=" + loopback, "--set", "http.addr=" + httpAddr, "--set", "metrics.addr=" + metricsAddr,
 		"--set", "store.path=" + filepath.Join(dir, "switchboard.db"), "--set", "log.level=warn"}, extra...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr, s.cmd.SysProcAttr = logf, logf, childAttr()
