@@ -187,6 +187,7 @@ func (c Config) Validate() error {
 		func() error { return c.Shutdown.Validate("shutdown") },
 		func() error { return c.HTTP.Validate("http") },
 		func() error { return c.Metrics.Validate("metrics") },
+		c.checkSecrets,
 	} {
 		if err := v(); err != nil {
 			return err

@@ -14,7 +14,7 @@ func TestConfig_EmbeddedDefaultIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.SIP.UDP != "0.0.0.0:5060" || cfg.HTTP.Addr != "0.0.0.0:8080" || !cfg.SIP.Auth.Enabled {
+	if cfg.SIP.UDP != "127.0.0.1:5060" || cfg.HTTP.Addr != "127.0.0.1:8080" || !cfg.SIP.Auth.Enabled {
 		t.Fatalf("unexpected default: %+v", cfg.SIP)
 	}
 }
@@ -97,5 +97,66 @@ func TestRun_Version(t *testing.T) {
 	var out bytes.Buffer
 	if code := run([]string{"version"}, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "switchboard ") {
 		t.Fatalf("exit %d: %q", code, out.String())
+	}
+}
+
+// The demo secrets of the embedded default only ever serve on loopback: a
+// listener beyond it with a demo or short secret refuses to start, naming
+// the field.
+func TestConfig_DemoSecretsOnlyOnLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"sip.udp=0.0.0.0:5060"}, "sip.auth.users[0].password: the shipped demo value"},
+		{[]string{"http.addr=192.0.2.10:8080"}, "sip.auth.users[0].password"},
+		{[]string{"sip.ws=[::]:5066", "sip.auth.enabled=false"}, "acd.agents[0].token"},
+	} {
+		_, err := loadConfig("", nil, tc.sets)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error with %q", tc.sets, err, tc.want)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "sb.yaml")
+	os.WriteFile(file, []byte("acd:\n  agents:\n    - {uri: \"sip:alice@example.com\", name: Alice, skills: {billing: 4, support: 3}, "+
+		"token: 7c1f0e9d2b4a6c8e0f1a}\n"), 0o600)
+	_, err := loadConfig(file, nil, []string{"http.addr=0.0.0.0:8080", "sip.auth.enabled=false", "acd.password=short"})
+	if err == nil || !strings.Contains(err.Error(), "acd.password: at least 12 characters") {
+		t.Errorf("a short password beyond loopback: %v", err)
+	}
+}
+
+// init-config writes a configuration that listens on every address with
+// random secrets, the same one wherever the default repeats a value, and
+// that loads.
+func TestInitConfig_RandomSecretsThatLoad(t *testing.T) {
+	out, err := initConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "switchboard.yaml")
+	if err := os.WriteFile(file, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(file, nil, nil)
+	if err != nil {
+		t.Fatalf("the generated configuration does not load: %v", err)
+	}
+	if cfg.SIP.UDP != "0.0.0.0:5060" || cfg.HTTP.Addr != "0.0.0.0:8080" || cfg.Metrics.Addr != "127.0.0.1:9464" {
+		t.Errorf("listeners %s %s %s", cfg.SIP.UDP, cfg.HTTP.Addr, cfg.Metrics.Addr)
+	}
+	for _, demo := range []string{"alice-secret", "acd-secret", "demo-token"} {
+		if strings.Contains(string(out), demo) {
+			t.Errorf("the generated configuration still has %q", demo)
+		}
+	}
+	var acdUser string
+	for _, u := range cfg.SIP.Auth.Users {
+		if u.Name == cfg.ACD.Username {
+			acdUser = u.Password
+		}
+	}
+	if acdUser == "" || acdUser != cfg.ACD.Password {
+		t.Errorf("the ACD's password %q is not its SIP account's %q", cfg.ACD.Password, acdUser)
 	}
 }

@@ -29,7 +29,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...] | switchboard simulate [-visitors N] [-seed S] | switchboard version")
+		fmt.Fprintln(stderr, "usage: switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...] | switchboard init-config | switchboard simulate [-visitors N] [-seed S] | switchboard version")
 		return 2
 	}
 	switch args[0] {
@@ -40,6 +40,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serveCommand(args[1:], stderr)
 	case "simulate":
 		return simulateCommand(args[1:], stdout, stderr)
+	case "init-config":
+		out, err := initConfig()
+		if err != nil {
+			fmt.Fprintf(stderr, "switchboard: %v\n", err)
+			return 1
+		}
+		stdout.Write(out)
+		return 0
 	}
 	fmt.Fprintf(stderr, "switchboard: unknown command %q\n", args[0])
 	return 2
