@@ -34,6 +34,8 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Flood admits requests per source address (rate, burst, exempt).
 	Flood FloodConfig `yaml:"flood"`
+	// Connections bounds the TCP, TLS and WebSocket connections.
+	Connections ConnConfig `yaml:"connections"`
 	// Auth controls digest authentication.
 	Auth AuthConfig `yaml:"auth"`
 }

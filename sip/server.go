@@ -52,6 +52,7 @@ type Server struct {
 	tlsConf *tls.Config
 	trusted []netip.Prefix // proxies whose Record-Route is followed
 	flood   *flood
+	conns   *connLimiter
 	dialogs dialogCache
 
 	presence  Presence
@@ -105,10 +106,12 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 	}
 	s := &Server{
 		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted, flood: flood,
+		conns:   &connLimiter{cfg: cfg.Connections.withDefaults(), exempt: trusted, perAddr: map[netip.Addr]int{}},
 		metrics: newMetrics(reg),
 		addrs:   make(map[string]string),
 		methods: []string{"OPTIONS"},
 	}
+	s.conns.refused = func(limit string) { s.metrics.refused.WithLabelValues(limit).Inc() }
 	srv.OnOptions(s.handle(s.onOptions))
 	srv.OnNoRoute(s.handle(s.onNoRoute))
 	return s, nil
@@ -186,10 +189,11 @@ func (s *Server) listen(network, addr string) (func(), error) {
 		}
 		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(c) }
 	default:
-		l, err := net.Listen("tcp", addr)
+		raw, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, err
 		}
+		l := limitedListener{Listener: raw, lim: s.conns}
 		closer, bound = l, l.Addr().String()
 		switch network {
 		case "tcp":
