@@ -3,6 +3,7 @@ package presence
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,6 +45,17 @@ type Config struct {
 	// presentity.
 	MaxSubscriptionsPerWatcher    int `yaml:"max_subscriptions_per_watcher"`
 	MaxSubscriptionsPerPresentity int `yaml:"max_subscriptions_per_presentity"`
+	// WatchPolicy says who may watch whom (a small RFC 5025): "domain",
+	// the default, lets every authenticated user of the served domains
+	// watch any presentity; "list" lets a user watch itself, the
+	// presentities of Public, and those whose Watchers name it.
+	WatchPolicy string `yaml:"watch_policy"`
+	// Watchers lists, by presentity URI, the user names that may watch it
+	// under the "list" policy.
+	Watchers map[string][]string `yaml:"watchers"`
+	// Public are presentities every authenticated user may watch under
+	// the "list" policy, such as the groups a wallboard shows.
+	Public []string `yaml:"public"`
 }
 
 // Defaults for Config.
@@ -124,10 +136,31 @@ func (c Config) Validate(prefix string) error {
 			return fmt.Errorf("%s.%s: must be at least 1", prefix, k.name)
 		}
 	}
+	if c.WatchPolicy != "" && c.WatchPolicy != WatchDomain && c.WatchPolicy != WatchList {
+		return fmt.Errorf("%s.watch_policy: %q is neither %s nor %s", prefix, c.WatchPolicy, WatchDomain, WatchList)
+	}
 	if c.MaxPresentityBytes < c.MaxDocumentBytes {
 		return fmt.Errorf("%s.max_presentity_bytes: must be at least max_document_bytes (%d)", prefix, c.MaxDocumentBytes)
 	}
 	return nil
+}
+
+// Watch policies (Config.WatchPolicy).
+const (
+	WatchDomain = "domain"
+	WatchList   = "list"
+)
+
+// mayWatch reports whether user (authenticated; "" without
+// authentication) may watch presentity.
+func (c Config) mayWatch(user, presentity string) bool {
+	if c.WatchPolicy != WatchList {
+		return true
+	}
+	if user != "" && strings.HasPrefix(presentity, "sip:"+user+"@") {
+		return true
+	}
+	return slices.Contains(c.Public, presentity) || (user != "" && slices.Contains(c.Watchers[presentity], user))
 }
 
 // serves reports whether host is one of the configured domains.

@@ -22,6 +22,9 @@ var (
 	// ErrInvalidDocument is wrapped by every error about a publication's body.
 	// The wrapping message names the problem.
 	ErrInvalidDocument = pidf.ErrInvalid
+	// ErrNotAllowed is returned by Subscribe when the watch policy does not
+	// let the user watch the presentity (403 in SIP terms).
+	ErrNotAllowed = errors.New("not allowed to watch this presentity")
 	// ErrNoSuchSubscription is returned by Refresh and Flush for an unknown or
 	// ended subscription.
 	ErrNoSuchSubscription = errors.New("no such subscription")

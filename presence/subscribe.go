@@ -17,6 +17,9 @@ type SubscribeRequest struct {
 	Event string
 	// Watcher identifies the subscriber.
 	Watcher string
+	// User is the authenticated user subscribing, "" without
+	// authentication; the watch policy reads it.
+	User string
 	// Expires is the requested lifetime; nil when the request named none,
 	// 0 for a fetch (RFC 6665 §4.4.3: one notification, then the end).
 	Expires *time.Duration
@@ -33,6 +36,9 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) (Subscripti
 	}
 	if _, err := packageOf(r.Event); err != nil {
 		return Subscription{}, false, err
+	}
+	if !s.cfg.mayWatch(r.User, r.Presentity) {
+		return Subscription{}, false, fmt.Errorf("%w: %s", ErrNotAllowed, r.Presentity)
 	}
 	res := resourceOf(r.Event, r.Presentity)
 	if err := s.admit(res, r.Watcher); err != nil {

@@ -24,6 +24,8 @@ func (x *exchange) respondError(err error) {
 		x.refuse(limit.Limit, limit.Max)
 	case errors.As(err, &limitReg):
 		x.refuse(limitReg.Limit, limitReg.Max)
+	case errors.Is(err, presence.ErrNotAllowed):
+		x.respond(403, "Not Allowed To Watch", nil)
 	case errors.Is(err, location.ErrNotServed):
 		x.respond(404, "Domain Not Served", nil)
 	case errors.As(err, &brief):

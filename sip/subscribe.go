@@ -16,7 +16,8 @@ import (
 // answered first and then followed by a NOTIFY.
 func (s *Server) onSubscribe(x *exchange) {
 	req := x.req
-	if _, ok := x.authenticate(); !ok {
+	user, ok := x.authenticate()
+	if !ok {
 		return
 	}
 	pkg, eventID := event(req)
@@ -53,6 +54,7 @@ func (s *Server) onSubscribe(x *exchange) {
 		Presentity: canonicalAOR(req.Recipient),
 		Event:      pkg,
 		Watcher:    req.From().Address.String(),
+		User:       user,
 		Expires:    exp,
 		Dialog:     raw,
 	})

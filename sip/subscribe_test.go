@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/sip/digestauth"
 )
 
 // subscribe sends an initial SUBSCRIBE and returns the response.
@@ -201,5 +202,30 @@ func TestSubscribe_LargeNotifyGoesOverTCP(t *testing.T) {
 	checkNotify(t, n, "active", "busy busy")
 	if n.Transport() != "TCP" {
 		t.Fatalf("large NOTIFY came over %s", n.Transport())
+	}
+}
+
+// Under presence.watch_policy list, a user watches itself, the public
+// presentities and those that list it; anyone else gets 403.
+func TestSubscribe_WatchPolicyList(t *testing.T) {
+	st := newStack(t, func(c *Config, pc *presence.Config) {
+		c.Auth = AuthConfig{Enabled: true, Digest: digestauth.Config{Realm: "example.com"},
+			Users: []User{{Name: "alice", Password: "alice-pw"}, {Name: "bob", Password: "bob-pw"}, {Name: "carol", Password: "carol-pw"}}}
+		pc.WatchPolicy = presence.WatchList
+		pc.Watchers = map[string][]string{alice: {"bob"}}
+		pc.Public = []string{"sip:billing@example.com"}
+	})
+	for _, tc := range []struct {
+		user, target string
+		want         int
+	}{
+		{"bob", alice, 2}, {"carol", alice, 4}, {"carol", "sip:billing@example.com", 2},
+		{"alice", alice, 2}, {"alice", "sip:bob@example.com", 4},
+	} {
+		p := siptest.NewPeer(t)
+		res := p.DoAuth(p.Request("SUBSCRIBE", tc.target, tc.user, st.srv.Addr("udp"), "", "Event: presence"), tc.user, tc.user+"-pw")
+		if res.StatusCode/100 != tc.want {
+			t.Errorf("%s watching %s: %d %s, want %dxx", tc.user, tc.target, res.StatusCode, res.Reason, tc.want)
+		}
 	}
 }
