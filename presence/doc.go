@@ -15,6 +15,11 @@
 //	PUBLISH ─▶ Publish ─▶ Store.PutPublication (durable) ─▶ compose ─▶ kick watchers
 //	SUBSCRIBE ─▶ Subscribe ─▶ Store.PutSubscription ─▶ (2xx sent) ─▶ Flush ─▶ Notifier.Notify
 //
+// The service caps what one client can create (publications and their
+// bytes per presentity, subscriptions per watcher and per presentity) and
+// applies the watch policy (Config.WatchPolicy); refusals are LimitError
+// and ErrNotAllowed.
+//
 // Notifications to one watcher are single-flight and rate-limited: at most one
 // per Config.MinNotifyInterval, and the last one always carries the latest
 // document. Each carries a sequence number that never goes backwards, across

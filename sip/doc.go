@@ -8,6 +8,12 @@
 // of other roles: Publisher sends the ACD's PUBLISHes, Watcher the web
 // role's SUBSCRIBEs, both signed by digestClient, which reuses a nonce.
 //
+// Edges admit before any work: connlimit.go caps connections per address
+// and idle time, flood.go a token bucket per source address (503, then
+// silence), authguard.go backs off wrong passwords, and peerlogs.go bounds
+// what peers make us log. Drain stops taking requests while those in hand
+// are answered.
+//
 // A request enters through a sipgo handler, is checked once (checkRequest),
 // authenticated (authorize), and becomes one domain call (presence.Publish,
 // presence.Subscribe, location.Register). The domain's answer or error
