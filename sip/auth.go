@@ -8,6 +8,7 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
 	"github.com/switchboard/switchboard/sip/digestauth"
 )
@@ -60,15 +61,15 @@ func (x *exchange) authenticate() (user string, ok bool) {
 	if !a.cfg.Enabled {
 		return "", true
 	}
-	claimed, now := x.req.From().Address.User, time.Now()
+	var header string
+	if h := x.req.GetHeader("Authorization"); h != nil {
+		header = h.Value()
+	}
+	claimed, now := triedUser(header, x.req), time.Now()
 	src := sourceAddr(x.req)
 	if limit, blocked := a.guard.blocked(src, claimed, now); blocked {
 		x.refuse(limit, a.guard.limit(limit))
 		return "", false
-	}
-	var header string
-	if h := x.req.GetHeader("Authorization"); h != nil {
-		header = h.Value()
 	}
 	user, err := a.auth.Verify(string(x.req.Method), header)
 	if err == nil {
@@ -86,6 +87,17 @@ func (x *exchange) authenticate() (user string, ok bool) {
 	}
 	x.respond(401, "Unauthorized", nil, hdrs...)
 	return "", false
+}
+
+// triedUser is the user a request tries to authenticate as: the
+// credentials' username (the one a guess is for), else the From user.
+func triedUser(authorization string, req *sipmsg.Request) string {
+	if authorization != "" {
+		if c, err := digest.ParseCredentials(authorization); err == nil && c.Username != "" {
+			return c.Username
+		}
+	}
+	return req.From().Address.User
 }
 
 // sourceAddr is the IP address a request came from (the invalid Addr when
