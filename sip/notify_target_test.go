@@ -113,13 +113,7 @@ func TestNotify_LargeNotifyNeverOpensAConnectionToTheContactHost(t *testing.T) {
 		t.Fatalf("subscribe: %d", res.StatusCode)
 	}
 	w.NextNotify()
-	note := `<dm:person id="p"><dm:note>` + strings.Repeat("busy ", 400) + `</dm:note></dm:person>`
-	pub := w.Request("PUBLISH", alice, "alice", st.srv.Addr("tcp"), siptest.PIDF(alice, "t1", "open", note),
-		"Event: presence", "Content-Type: application/pidf+xml")
-	pub.SetTransport("TCP")
-	if res := w.Do(pub); res.StatusCode != 200 {
-		t.Fatalf("publish: %d", res.StatusCode)
-	}
+	publishLarge(t, w, st)
 	if n := w.NextNotify(); n.Transport() != "TCP" || !strings.Contains(string(n.Body()), "busy busy") {
 		t.Fatalf("the large NOTIFY came over %s", n.Transport())
 	}

@@ -186,18 +186,25 @@ func TestSubscribe_ExpiryNotifiesTimeout(t *testing.T) {
 	checkNotify(t, w.NextNotify(), "terminated;reason=timeout", "closed")
 }
 
+// publishLarge publishes for alice, over TCP, a document whose NOTIFY is
+// too large for UDP.
+func publishLarge(t *testing.T, p *siptest.Peer, st *stack) {
+	t.Helper()
+	note := `<dm:person id="p"><dm:note>` + strings.Repeat("busy ", 400) + `</dm:note></dm:person>`
+	req := p.Request("PUBLISH", alice, "alice", st.srv.Addr("tcp"), siptest.PIDF(alice, "t1", "open", note),
+		"Event: presence", "Content-Type: application/pidf+xml")
+	req.SetTransport("TCP")
+	if res := p.Do(req); res.StatusCode != 200 {
+		t.Fatalf("publish: %d", res.StatusCode)
+	}
+}
+
 func TestSubscribe_LargeNotifyGoesOverTCP(t *testing.T) {
 	st := newStack(t, nil)
 	w := siptest.NewPeer(t)
 	subscribe(w, st, alice, "Event: presence")
 	w.NextNotify()
-	note := `<dm:person id="p"><dm:note>` + strings.Repeat("busy ", 400) + `</dm:note></dm:person>`
-	req := w.Request("PUBLISH", alice, "alice", st.srv.Addr("tcp"), siptest.PIDF(alice, "t1", "open", note),
-		"Event: presence", "Content-Type: application/pidf+xml")
-	req.SetTransport("TCP")
-	if res := w.Do(req); res.StatusCode != 200 {
-		t.Fatalf("publish: %d", res.StatusCode)
-	}
+	publishLarge(t, w, st)
 	n := w.NextNotify()
 	checkNotify(t, n, "active", "busy busy")
 	if n.Transport() != "TCP" {
