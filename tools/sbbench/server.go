@@ -29,12 +29,15 @@ type server struct {
 func startServer(ctx context.Context, bin, dir string, extra ...string) (*server, error) {
 	sipAddr, err1 := freeAddr()
 	httpAddr, err2 := freeAddr()
-	metricsAddr, err4 := freeAddr()
-	logf, err3 := os.Create(filepath.Join(dir, "switchboard.log"))
-	defer logf.Close() // the child has its own descriptor; nil-safe
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	metricsAddr, err3 := freeAddr()
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, err
 	}
+	logf, err := os.Create(filepath.Join(dir, "switchboard.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child has its own descriptor
 	s := &server{sip: sipAddr, http: httpAddr, metrics: metricsAddr, log: logf.Name(), exited: make(chan struct{})}
 	args := append([]string{"serve", "--set", "sip.auth.enabled=false",
 		"--set", "sip.udp=" + sipAddr, "--set", "sip.tcp=" + sipAddr, "--set", "sip.ws=",
