@@ -35,6 +35,11 @@ type Config struct {
 	// X-Forwarded-For or X-Real-IP. Empty: the socket's address, always,
 	// so that nobody escapes the per-address limits by naming another.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ReadTimeout closes a connection whose request (headers and body)
+	// does not arrive within it; IdleTimeout one that sends no next
+	// request on a kept-alive connection. 0 keeps hertz's (3 minutes).
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Validate names the first bad field under prefix.
@@ -47,6 +52,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if _, err := c.trustedNets(); err != nil {
 		return fmt.Errorf("%s.%w", prefix, err)
+	}
+	if c.ReadTimeout < 0 || c.IdleTimeout < 0 {
+		return fmt.Errorf("%s.read_timeout, idle_timeout: must not be negative", prefix)
 	}
 	return nil
 }
@@ -163,6 +171,12 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		server.WithListener(ln),
 		server.WithTransport(transport),
 		server.WithDisablePrintRoute(true),
+	}
+	if cfg.ReadTimeout > 0 {
+		opts = append(opts, server.WithReadTimeout(cfg.ReadTimeout))
+	}
+	if cfg.IdleTimeout > 0 {
+		opts = append(opts, server.WithIdleTimeout(cfg.IdleTimeout))
 	}
 	if cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)

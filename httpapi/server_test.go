@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -96,5 +97,21 @@ func TestOps_HTTPSWhenCertificateConfigured(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
 	if code, _ := get(t, client, "https://"+s.Addr()+"/healthz"); code != 200 {
 		t.Fatalf("healthz over HTTPS: %d", code)
+	}
+}
+
+// A request that never completes is dropped after http.read_timeout, not
+// after hertz's three minutes.
+func TestOps_HalfSentRequestIsDropped(t *testing.T) {
+	s := start(t, Config{Addr: "127.0.0.1:0", ReadTimeout: 300 * time.Millisecond}, func() error { return nil })
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("POST /v1/context HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"pa"))
+	c.SetReadDeadline(time.Now().Add(siptest.Wait))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("the half-sent request's connection stayed open: %v", err)
 	}
 }
