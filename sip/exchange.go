@@ -35,7 +35,7 @@ func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.Serve
 		defer s.inflight.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
-		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.log}
+		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.peerLog}
 		switch s.flood.admit(sourceAddr(req), time.Now()) {
 		case refuse:
 			s.metrics.refused.WithLabelValues("sip.flood.rate").Inc()

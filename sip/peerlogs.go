@@ -14,25 +14,26 @@ const (
 	// "failed to parse" carries the whole datagram): an excerpt and its
 	// length, never the whole.
 	maxLoggedValue = 256
-	// warnBurst warnings or errors of one message are logged per
+	// warnBurst records (info and above) of one message are logged per
 	// warnPeriod; the next one logged after that says how many were
 	// suppressed.
 	warnBurst  = 10
 	warnPeriod = time.Minute
 )
 
-// peerLogHandler wraps the handler sipgo logs through, so that a peer
-// cannot fill the disk: input sipgo could not parse is logged at debug,
-// every string attribute is cut to maxLoggedValue bytes, and warnings and
-// errors are rate-limited per message.
+// peerLogHandler wraps the handlers that log what peers cause (sipgo's,
+// and ours while handling a request), so that a peer cannot fill the
+// disk: input sipgo could not parse is logged at debug, every string
+// attribute is cut to maxLoggedValue bytes, and records at info and above
+// are rate-limited per message.
 type peerLogHandler struct {
 	next slog.Handler
 	lim  *logLimiter
 }
 
-// PeerLogger returns a logger for sipgo (its servers, clients and its
-// package-level default logger) writing through base's handler, bounded
-// as peerLogHandler says.
+// PeerLogger returns a logger for what peers cause (sipgo's servers,
+// clients and package-level default logger; the handling of a request)
+// writing through base's handler, bounded as peerLogHandler says.
 func PeerLogger(base *slog.Logger) *slog.Logger {
 	return slog.New(peerLogHandler{next: base.Handler(), lim: &logLimiter{seen: map[string]*logCount{}}})
 }
@@ -53,7 +54,7 @@ func (h peerLogHandler) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	var suppressed int
-	if level >= slog.LevelWarn {
+	if level >= slog.LevelInfo {
 		ok, n := h.lim.allow(r.Message, r.Time)
 		if !ok {
 			return nil

@@ -43,3 +43,16 @@ func TestPeerLogger_BoundsWhatPeersMakeUsLog(t *testing.T) {
 		t.Fatalf("the next period's line: %q", buf.String())
 	}
 }
+
+// What handling a request makes us log at info (a wrong password) is
+// bounded the same way: a thousand write warnBurst lines.
+func TestPeerLogger_InfoIsBoundedToo(t *testing.T) {
+	var buf bytes.Buffer
+	log := PeerLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	for range 1000 {
+		log.Info("sip authentication failed", "method", "REGISTER", "error", "bad credentials")
+	}
+	if n := strings.Count(buf.String(), "\n"); n != warnBurst {
+		t.Errorf("%d lines for 1000 wrong passwords, want %d", n, warnBurst)
+	}
+}

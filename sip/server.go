@@ -53,6 +53,7 @@ type Server struct {
 	trusted []netip.Prefix // proxies whose Record-Route is followed
 	flood   *flood
 	conns   *connLimiter
+	peerLog *slog.Logger // for what a request makes us log
 	dialogs dialogCache
 
 	presence  Presence
@@ -108,6 +109,7 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted, flood: flood,
 		conns:   &connLimiter{cfg: cfg.Connections.withDefaults(), exempt: trusted, perAddr: map[netip.Addr]int{}},
 		metrics: newMetrics(reg),
+		peerLog: PeerLogger(log),
 		addrs:   make(map[string]string),
 		methods: []string{"OPTIONS"},
 	}
