@@ -170,7 +170,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 //  4. the components stop (stop): calls still up end with "shutdown";
 //  5. SIP answers new requests 503 and finishes those being handled, so
 //     that nothing stored goes unanswered; the deferred closes follow.
-func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, calls *calls.Manager, sipSrv *sip.Server, stop func()) error {
+func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, mgr *calls.Manager, sipSrv *sip.Server, stop func()) error {
 	log.Info("draining", "grace", cfg.Grace, "calls_timeout", cfg.CallsTimeout)
 	time.Sleep(cfg.Grace) // serving meanwhile; a second signal exits at once (main)
 	hctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
@@ -179,9 +179,9 @@ func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, calls *cal
 	if err != nil {
 		log.Warn("http shutdown", "error", err)
 	}
-	if calls != nil {
+	if mgr != nil {
 		deadline := time.Now().Add(cfg.CallsTimeout)
-		for n := calls.Stats().Active; n > 0 && time.Now().Before(deadline); n = calls.Stats().Active {
+		for n := mgr.Stats().Active; n > 0 && time.Now().Before(deadline); n = mgr.Stats().Active {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
