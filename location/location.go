@@ -1,7 +1,9 @@
 // Package location is the registrar's location service (RFC 3261 §10):
 // which contacts each address-of-record is reachable at, until when. It
 // imports no transport; sip/ turns REGISTER into Register, and other parts
-// (the ACD, the B2BUA) ask Lookup where to reach a user.
+// (the ACD, the B2BUA) ask Lookup where to reach a user. It keeps only
+// addresses-of-record of the served domains, and at most
+// Config.MaxContacts bindings each.
 package location
 
 import (

@@ -67,8 +67,8 @@ func (x *exchange) authenticate() (user string, ok bool) {
 	}
 	claimed, now := triedUser(header, x.req), time.Now()
 	src := sourceAddr(x.req)
-	if limit, blocked := a.guard.blocked(src, claimed, now); blocked {
-		x.refuse(limit, a.guard.limit(limit))
+	if limit, threshold, blocked := a.guard.blocked(src, claimed, now); blocked {
+		x.refuse(limit, threshold)
 		return "", false
 	}
 	user, err := a.auth.Verify(string(x.req.Method), header)

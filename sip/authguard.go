@@ -81,25 +81,17 @@ func newGuard(cfg GuardConfig) *guard {
 }
 
 // blocked reports whether requests of user from addr are refused at now,
-// and the limit that refuses them.
-func (g *guard) blocked(addr netip.Addr, user string, now time.Time) (string, bool) {
+// and the limit that refuses them with its threshold.
+func (g *guard) blocked(addr netip.Addr, user string, now time.Time) (string, int, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if s := g.keys[guardKey{addr, ""}]; s != nil && now.Before(s.until) {
-		return "sip.auth.max_failures_per_source", true
+		return "sip.auth.max_failures_per_source", g.cfg.MaxFailuresPerSource, true
 	}
 	if s := g.keys[guardKey{addr, user}]; s != nil && now.Before(s.until) {
-		return "sip.auth.max_failures", true
+		return "sip.auth.max_failures", g.cfg.MaxFailures, true
 	}
-	return "", false
-}
-
-// limit returns the threshold of a limit blocked names.
-func (g *guard) limit(name string) int {
-	if name == "sip.auth.max_failures_per_source" {
-		return g.cfg.MaxFailuresPerSource
-	}
-	return g.cfg.MaxFailures
+	return "", 0, false
 }
 
 // failed counts a wrong answer for user from addr at now.

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/netlist"
 )
 
 // ConnConfig bounds the connections (TCP, TLS, WS, WSS) peers hold open.
@@ -52,7 +54,7 @@ type connLimiter struct {
 func (l *connLimiter) acquire(addr netip.Addr) (string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	capped := !containsAddr(l.exempt, addr)
+	capped := !netlist.Contains(l.exempt, addr)
 	switch {
 	case l.total >= l.cfg.MaxTotal:
 		return "sip.connections.max_total", false
@@ -71,15 +73,6 @@ func (l *connLimiter) release(addr netip.Addr) {
 	if l.perAddr[addr]--; l.perAddr[addr] <= 0 {
 		delete(l.perAddr, addr)
 	}
-}
-
-func containsAddr(list []netip.Prefix, a netip.Addr) bool {
-	for _, p := range list {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // limitedListener admits connections within the limiter's caps.

@@ -63,7 +63,7 @@ func newFlood(cfg FloodConfig, trusted []netip.Prefix) (*flood, error) {
 
 // admit decides on one request from addr at now.
 func (f *flood) admit(addr netip.Addr, now time.Time) int {
-	if f.cfg.Rate <= 0 || !addr.IsValid() || netlist.Contains(f.exempt, addr.String()) {
+	if f.cfg.Rate <= 0 || !addr.IsValid() || netlist.Contains(f.exempt, addr) {
 		return admitted
 	}
 	f.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -89,7 +90,10 @@ func (s *Server) newNotify(pd *parsedDialog, n presence.Notification) *sipmsg.Re
 // its SUBSCRIBE came from a trusted proxy; none otherwise, so that a
 // Record-Route naming a third host is not obeyed.
 func (s *Server) routeSet(d *subDialog) []string {
-	if len(d.RouteSet) == 0 || !netlist.Contains(s.trusted, d.Source) {
+	if len(d.RouteSet) == 0 {
+		return nil
+	}
+	if src, err := netip.ParseAddrPort(d.Source); err != nil || !netlist.Contains(s.trusted, src.Addr()) {
 		return nil
 	}
 	return d.RouteSet

@@ -26,16 +26,8 @@ func Parse(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// Contains reports whether addr ("ip" or "ip:port") is in one of list.
-func Contains(list []netip.Prefix, addr string) bool {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(addr)
-		if err != nil {
-			return false
-		}
-		ip = ap.Addr()
-	}
+// Contains reports whether ip is in one of list.
+func Contains(list []netip.Prefix, ip netip.Addr) bool {
 	ip = ip.Unmap()
 	for _, p := range list {
 		if p.Contains(ip) {
