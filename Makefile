@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzPublish -fuzztime=30s ./sip
 	$(GO) test -run='^$$' -fuzz=FuzzCallRequests -fuzztime=30s ./sip
 	$(GO) test -run='^$$' -fuzz=FuzzDatagram -fuzztime=30s ./sip
+	$(GO) test -run='^$$' -fuzz=FuzzInspect -fuzztime=30s ./sip
 	$(GO) test -run='^$$' -fuzz=FuzzSDP -fuzztime=30s ./media
 	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=30s ./calls
 

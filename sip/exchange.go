@@ -2,8 +2,10 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -78,10 +80,10 @@ func checkRequest(req *sipmsg.Request) (int, string) {
 		return 400, "Missing Call-ID header"
 	case req.CSeq() == nil:
 		return 400, "Missing CSeq header"
+	case req.CSeq().MethodName != req.Method && !knownMethod(req.Method):
+		return 501, "Not Implemented" // RFC 4475 §3.1.2.17: the unknown method first
 	case req.CSeq().MethodName != req.Method:
 		return 400, "CSeq method does not match request method"
-	case req.MaxForwards() != nil && *req.MaxForwards() == 0:
-		return 483, "Too Many Hops"
 	case req.Recipient.Scheme != "sip" && req.Recipient.Scheme != "sips":
 		return 416, "Unsupported URI Scheme"
 	}
@@ -113,8 +115,15 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 		res.AppendHeader(sipmsg.NewHeader("Allow", strings.Join(x.s.methods, ", ")))
 	}
 	res.AppendHeader(sipmsg.NewHeader("Server", x.s.cfg.userAgent()))
+	if code >= 300 {
+		res.RemoveHeader("Record-Route") // only dialogs use it (RFC 3261 §12.1.1)
+	}
 	res.SetBody(body)
-	if err := x.tx.Respond(res); err != nil {
+	err := x.tx.Respond(res)
+	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {
+		err = x.s.sendOversized(res, x.req)
+	}
+	if err != nil {
 		x.log.Warn("sip respond failed", "method", x.req.Method, "status", code, "call_id", callID(x.req), "error", err)
 	}
 	if code >= 200 {
@@ -159,6 +168,40 @@ func (s *Server) onOptions(x *exchange) {
 		sipmsg.NewHeader("Allow-Events", allowEvents))
 }
 
+// onNoRoute answers a method no role serves: 405 with Allow for a SIP
+// method, 501 for one nobody defined (RFC 3261 §21.5.2). Max-Forwards is
+// not looked at: every role here is a user agent server, which processes a
+// request that has no hops left (RFC 4475 §3.3.11).
 func (s *Server) onNoRoute(x *exchange) {
+	if !knownMethod(x.req.Method) {
+		x.respond(501, "Not Implemented", nil)
+		return
+	}
 	x.respond(405, "Method Not Allowed", nil)
+}
+
+// knownMethod reports whether m is a method some RFC defines.
+func knownMethod(m sipmsg.RequestMethod) bool {
+	switch m {
+	case sipmsg.INVITE, sipmsg.ACK, sipmsg.CANCEL, sipmsg.BYE, sipmsg.OPTIONS, sipmsg.REGISTER, sipmsg.PRACK,
+		sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.PUBLISH, sipmsg.INFO, sipmsg.REFER, sipmsg.MESSAGE, sipmsg.UPDATE:
+		return true
+	}
+	return false
+}
+
+// sendOversized sends over UDP an answer sipgo will not (it refuses any
+// datagram past 1300 bytes, a rule RFC 3261 §18.1.1 sets for requests
+// only): from the listening socket to where the request came from, as
+// §18.2.2 asks. Only a request that was itself that large can need it.
+func (s *Server) sendOversized(res *sipmsg.Response, req *sipmsg.Request) error {
+	s.mu.Lock()
+	udp := s.udp
+	s.mu.Unlock()
+	addr, err := net.ResolveUDPAddr("udp", req.Source())
+	if err != nil || udp == nil || req.Transport() != "UDP" {
+		return fmt.Errorf("%w: not sent over UDP", sipmsg.ErrUDPMTUCongestion)
+	}
+	_, err = udp.WriteTo([]byte(res.String()), addr)
+	return err
 }

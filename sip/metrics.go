@@ -39,6 +39,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// answered counts a final answer; methods nobody defined share the label
+// "other", so that peers cannot grow the series without bound.
 func (m *metrics) answered(method sipmsg.RequestMethod, status int) {
-	m.requests.WithLabelValues(string(method), strconv.Itoa(status)).Inc()
+	label := string(method)
+	if !knownMethod(method) {
+		label = "other"
+	}
+	m.requests.WithLabelValues(label, strconv.Itoa(status)).Inc()
 }

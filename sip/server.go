@@ -64,6 +64,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	addrs     map[string]string // transport -> bound address
+	udp       net.PacketConn    // the UDP listener, for answers sipgo will not send
 	listeners []interface{ Close() error }
 	serving   sync.WaitGroup
 
@@ -189,7 +190,7 @@ func (s *Server) listen(network, addr string) (func(), error) {
 			uc.SetReadBuffer(udpBufferBytes)
 			uc.SetWriteBuffer(udpBufferBytes)
 		}
-		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(c) }
+		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(screenedPacketConn{c, s.screen}) }
 	default:
 		raw, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -214,6 +215,9 @@ func (s *Server) listen(network, addr string) (func(), error) {
 	}
 	s.mu.Lock()
 	s.addrs[network] = bound
+	if pc, ok := closer.(net.PacketConn); ok {
+		s.udp = pc
+	}
 	s.listeners = append(s.listeners, closer)
 	s.mu.Unlock()
 	return func() {

@@ -1,0 +1,123 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// maxRefusalBytes bounds an answer screen writes itself: one datagram
+// that needs no fragment, whatever the refused message copied into it.
+const maxRefusalBytes = udpLimit
+
+// screen reads one message before sipgo does (inspect): it returns the
+// message to hand on, or nil and the answer to send back to its source
+// (nil too when the message gets none). Refusals go through the flood
+// admission, so that malformed messages cost a flooding source the same
+// as well-formed ones, and are counted and logged at debug.
+func (s *Server) screen(data []byte, src netip.Addr) (msg, answer []byte) {
+	msg, v := inspect(data)
+	if v == passed {
+		return msg, nil
+	}
+	status := "dropped"
+	if v.code > 0 && s.flood.admit(src, time.Now()) == admitted {
+		answer = refusalMessage(data, v, s.cfg.userAgent())
+	}
+	if answer != nil {
+		status = strconv.Itoa(v.code)
+	}
+	s.metrics.requests.WithLabelValues("malformed", status).Inc()
+	s.peerLog.Debug("sip message refused before parsing", "source", src, "status", status,
+		"reason", v.reason, "data", string(data))
+	return nil, answer
+}
+
+// refusalMessage builds the answer to a request inspect refused: its Via,
+// From, To, Call-ID and CSeq lines as they came (RFC 3261 §8.2.6.2), a To
+// tag, the reason, no body. It is nil when there is no Via to answer by or
+// when the answer would pass maxRefusalBytes.
+func refusalMessage(data []byte, v verdict, agent string) []byte {
+	head, _, _ := bytes.Cut(bytes.TrimLeft(data, "\r\n"), []byte("\r\n\r\n"))
+	_, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	fields, _ := unfold(rest)
+	var b strings.Builder
+	b.WriteString("SIP/2.0 " + strconv.Itoa(v.code) + " " + v.reason + "\r\n")
+	vias := 0
+	for _, f := range fields {
+		name, value, ok := strings.Cut(string(f), ":")
+		if !ok {
+			continue
+		}
+		switch canon := canonicalName(strings.TrimSpace(name)); canon {
+		case "Via":
+			vias++
+			fallthrough
+		case "From", "Call-ID", "CSeq":
+			b.WriteString(canon + ": " + strings.TrimSpace(value) + "\r\n")
+		case "To":
+			value = strings.TrimSpace(value)
+			if !strings.Contains(strings.ToLower(value), ";tag=") {
+				value += ";tag=" + sipmsg.GenerateTagN(16)
+			}
+			b.WriteString("To: " + value + "\r\n")
+		}
+	}
+	if v.code == 505 {
+		b.WriteString("Warning: 399 - \"SIP/2.0 only\"\r\n")
+	}
+	b.WriteString("Server: " + agent + "\r\nContent-Length: 0\r\n\r\n")
+	if vias == 0 || b.Len() > maxRefusalBytes {
+		return nil
+	}
+	return []byte(b.String())
+}
+
+// canonicalName spells the headers a refusal copies as RFC 3261 does,
+// from their long or compact names.
+func canonicalName(name string) string {
+	switch strings.ToLower(name) {
+	case "via", "v":
+		return "Via"
+	case "from", "f":
+		return "From"
+	case "to", "t":
+		return "To"
+	case "call-id", "i":
+		return "Call-ID"
+	case "cseq":
+		return "CSeq"
+	}
+	return ""
+}
+
+// screenedPacketConn hands sipgo's UDP transport only the datagrams
+// screen passes; it answers the others itself, to their source address,
+// which a malformed Via cannot redirect.
+type screenedPacketConn struct {
+	net.PacketConn
+	screen func(data []byte, src netip.Addr) (msg, answer []byte)
+}
+
+// ReadFrom implements net.PacketConn.
+func (c screenedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, addr, err
+		}
+		ap, _ := netip.ParseAddrPort(addr.String())
+		msg, answer := c.screen(b[:n], ap.Addr().Unmap())
+		if msg != nil && len(msg) <= len(b) { // a rewritten message may have grown by a branch
+			return copy(b, msg), addr, nil
+		}
+		if answer != nil {
+			c.WriteTo(answer, addr)
+		}
+	}
+}
