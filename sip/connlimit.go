@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/netlist"
@@ -23,6 +24,12 @@ type ConnConfig struct {
 	// the longest registration (registrar.max_expires), since a phone on
 	// TCP may say nothing until it registers again. Default 2h10m.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MessageTimeout closes a connection whose message (or, on a new
+	// connection, the first message, TLS handshake included; on WebSocket,
+	// the HTTP upgrade) has not arrived whole this long after its first
+	// byte: a slow drip of bytes does not hold it for IdleTimeout.
+	// Default 30s, about a transaction's lifetime (64·T1).
+	MessageTimeout time.Duration `yaml:"message_timeout"`
 }
 
 func (c ConnConfig) withDefaults() ConnConfig {
@@ -34,6 +41,9 @@ func (c ConnConfig) withDefaults() ConnConfig {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2*time.Hour + 10*time.Minute
+	}
+	if c.MessageTimeout <= 0 {
+		c.MessageTimeout = 30 * time.Second
 	}
 	return c
 }
@@ -79,6 +89,9 @@ func (l *connLimiter) release(addr netip.Addr) {
 type limitedListener struct {
 	net.Listener
 	lim *connLimiter
+	// upgrade: the first message is an HTTP upgrade (WebSocket), whole
+	// once the server writes its answer.
+	upgrade bool
 }
 
 // Accept implements net.Listener: a connection past a cap is closed at
@@ -96,23 +109,42 @@ func (l limitedListener) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		return &limitedConn{Conn: c, idle: l.lim.cfg.IdleTimeout, release: func() { l.lim.release(addr) }}, nil
+		lc := &limitedConn{Conn: c, idle: l.lim.cfg.IdleTimeout, upgrade: l.upgrade, release: func() { l.lim.release(addr) }}
+		lc.pending.Store(time.Now().Add(l.lim.cfg.MessageTimeout).UnixNano())
+		return lc, nil
 	}
 }
 
-// limitedConn is an admitted connection: reads time out when idle, and
-// closing gives its place back.
+// limitedConn is an admitted connection: reads time out when idle or when
+// a message in progress is late, and closing gives its place back.
 type limitedConn struct {
 	net.Conn
 	idle    time.Duration
 	once    sync.Once
 	release func()
+	// pending is when the message being received must be whole, in Unix
+	// nanoseconds, 0 between messages; framedConn keeps it for TCP and TLS.
+	pending atomic.Int64
+	upgrade bool
 }
 
-// Read implements net.Conn, with the idle timeout.
+// Read implements net.Conn, with the idle and message timeouts.
 func (c *limitedConn) Read(b []byte) (int, error) {
-	c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	deadline := time.Now().Add(c.idle)
+	if p := c.pending.Load(); p != 0 && p < deadline.UnixNano() {
+		deadline = time.Unix(0, p)
+	}
+	c.Conn.SetReadDeadline(deadline)
 	return c.Conn.Read(b)
+}
+
+// Write implements net.Conn: the answer to a WebSocket upgrade ends the
+// message timeout, which the upgrade request was under.
+func (c *limitedConn) Write(b []byte) (int, error) {
+	if c.upgrade && c.pending.Load() != 0 {
+		c.pending.Store(0)
+	}
+	return c.Conn.Write(b)
 }
 
 // Close implements net.Conn.

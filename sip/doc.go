@@ -8,8 +8,11 @@
 // of other roles: Publisher sends the ACD's PUBLISHes, Watcher the web
 // role's SUBSCRIBEs, both signed by digestClient, which reuses a nonce.
 //
-// Edges admit before any work: connlimit.go caps connections per address
-// and idle time, flood.go a token bucket per source address (503, then
+// Edges admit before any work: wire.go reads every message before sipgo
+// parses it (RFC 3261 §7, the torture tests of RFC 4475) and screen.go
+// answers what it refuses; framing.go cuts TCP and TLS streams into
+// messages, each to arrive whole in time; connlimit.go caps connections per
+// address and idle time, flood.go a token bucket per source address (503, then
 // silence), authguard.go backs off wrong passwords, and peerlogs.go bounds
 // what peers make us log. Drain stops taking requests while those in hand
 // are answered.

@@ -17,14 +17,21 @@ const maxRefusalBytes = udpLimit
 
 // screen reads one message before sipgo does (inspect): it returns the
 // message to hand on, or nil and the answer to send back to its source
-// (nil too when the message gets none). Refusals go through the flood
-// admission, so that malformed messages cost a flooding source the same
-// as well-formed ones, and are counted and logged at debug.
+// (nil too when the message gets none).
 func (s *Server) screen(data []byte, src netip.Addr) (msg, answer []byte) {
 	msg, v := inspect(data)
 	if v == passed {
 		return msg, nil
 	}
+	return nil, s.refuse(data, v, src)
+}
+
+// refuse counts and logs (at debug) a message refused before parsing and
+// returns its answer, if it gets one. Refusals go through the flood
+// admission, so that malformed messages cost a flooding source as much as
+// well-formed ones.
+func (s *Server) refuse(data []byte, v verdict, src netip.Addr) []byte {
+	var answer []byte
 	status := "dropped"
 	if v.code > 0 && s.flood.admit(src, time.Now()) == admitted {
 		answer = refusalMessage(data, v, s.cfg.userAgent())
@@ -35,7 +42,7 @@ func (s *Server) screen(data []byte, src netip.Addr) (msg, answer []byte) {
 	s.metrics.requests.WithLabelValues("malformed", status).Inc()
 	s.peerLog.Debug("sip message refused before parsing", "source", src, "status", status,
 		"reason", v.reason, "data", string(data))
-	return nil, answer
+	return answer
 }
 
 // refusalMessage builds the answer to a request inspect refused: its Via,

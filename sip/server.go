@@ -196,18 +196,18 @@ func (s *Server) listen(network, addr string) (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		l := limitedListener{Listener: raw, lim: s.conns}
+		l := limitedListener{Listener: raw, lim: s.conns, upgrade: network == "ws" || network == "wss"}
 		closer, bound = l, l.Addr().String()
 		switch network {
 		case "tcp":
-			serve = func() error { return s.srv.ServeTCP(l) }
+			serve = func() error { return s.srv.ServeTCP(s.framed(l)) }
 		case "ws":
 			serve = func() error { return s.srv.ServeWS(l) }
 		case "tls", "wss":
 			tl := tls.NewListener(l, s.tlsConf)
 			closer = tl
 			if network == "tls" {
-				serve = func() error { return s.srv.ServeTLS(tl) }
+				serve = func() error { return s.srv.ServeTLS(s.framed(tl)) }
 			} else {
 				serve = func() error { return s.srv.ServeWSS(tl) }
 			}
