@@ -22,9 +22,6 @@ type Calls interface {
 	Hangup(id string) error
 }
 
-// maxOfferBytes bounds a browser's SDP offer (a few KB in practice).
-const maxOfferBytes = 64 << 10
-
 // callRequest is the body of POST /v1/calls.
 type callRequest struct {
 	Group string `json:"group"`
@@ -62,11 +59,6 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 	r.POST("/v1/calls", func(_ context.Context, c *app.RequestContext) {
 		allow(c)
 		var req callRequest
-		body := c.Request.Body()
-		if len(body) > maxOfferBytes {
-			writeError(c, http.StatusRequestEntityTooLarge, "too_large", "the offer is larger than 64 KiB")
-			return
-		}
 		if !readJSON(c, &req) {
 			return
 		}

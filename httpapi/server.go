@@ -40,6 +40,18 @@ type Config struct {
 	// request on a kept-alive connection. 0 keeps hertz's (3 minutes).
 	ReadTimeout time.Duration `yaml:"read_timeout"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxBodyBytes bounds a request body (a browser's SDP offer is a few
+	// KB): past it, 413 with a JSON error before the body is read, and the
+	// connection closes. Default 64 KiB.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+}
+
+// maxBody is MaxBodyBytes or its default.
+func (c Config) maxBody() int {
+	if c.MaxBodyBytes > 0 {
+		return c.MaxBodyBytes
+	}
+	return 64 << 10
 }
 
 // Validate names the first bad field under prefix.
@@ -55,6 +67,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.ReadTimeout < 0 || c.IdleTimeout < 0 {
 		return fmt.Errorf("%s.read_timeout, idle_timeout: must not be negative", prefix)
+	}
+	if c.MaxBodyBytes < 0 {
+		return fmt.Errorf("%s.max_body_bytes: must not be negative", prefix)
 	}
 	return nil
 }
@@ -171,6 +186,13 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		server.WithListener(ln),
 		server.WithTransport(transport),
 		server.WithDisablePrintRoute(true),
+		// Hertz reads a body up to its own limit before any handler runs,
+		// and refuses one past it in plain text. With a limit of one byte
+		// it reads what has arrived and hands on a stream, which
+		// limitBody reads up to http.max_body_bytes or refuses in JSON by
+		// its Content-Length, before reading it.
+		server.WithStreamBody(true),
+		server.WithMaxRequestBodySize(1),
 	}
 	if cfg.ReadTimeout > 0 {
 		opts = append(opts, server.WithReadTimeout(cfg.ReadTimeout))
@@ -195,6 +217,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	h.SetClientIPFunc(app.ClientIPWithOption(app.ClientIPOptions{
 		RemoteIPHeaders: []string{"X-Forwarded-For", "X-Real-IP"}, TrustedCIDRs: trusted}))
 	refusals := refused.Counter(deps.Registerer)
+	h.Use(limitBody(cfg.maxBody(), refusals))
 	h.GET("/healthz", func(_ context.Context, c *app.RequestContext) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

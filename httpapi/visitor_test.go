@@ -1,13 +1,19 @@
 package httpapi
 
 import (
+	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 func post(t *testing.T, url, body string, cookies ...*http.Cookie) (*http.Response, string) {
@@ -130,5 +136,45 @@ func TestVisitorCodec_ExpiredCookieIgnored(t *testing.T) {
 	}
 	if v, err := vc.decode(vc.encode(Visitor{Group: "billing"}, now), now); err != nil || v.Group != "billing" {
 		t.Fatalf("fresh cookie: %+v %v", v, err)
+	}
+}
+
+// A body past http.max_body_bytes gets a JSON 413 before the server reads
+// it: the client has sent 1 KiB of a declared 10 MB when the answer comes,
+// saying the connection closes. A chunked body meets the same limit once
+// it has passed it, and one within the limit is served.
+func TestBody_TooLargeGetsJSON413BeforeItIsRead(t *testing.T) {
+	g := &groups{}
+	g.set(billing)
+	base := startWeb(t, g)
+	fetch(t, "GET", base+"/v1/availability")
+	addr := strings.TrimPrefix(base, "http://")
+	send := func(head, body string) (*http.Response, string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte("POST /v1/context HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\n" + head + "\r\n" + body))
+		c.SetReadDeadline(time.Now().Add(siptest.Wait))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", head, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	res, body := send("Content-Length: 10000000\r\n", strings.Repeat(" ", 1024))
+	if res.StatusCode != 413 || !strings.Contains(body, `"error":"too_large"`) || !res.Close {
+		t.Errorf("declared 10 MB: %d %q close=%v", res.StatusCode, body, res.Close)
+	}
+	chunk := strings.Repeat("x", 40<<10)
+	chunked := fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunk), chunk, len(chunk), chunk)
+	if res, body := send("Transfer-Encoding: chunked\r\n", chunked); res.StatusCode != 413 || !strings.Contains(body, `"error":"too_large"`) {
+		t.Errorf("chunked 80 KiB: %d %q", res.StatusCode, body)
+	}
+	small := `{"group":"billing"}`
+	if res, body := send("Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(small), small)); res.StatusCode != 200 {
+		t.Errorf("chunked small body: %d %q", res.StatusCode, body)
 	}
 }
