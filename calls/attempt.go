@@ -42,6 +42,15 @@ func (m *Manager) attempt(cb *callback, agent string) {
 	log := m.log.With("callback_id", rec.ID, "agent", agent)
 	m.update(ctx, cb, func(r *Callback) { r.State, r.Agent = CallbackCalling, agent })
 
+	if m.cb.trunkRate != nil {
+		if ok, wait := m.cb.trunkRate.Allow("", time.Now()); !ok {
+			log.Warn("callback attempt postponed", "limit", "callbacks.trunk_calls_per_minute", "retry_after", wait)
+			m.cb.refused("callbacks.trunk_calls_per_minute")
+			m.acd.Release(ctx, agent, cb.item)
+			m.requeue(cb, time.Now().Add(wait), Attempt{At: time.Now(), Outcome: "postponed: over callbacks.trunk_calls_per_minute"})
+			return
+		}
+	}
 	pm, err := m.cb.bridger.Bridge()
 	if err != nil {
 		log.Error("callback media", "error", err)

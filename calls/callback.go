@@ -100,6 +100,16 @@ type CallbackConfig struct {
 	PerIP      int           `yaml:"per_ip"`
 	PerNumber  int           `yaml:"per_number"`
 	RateWindow time.Duration `yaml:"rate_window"`
+	// PerRegionPerDay caps the callbacks requested to the numbers of one
+	// region (ISO 3166 country, from the number's prefix) per day: a
+	// campaign of calls to one country stops there, whatever the
+	// numbers. 0: no cap.
+	PerRegionPerDay int `yaml:"per_region_per_day"`
+	// TrunkCallsPerMinute caps the callback attempts of all visitors
+	// together per minute, counted when an attempt starts (its agent is
+	// rung, then the visitor through the trunk); past it an attempt waits
+	// for the next minute, not counted as the visitor's. 0: no cap.
+	TrunkCallsPerMinute int `yaml:"trunk_calls_per_minute"`
 }
 
 // Validate names the first bad field, prefixed by prefix (e.g. "callbacks").
@@ -119,6 +129,8 @@ func (c CallbackConfig) Validate(prefix string) error {
 		return fmt.Errorf("%s.per_number: at least 1", prefix)
 	case c.RateWindow <= 0:
 		return fmt.Errorf("%s.rate_window: must be positive", prefix)
+	case c.PerRegionPerDay < 0 || c.TrunkCallsPerMinute < 0:
+		return fmt.Errorf("%s.per_region_per_day, trunk_calls_per_minute: must not be negative", prefix)
 	}
 	return c.Phone.Validate(prefix + ".phone")
 }

@@ -54,12 +54,22 @@ type callbackParts struct {
 	bridger   Bridger
 	trunk     Trunk
 	perNumber *ratelimit.Window // requests per destination (E.164)
+	perRegion *ratelimit.Window // requests per destination region and day; nil: no cap
+	trunkRate *ratelimit.Window // attempts of all callbacks per minute; nil: no cap
+	refused   func(limit string)
 }
 
 // EnableCallbacks turns callbacks on; call it before LoadCallbacks and Run.
-func (m *Manager) EnableCallbacks(cfg CallbackConfig, store CallbackStore, b Bridger, t Trunk) {
-	m.cb = &callbackParts{cfg: cfg, store: store, bridger: b, trunk: t,
+// refused counts an attempt a limit postponed, by the limit's key.
+func (m *Manager) EnableCallbacks(cfg CallbackConfig, store CallbackStore, b Bridger, t Trunk, refused func(limit string)) {
+	m.cb = &callbackParts{cfg: cfg, store: store, bridger: b, trunk: t, refused: refused,
 		perNumber: ratelimit.NewWindow(cfg.PerNumber, cfg.RateWindow)}
+	if cfg.PerRegionPerDay > 0 {
+		m.cb.perRegion = ratelimit.NewWindow(cfg.PerRegionPerDay, 24*time.Hour)
+	}
+	if cfg.TrunkCallsPerMinute > 0 {
+		m.cb.trunkRate = ratelimit.NewWindow(cfg.TrunkCallsPerMinute, time.Minute)
+	}
 }
 
 // LoadCallbacks queues again the stored callbacks still pending, in their
@@ -122,6 +132,11 @@ func (m *Manager) RequestCallback(ctx context.Context, r CallbackRequest) (Callb
 	}
 	if ok, wait := m.cb.perNumber.Allow(phone, now); !ok {
 		return CallbackView{}, &RateLimitedError{Limit: "callbacks.per_number", RetryAfter: wait}
+	}
+	if m.cb.perRegion != nil {
+		if ok, wait := m.cb.perRegion.Allow(RegionOf(phone), now); !ok {
+			return CallbackView{}, &RateLimitedError{Limit: "callbacks.per_region_per_day", RetryAfter: wait}
+		}
 	}
 	rec := Callback{ID: newID(), Group: r.Group, Phone: phone, Name: r.Name, Visitor: r.Visitor,
 		State: CallbackQueued, Enqueued: now, Updated: now}

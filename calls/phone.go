@@ -78,3 +78,12 @@ func (p PhonePolicy) Normalize(raw string) (string, error) {
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
+
+// RegionOf is the region (ISO 3166) of an E.164 number, "ZZ" when none.
+func RegionOf(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return "ZZ"
+	}
+	return phonenumbers.GetRegionCodeForNumber(num)
+}

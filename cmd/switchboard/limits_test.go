@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/internal/calltest"
+	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // postCallback POSTs body to /v1/callbacks with extra headers and returns
@@ -124,5 +125,34 @@ func TestCallback_LimitsCannotBeDodged(t *testing.T) {
 				t.Errorf("switchboard_refused_total{limit=%s} = %v, want 1", limit, v)
 			}
 		}
+	})
+
+	t.Run("per region per day", func(t *testing.T) {
+		p := startCallServer(t, "trunk.port="+port, "callbacks.per_ip=100", "callbacks.per_number=100",
+			"callbacks.per_region_per_day=2")
+		agent(t, p, "alice", calltest.Behaviour{Action: calltest.Ring}, false)
+		for i, phone := range []string{"06 12 34 56 01", "+33 6 12 34 56 02", "+33 6 12 34 56 03", "+32 470 12 34 56"} {
+			code, msg := postCallback(t, p, `{"group":"billing","phone":"`+phone+`"}`)
+			if want := map[bool]int{true: 429, false: 202}[i == 2]; code != want || (i == 2 && !strings.Contains(msg, "callbacks.per_region_per_day")) {
+				t.Errorf("request %d for %s: %d %s, want %d", i+1, phone, code, msg, want)
+			}
+		}
+	})
+
+	t.Run("trunk calls per minute", func(t *testing.T) {
+		p := startCallServer(t, "trunk.port="+port, "callbacks.per_ip=100", "callbacks.trunk_calls_per_minute=1",
+			"calls.ring_timeout=1s")
+		agent(t, p, "alice", calltest.Behaviour{Action: calltest.Ring}, false)
+		agent(t, p, "bob", calltest.Behaviour{Action: calltest.Ring}, false)
+		for i := range 2 {
+			if code, msg := postCallback(t, p, number(30+i)); code != 202 {
+				t.Fatalf("request %d: %d %s", i+1, code, msg)
+			}
+		}
+		// Two agents free, two callbacks: one attempt starts, the other
+		// waits for the next minute.
+		siptest.WaitFor(t, "an attempt postponed", func() bool {
+			return scrapeMetrics(t, p)[`switchboard_refused_total{limit="callbacks.trunk_calls_per_minute"}`] >= 1
+		})
 	})
 }

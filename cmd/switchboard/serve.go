@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/calls"
 	"github.com/switchboard/switchboard/httpapi"
+	"github.com/switchboard/switchboard/internal/refused"
 	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/presence"
@@ -249,7 +250,9 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	}
 	mgr := calls.NewManager(cfg.Calls, agents, engine, sipSrv, log)
 	if cfg.Callbacks.Enabled {
-		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk))
+		refusals := refused.Counter(reg)
+		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk),
+			func(limit string) { refusals.WithLabelValues(limit).Inc() })
 		if err := mgr.LoadCallbacks(ctx); err != nil {
 			return nil, err
 		}
