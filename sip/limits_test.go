@@ -102,3 +102,21 @@ func TestLimits_RegisterContactsAndDomains(t *testing.T) {
 		t.Errorf("REGISTER of alice@evil.example.net: %d %s, want 404", res.StatusCode, res.Reason)
 	}
 }
+
+// A refusal of a request carrying a large Record-Route still goes out over
+// UDP: a refusal makes no dialog, so it does not copy the Record-Route
+// (RFC 3261 §12.1.1), and stays under 1300 bytes, which sipgo needs.
+func TestLimits_RefusalOfALargeRequestIsSent(t *testing.T) {
+	st := newStack(t, nil)
+	var contacts strings.Builder
+	for i := range 11 {
+		fmt.Fprintf(&contacts, "Contact: <sip:alice@127.0.0.1:%d>\n", 20000+i)
+	}
+	route := "Record-Route: <sip:" + strings.Repeat("r", 1500) + ".example.net;lr>\n"
+	res := rawUDP(t, st, "REGISTER sip:example.com SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bK-bigrr\n"+
+		"From: <sip:alice@example.com>;tag=1\nTo: <sip:alice@example.com>\nCall-ID: bigrr\nCSeq: 1 REGISTER\n"+
+		"Max-Forwards: 70\nExpires: 600\n"+route+contacts.String()+"Content-Length: 0\n\n")
+	if !strings.HasPrefix(res, "SIP/2.0 403") || strings.Contains(res, "Record-Route") {
+		t.Fatalf("got %q", res)
+	}
+}
