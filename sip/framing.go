@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -144,14 +143,11 @@ func frame(buf []byte) (int, verdict) {
 	fields, _ := unfold(rest)
 	length, seen := 0, false
 	for _, f := range fields {
-		name, value, ok := bytes.Cut(f, []byte(":"))
-		if !ok {
+		name, value, ok := splitField(f)
+		if !ok || kindOf(name) != hContentLength {
 			continue
 		}
-		if n := strings.ToLower(strings.TrimSpace(string(name))); n != "content-length" && n != "l" {
-			continue
-		}
-		v, ok := decimal(strings.TrimSpace(string(value)), 1<<31-1)
+		v, ok := decimal(value, 1<<31-1)
 		switch {
 		case seen:
 			return 0, refusal(400, "Multiple Content-Length headers")

@@ -57,22 +57,22 @@ func refusalMessage(data []byte, v verdict, agent string) []byte {
 	b.WriteString("SIP/2.0 " + strconv.Itoa(v.code) + " " + v.reason + "\r\n")
 	vias := 0
 	for _, f := range fields {
-		name, value, ok := strings.Cut(string(f), ":")
+		name, value, ok := splitField(f)
 		if !ok {
 			continue
 		}
-		switch canon := canonicalName(strings.TrimSpace(name)); canon {
-		case "Via":
+		switch kind := kindOf(name); kind {
+		case hVia:
 			vias++
 			fallthrough
-		case "From", "Call-ID", "CSeq":
-			b.WriteString(canon + ": " + strings.TrimSpace(value) + "\r\n")
-		case "To":
-			value = strings.TrimSpace(value)
-			if !strings.Contains(strings.ToLower(value), ";tag=") {
-				value += ";tag=" + sipmsg.GenerateTagN(16)
+		case hFrom, hCallID, hCSeq:
+			b.WriteString(headerNames[kind] + ": " + string(value) + "\r\n")
+		case hTo:
+			to := string(value)
+			if !strings.Contains(strings.ToLower(to), ";tag=") {
+				to += ";tag=" + sipmsg.GenerateTagN(16)
 			}
-			b.WriteString("To: " + value + "\r\n")
+			b.WriteString("To: " + to + "\r\n")
 		}
 	}
 	if v.code == 505 {
@@ -83,24 +83,6 @@ func refusalMessage(data []byte, v verdict, agent string) []byte {
 		return nil
 	}
 	return []byte(b.String())
-}
-
-// canonicalName spells the headers a refusal copies as RFC 3261 does,
-// from their long or compact names.
-func canonicalName(name string) string {
-	switch strings.ToLower(name) {
-	case "via", "v":
-		return "Via"
-	case "from", "f":
-		return "From"
-	case "to", "t":
-		return "To"
-	case "call-id", "i":
-		return "Call-ID"
-	case "cseq":
-		return "CSeq"
-	}
-	return ""
 }
 
 // screenedPacketConn hands sipgo's UDP transport only the datagrams

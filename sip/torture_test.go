@@ -226,3 +226,27 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkInspect reads a phone's PUBLISH as every datagram is now read
+// before sipgo parses it, and a folded one, which is laid out again.
+func BenchmarkInspect(b *testing.B) {
+	publish := []byte("PUBLISH sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-776asdhds;rport\r\n" +
+		"Max-Forwards: 70\r\nFrom: \"Alice\" <sip:alice@example.com>;tag=1928301774\r\nTo: <sip:alice@example.com>\r\n" +
+		"Call-ID: a84b4c76e66710@pc33.example.com\r\nCSeq: 314159 PUBLISH\r\nEvent: presence\r\nExpires: 3600\r\n" +
+		"User-Agent: Yealink SIP-T46U 108.86.0.20\r\nContent-Type: application/pidf+xml\r\nContent-Length: 0\r\n\r\n")
+	for _, c := range []struct {
+		name string
+		msg  []byte
+	}{{"plain", publish}, {"folded", tortureMessage(b, "wsinv", "192.0.2.10:5060")}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, len(c.msg))
+			for b.Loop() {
+				copy(buf, c.msg)
+				if _, v := inspect(buf); v != passed {
+					b.Fatal(v)
+				}
+			}
+		})
+	}
+}

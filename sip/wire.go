@@ -19,23 +19,90 @@ var passed, dropped = verdict{}, verdict{code: -1}
 
 func refusal(code int, reason string) verdict { return verdict{code: code, reason: reason} }
 
-// singleHeaders are the headers RFC 3261 §7.3.1 allows once, by long and
-// compact name (lower case).
-var singleHeaders = map[string]string{
-	"call-id": "Call-ID", "i": "Call-ID", "cseq": "CSeq", "from": "From", "f": "From",
-	"to": "To", "t": "To", "max-forwards": "Max-Forwards", "content-length": "Content-Length",
-	"l": "Content-Length", "content-type": "Content-Type", "c": "Content-Type", "expires": "Expires",
+// A headerKind is what inspect knows of a header, from its long or
+// compact name.
+type headerKind uint8
+
+const (
+	hOther headerKind = iota
+	hVia
+	hFrom
+	hTo
+	hCallID
+	hCSeq
+	hMaxForwards
+	hContentLength
+	hContentType
+	hExpires
+	hContact
+	hRoute
+	hRecordRoute
+	hReplyTo
+	kinds
+)
+
+// headerNames spell each kind as RFC 3261 does.
+var headerNames = [kinds]string{"", "Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length",
+	"Content-Type", "Expires", "Contact", "Route", "Record-Route", "Reply-To"}
+
+// kindOf reads a header name, without allocating.
+func kindOf(name []byte) headerKind {
+	if len(name) > 16 {
+		return hOther
+	}
+	var buf [16]byte
+	lower := buf[:len(name)]
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	switch string(lower) {
+	case "via", "v":
+		return hVia
+	case "from", "f":
+		return hFrom
+	case "to", "t":
+		return hTo
+	case "call-id", "i":
+		return hCallID
+	case "cseq":
+		return hCSeq
+	case "max-forwards":
+		return hMaxForwards
+	case "content-length", "l":
+		return hContentLength
+	case "content-type", "c":
+		return hContentType
+	case "expires":
+		return hExpires
+	case "contact", "m":
+		return hContact
+	case "route":
+		return hRoute
+	case "record-route":
+		return hRecordRoute
+	case "reply-to":
+		return hReplyTo
+	}
+	return hOther
 }
 
-// addressHeaders hold name-addr or addr-spec values (RFC 3261 §20.10).
-var addressHeaders = map[string]string{
-	"from": "From", "f": "From", "to": "To", "t": "To", "contact": "Contact", "m": "Contact",
-	"route": "Route", "record-route": "Record-Route", "reply-to": "Reply-To",
+// single reports whether RFC 3261 §7.3.1 allows the header once only.
+func (k headerKind) single() bool {
+	return k >= hFrom && k <= hExpires
+}
+
+// address reports whether the header holds name-addr or addr-spec values
+// (RFC 3261 §20.10).
+func (k headerKind) address() bool {
+	return k == hFrom || k == hTo || k >= hContact
 }
 
 // required are the headers without which a request cannot be answered
 // sensibly (RFC 3261 §8.1.1); Max-Forwards is left out for RFC 2543 peers.
-var required = []string{"Via", "From", "To", "Call-ID", "CSeq"}
+var required = []headerKind{hVia, hFrom, hTo, hCallID, hCSeq}
 
 // inspect reads one whole message (a datagram, or a message a stream framer
 // cut) the way RFC 3261 §7 and §25 and the torture tests of RFC 4475 ask:
@@ -63,7 +130,7 @@ func inspect(data []byte) ([]byte, verdict) {
 		}
 		return nil, dropped
 	}
-	if v := checkRequestLine(string(line)); v != passed {
+	if v := checkRequestLine(line); v != passed {
 		return nil, v
 	}
 	return inspectFields(data, end, line, rest, true)
@@ -74,35 +141,35 @@ func inspect(data []byte) ([]byte, verdict) {
 func inspectFields(data []byte, end int, line, rest []byte, request bool) ([]byte, verdict) {
 	body := data[end+4:]
 	fields, folded := unfold(rest)
-	seen := map[string]int{}
-	contentLength := -1
+	var seen [kinds]int
+	contentLength, branchless := -1, false
 	for _, f := range fields {
 		name, value, ok := splitField(f)
 		if !ok {
 			return nil, refusal(400, "Malformed header line")
 		}
-		lower := strings.ToLower(name)
-		if canon, single := singleHeaders[lower]; single {
-			if seen[canon]++; seen[canon] > 1 {
-				return nil, refusal(400, "Multiple "+canon+" headers")
-			}
-		} else if lower == "via" || lower == "v" {
-			seen["Via"]++
+		kind := kindOf(name)
+		if seen[kind]++; kind.single() && seen[kind] > 1 {
+			return nil, refusal(400, "Multiple "+headerNames[kind]+" headers")
 		}
-		if lower != "call-id" && lower != "i" && !balancedQuotes(value) { // a Call-ID's word may hold '"'
-			return nil, refusal(400, "Unterminated quoted string in "+name)
+		if kind != hCallID && !balancedQuotes(value) { // a Call-ID's word may hold '"'
+			return nil, refusal(400, "Unterminated quoted string in "+string(name))
 		}
-		if v := checkValue(lower, value); v != passed {
+		if v := checkValue(kind, value); v != passed {
 			return nil, v
 		}
-		if lower == "content-length" || lower == "l" {
-			contentLength, _ = strconv.Atoi(strings.TrimSpace(value))
+		switch {
+		case kind == hContentLength:
+			n, _ := decimal(value, 1<<31-1)
+			contentLength = int(n)
+		case kind == hVia && seen[hVia] == 1 && request:
+			branchless = !hasRFC3261Branch(value)
 		}
 	}
 	if request {
-		for _, h := range required {
-			if seen[h] == 0 {
-				return nil, refusal(400, "Missing "+h+" header")
+		for _, k := range required {
+			if seen[k] == 0 {
+				return nil, refusal(400, "Missing "+headerNames[k]+" header")
 			}
 		}
 	}
@@ -112,7 +179,6 @@ func inspectFields(data []byte, end int, line, rest []byte, request bool) ([]byt
 	case contentLength >= 0:
 		body = body[:contentLength]
 	}
-	branchless := request && !hasRFC3261Branch(fields)
 	if !folded && !branchless {
 		return data[:end+4+len(body)], passed
 	}
@@ -129,15 +195,17 @@ func rewrite(line []byte, fields [][]byte, body []byte, branchless bool) []byte 
 	out = append(append(out, line...), "\r\n"...)
 	top := true
 	for _, f := range fields {
-		name, value, _ := splitField(f)
-		if lower := strings.ToLower(name); branchless && top && (lower == "via" || lower == "v") {
+		name, raw, _ := splitField(f)
+		value := string(raw)
+		if branchless && top && kindOf(name) == hVia {
 			first, others, more := strings.Cut(value, ",")
 			kept := []string{}
-			for _, p := range splitOutsideQuotes(first, ';') {
+			eachPart(first, ';', func(p string) bool {
 				if k, _, _ := strings.Cut(p, "="); !strings.EqualFold(strings.TrimSpace(k), "branch") {
 					kept = append(kept, strings.TrimSpace(p))
 				}
-			}
+				return true
+			})
 			first = strings.Join(kept, ";") + ";branch=" + rfc2543Branch(line, fields)
 			if more {
 				first += "," + others
@@ -150,23 +218,25 @@ func rewrite(line []byte, fields [][]byte, body []byte, branchless bool) []byte 
 	return append(out, body...)
 }
 
-// hasRFC3261Branch reports whether the top Via has a branch made of the
-// magic cookie and more (RFC 3261 §8.1.1.7).
-func hasRFC3261Branch(fields [][]byte) bool {
-	for _, f := range fields {
-		name, value, _ := splitField(f)
-		if l := strings.ToLower(name); l != "via" && l != "v" {
-			continue
+// hasRFC3261Branch reports whether the top Via value has a branch made
+// of the magic cookie and more (RFC 3261 §8.1.1.7).
+func hasRFC3261Branch(via []byte) bool {
+	first, _, _ := bytes.Cut(via, []byte(","))
+	for len(first) > 0 {
+		i := bytes.IndexByte(first, ';')
+		if i < 0 {
+			return false
 		}
-		first, _, _ := strings.Cut(value, ",")
-		for _, p := range splitOutsideQuotes(first, ';')[1:] {
-			k, v, _ := strings.Cut(p, "=")
-			if strings.EqualFold(strings.TrimSpace(k), "branch") {
-				v = strings.TrimSpace(v)
-				return strings.HasPrefix(v, "z9hG4bK") && len(v) > len("z9hG4bK")
-			}
+		first = first[i+1:]
+		p := first
+		if j := bytes.IndexByte(p, ';'); j >= 0 {
+			p = p[:j]
 		}
-		return false
+		k, v, _ := bytes.Cut(p, []byte("="))
+		if bytes.EqualFold(bytes.TrimSpace(k), []byte("branch")) {
+			v = bytes.TrimSpace(v)
+			return bytes.HasPrefix(v, []byte("z9hG4bK")) && len(v) > len("z9hG4bK")
+		}
 	}
 	return false
 }
@@ -176,25 +246,25 @@ func hasRFC3261Branch(fields [][]byte) bool {
 // its ACK (RFC 3261 §17.2.3).
 func rfc2543Branch(line []byte, fields [][]byte) string {
 	h := fnv.New64a()
-	parts := strings.Split(string(line), " ")
-	h.Write([]byte(parts[1]))
+	parts := bytes.Split(line, []byte(" "))
+	h.Write(parts[1])
 	seenVia := false
 	for _, f := range fields {
 		name, value, _ := splitField(f)
-		switch strings.ToLower(name) {
-		case "via", "v":
+		switch kindOf(name) {
+		case hVia:
 			if seenVia {
 				continue
 			}
 			seenVia = true
-		case "cseq":
-			value, _, _ = strings.Cut(value, " ")
-		case "from", "f", "call-id", "i":
+		case hCSeq:
+			value, _, _ = bytes.Cut(value, []byte(" "))
+		case hFrom, hCallID:
 		default:
 			continue
 		}
 		h.Write([]byte{0})
-		h.Write([]byte(value))
+		h.Write(value)
 	}
 	return "z9hG4bK-rfc2543-" + strconv.FormatUint(h.Sum64(), 36)
 }
@@ -226,34 +296,35 @@ func unfold(rest []byte) ([][]byte, bool) {
 }
 
 // splitField returns a header line's name and value, both trimmed.
-func splitField(f []byte) (string, string, bool) {
+func splitField(f []byte) ([]byte, []byte, bool) {
 	name, value, ok := bytes.Cut(f, []byte(":"))
-	n := strings.TrimRight(string(name), " \t")
-	if !ok || !isToken(n) {
-		return "", "", false
+	name = bytes.TrimRight(name, " \t")
+	if !ok || !isToken(name) {
+		return nil, nil, false
 	}
-	return n, strings.Trim(string(value), " \t"), true
+	return name, bytes.Trim(value, " \t"), true
 }
 
 // checkRequestLine applies RFC 3261 §7.1: Method SP Request-URI SP
 // SIP-Version, single spaces, a URI without white space or brackets.
-func checkRequestLine(line string) verdict {
-	parts := strings.Split(line, " ")
-	if len(parts) != 3 || !isToken(parts[0]) || parts[1] == "" || strings.ContainsAny(parts[1], "\t<>\"") {
+func checkRequestLine(line []byte) verdict {
+	method, rest, _ := bytes.Cut(line, []byte(" "))
+	uri, version, ok := bytes.Cut(rest, []byte(" "))
+	if !ok || !isToken(method) || len(uri) == 0 || bytes.ContainsAny(uri, "\t<>\"") || bytes.ContainsAny(version, " \t") {
 		return refusal(400, "Malformed Request-Line")
 	}
-	if v := parts[2]; v != "SIP/2.0" {
-		if strings.HasPrefix(v, "SIP/") {
+	if string(version) != "SIP/2.0" {
+		if bytes.HasPrefix(version, []byte("SIP/")) {
 			return refusal(505, "Version Not Supported")
 		}
 		return refusal(400, "Malformed Request-Line")
 	}
-	scheme, rest, _ := strings.Cut(parts[1], ":")
-	if !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
+	scheme, after, _ := bytes.Cut(uri, []byte(":"))
+	if !bytes.EqualFold(scheme, []byte("sip")) && !bytes.EqualFold(scheme, []byte("sips")) {
 		return refusal(416, "Unsupported URI Scheme")
 	}
 	// Headers follow the host part; the user part may hold a '?' itself.
-	if strings.Contains(rest[strings.LastIndexByte(rest, '@')+1:], "?") {
+	if bytes.IndexByte(after[bytes.LastIndexByte(after, '@')+1:], '?') >= 0 {
 		return refusal(400, "Headers in Request-URI")
 	}
 	return passed
@@ -261,114 +332,121 @@ func checkRequestLine(line string) verdict {
 
 // validStatusLine applies RFC 3261 §7.2: SIP-Version SP 3DIGIT SP phrase.
 func validStatusLine(line []byte) bool {
-	parts := strings.SplitN(string(line), " ", 3)
-	if len(parts) < 2 || parts[0] != "SIP/2.0" || len(parts[1]) != 3 {
-		return false
-	}
-	code, err := strconv.Atoi(parts[1])
-	return err == nil && code >= 100 && code <= 699
+	version, rest, _ := bytes.Cut(line, []byte(" "))
+	code, _, _ := bytes.Cut(rest, []byte(" "))
+	n, ok := decimal(code, 699)
+	return string(version) == "SIP/2.0" && len(code) == 3 && ok && n >= 100
 }
 
 // checkValue checks the values sipgo reads too leniently or not at all.
-func checkValue(name, value string) verdict {
-	switch name {
-	case "content-length", "l":
+func checkValue(kind headerKind, value []byte) verdict {
+	switch kind {
+	case hContentLength:
 		if _, ok := decimal(value, 1<<31-1); !ok {
 			return refusal(400, "Malformed Content-Length")
 		}
-	case "max-forwards":
+	case hMaxForwards:
 		if _, ok := decimal(value, 255); !ok {
 			return refusal(400, "Malformed Max-Forwards")
 		}
-	case "expires":
+	case hExpires:
 		if _, ok := decimal(value, 1<<32-1); !ok {
 			return refusal(400, "Malformed Expires")
 		}
-	case "cseq":
-		num, method, _ := strings.Cut(value, " ")
-		if _, ok := decimal(num, 1<<31-1); !ok || !isToken(strings.TrimSpace(method)) {
+	case hCSeq:
+		num, method, _ := bytes.Cut(value, []byte(" "))
+		if _, ok := decimal(num, 1<<31-1); !ok || !isToken(bytes.TrimSpace(method)) {
 			return refusal(400, "Malformed CSeq")
 		}
-	case "via", "v":
-		if !validVia(value) {
+	case hVia:
+		if !validVia(string(value)) {
 			return refusal(400, "Malformed Via")
 		}
 	}
-	if canon, ok := addressHeaders[name]; ok && !validAddresses(name, value) {
-		return refusal(400, "Malformed "+canon)
+	if kind.address() && !validAddresses(kind, string(value)) {
+		return refusal(400, "Malformed "+headerNames[kind])
 	}
 	return passed
 }
 
 // decimal reads 1*DIGIT no larger than max.
-func decimal(s string, max uint64) (uint64, bool) {
-	if s == "" || len(s) > 20 {
+func decimal[T string | []byte](s T, max uint64) (uint64, bool) {
+	if len(s) == 0 || len(s) > 20 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	return n, err == nil && n <= max && strings.Trim(s, "0123456789") == ""
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (max-uint64(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }
 
 // validVia checks each via-parm of a Via value: "SIP / 2.0 / transport"
-// then a sent-by, and no empty parameter or value (RFC 3261 §20.42).
+// then a sent-by, and no empty parameter (RFC 3261 §20.42).
 func validVia(value string) bool {
-	for _, parm := range splitOutsideQuotes(value, ',') {
-		params := splitOutsideQuotes(parm, ';')
-		proto := strings.Fields(strings.ReplaceAll(params[0], "/", " / "))
-		if len(proto) < 6 || !strings.EqualFold(proto[0], "SIP") || proto[1] != "/" || proto[3] != "/" || !isToken(proto[4]) {
+	return eachPart(value, ',', func(parm string) bool {
+		proto, params, hasParams := strings.Cut(parm, ";")
+		name, rest, _ := strings.Cut(proto, "/")
+		version, rest, ok := strings.Cut(rest, "/")
+		transport, sentBy, _ := strings.Cut(strings.TrimLeft(rest, " \t"), " ")
+		if !ok || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(version) == "" ||
+			!isToken(transport) || strings.TrimSpace(sentBy) == "" {
 			return false
 		}
-		for _, p := range params[1:] {
-			if strings.TrimSpace(p) == "" {
-				return false
-			}
-		}
-	}
-	return true
+		return !hasParams || eachPart(params, ';', func(p string) bool { return strings.TrimSpace(p) != "" })
+	})
 }
 
 // validAddresses checks name-addr and addr-spec values (RFC 3261 §20.10,
 // §25.1): a display name is a quoted string or tokens, nothing but the
 // URI between the angle brackets, and a URI outside them carries no
 // headers. From and To hold one address; the others may list several.
-func validAddresses(name, value string) bool {
-	values := []string{value}
-	if name != "from" && name != "f" && name != "to" && name != "t" {
-		values = splitOutsideQuotes(value, ',')
+func validAddresses(kind headerKind, value string) bool {
+	if kind == hFrom || kind == hTo {
+		return validAddress(value, false)
 	}
-	for _, v := range values {
-		v = strings.TrimSpace(v)
-		if v == "*" && (name == "contact" || name == "m") {
-			continue
-		}
-		lt := indexOutsideQuotes(v, '<')
-		if lt < 0 {
-			if strings.ContainsAny(v, "?,\"") || strings.Contains(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]), " ") {
-				return false
-			}
-			continue
-		}
-		gt := strings.IndexByte(v[lt:], '>')
-		if gt < 0 {
+	return eachPart(value, ',', func(v string) bool { return validAddress(v, kind == hContact) })
+}
+
+// validAddress checks one address; star is whether "*" is one.
+func validAddress(v string, star bool) bool {
+	v = strings.TrimSpace(v)
+	if v == "*" && star {
+		return true
+	}
+	lt := indexOutsideQuotes(v, '<')
+	if lt < 0 {
+		uri, _, _ := strings.Cut(v, ";")
+		return !strings.ContainsAny(v, "?,\"") && !strings.ContainsAny(strings.TrimSpace(uri), " \t")
+	}
+	gt := strings.IndexByte(v[lt:], '>')
+	if gt < 0 {
+		return false
+	}
+	if uri := v[lt+1 : lt+gt]; uri == "" || strings.ContainsAny(uri, " \t") {
+		return false
+	}
+	display := strings.TrimSpace(v[:lt])
+	if display == "" || display[0] == '"' {
+		return true
+	}
+	for _, word := range strings.Fields(display) {
+		if !isToken(word) {
 			return false
-		}
-		if uri := v[lt+1 : lt+gt]; uri == "" || strings.ContainsAny(uri, " \t") {
-			return false
-		}
-		display := strings.TrimSpace(v[:lt])
-		if display != "" && !strings.HasPrefix(display, "\"") {
-			for _, word := range strings.Fields(display) {
-				if !isToken(word) {
-					return false
-				}
-			}
 		}
 	}
 	return true
 }
 
 // balancedQuotes reports whether every quoted string in s ends.
-func balancedQuotes(s string) bool {
+func balancedQuotes(s []byte) bool {
 	in := false
 	for i := 0; i < len(s); i++ {
 		switch {
@@ -381,10 +459,9 @@ func balancedQuotes(s string) bool {
 	return !in
 }
 
-// splitOutsideQuotes splits s at sep where sep is not inside a quoted
-// string or angle brackets.
-func splitOutsideQuotes(s string, sep byte) []string {
-	var parts []string
+// eachPart calls fn with each part of s between the seps that are not
+// inside a quoted string or angle brackets, while fn returns true.
+func eachPart(s string, sep byte, fn func(string) bool) bool {
 	in, depth, start := false, 0, 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -397,11 +474,13 @@ func splitOutsideQuotes(s string, sep byte) []string {
 		case !in && c == '>' && depth > 0:
 			depth--
 		case !in && depth == 0 && c == sep:
-			parts = append(parts, s[start:i])
+			if !fn(s[start:i]) {
+				return false
+			}
 			start = i + 1
 		}
 	}
-	return append(parts, s[start:])
+	return fn(s[start:])
 }
 
 // indexOutsideQuotes is the index of the first c outside quoted strings.
@@ -421,8 +500,8 @@ func indexOutsideQuotes(s string, c byte) int {
 }
 
 // isToken reports whether s is an RFC 3261 §25.1 token.
-func isToken(s string) bool {
-	if s == "" {
+func isToken[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
