@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -145,11 +146,19 @@ func (s *Service) SetPresence(ctx context.Context, uri string, p Presence) {
 	s.update(ctx, uri, func(a *Agent) { a.Presence = p })
 }
 
+// ErrOffline is returned by SetAway for an agent asked to be available
+// whose phone is not registered: it cannot take calls.
+var ErrOffline = errors.New("the agent's phone is not registered")
+
 // SetAway records the agent's own choice through the agent API: away, or
-// back to available, which also ends a wrap-up early.
-func (s *Service) SetAway(ctx context.Context, uri string, away bool) {
+// back to available, which also ends a wrap-up early. The choice is kept
+// (and stored) whatever the agent's state; being available while offline
+// is refused with ErrOffline, the choice kept.
+func (s *Service) SetAway(ctx context.Context, uri string, away bool) error {
+	offline := false
 	s.update(ctx, uri, func(a *Agent) {
 		a.ManualAway = away
+		offline = !away && !a.Registered
 		if !away {
 			a.Misses = 0
 			if a.Call == callWrapUp {
@@ -157,6 +166,10 @@ func (s *Service) SetAway(ctx context.Context, uri string, away bool) {
 			}
 		}
 	})
+	if offline {
+		return ErrOffline
+	}
+	return nil
 }
 
 // AgentByToken returns the URI of the agent whose API token is token.
@@ -175,8 +188,10 @@ func (s *Service) AgentByToken(token string) (string, bool) {
 	return found, found != ""
 }
 
-// update applies change to an agent, derives its state and, when the state
-// changed, stores the transition and schedules a publish round.
+// update applies change to an agent and derives its state. When the state
+// or the agent's own away choice changed, it stores the transition; when
+// the state changed, it also schedules a publish round and wakes the
+// dispatchers.
 func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 	s.mu.Lock()
 	a := s.agents[uri]
@@ -184,20 +199,32 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 		s.mu.Unlock()
 		return
 	}
+	wasWrapping, wasAway := a.Call == callWrapUp, a.ManualAway
 	change(a)
 	now := time.Now()
+	if wasWrapping && a.Call != callWrapUp {
+		s.wrappedUp(a, now)
+	}
+	if a.Registered && a.IdleSince.IsZero() {
+		a.IdleSince = now
+	}
 	from, to := a.State, a.derive(now)
-	if from == to {
+	if from == to && wasAway == a.ManualAway {
 		s.mu.Unlock()
 		return
 	}
-	a.State, a.Since = to, now
+	if from != to {
+		a.State, a.Since = to, now
+	}
 	t := Transition{Agent: uri, From: from, To: to, FromName: from.String(), ToName: to.String(), At: now,
 		ManualAway: a.ManualAway}
 	s.mu.Unlock()
 
 	if err := s.store.SaveTransition(ctx, t); err != nil {
 		s.log.Error("store agent transition", "agent", uri, "error", err)
+	}
+	if from == to {
+		return // the choice alone changed: nothing to route or publish
 	}
 	s.log.Info("agent state", "agent", uri, "from", from, "to", to)
 	s.signal(s.changed)

@@ -125,14 +125,13 @@ func TestAgent_MissesInARowSetAway(t *testing.T) {
 	}
 }
 
-func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
+func TestRoute_PreferredThenBestSkilledWithTheSkill(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, _ := newService(t, testConfig())
 		ctx := context.Background()
-		s.SetRegistered(ctx, carol, true) // idle first
-		time.Sleep(time.Minute)
-		s.SetRegistered(ctx, alice, true)
-		s.SetRegistered(ctx, bob, true) // billing 2: below the group's minimum
+		s.SetRegistered(ctx, carol, true) // billing 5
+		s.SetRegistered(ctx, alice, true) // billing 4
+		s.SetRegistered(ctx, bob, true)   // billing 2: below the group's minimum
 		now := time.Now()
 
 		it := s.NewItem("v1", "billing", alice, 0, now) // sticky for 30 s
@@ -140,22 +139,24 @@ func TestRoute_PreferredThenLongestIdleWithSkill(t *testing.T) {
 		if pos, err := s.Enqueue(it); err != nil || pos != 1 || position(s, "v1") != 1 {
 			t.Fatalf("enqueue: %d %v", pos, err)
 		}
-		if _, uri, _ := s.Route("billing", now, nil); uri != alice {
+		if _, uri, _ := s.Route(now, nil); uri != alice {
 			t.Fatalf("preferred agent: routed to %s", uri)
 		}
-		if _, uri, ok := s.Route("billing", now, nil); ok {
+		if _, uri, ok := s.Route(now, nil); ok {
 			t.Fatalf("an item being offered was routed again, to %s", uri)
 		}
 		s.Release(ctx, alice, it)
-		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute), nil); uri != carol {
-			t.Fatalf("after the preference: routed to %s, want the longest idle", uri)
+		time.Sleep(2 * time.Minute)
+		if _, uri, _ := s.Route(time.Now(), nil); uri != carol {
+			t.Fatalf("after the preference: routed to %s, want the best skilled", uri)
 		}
 		s.Missed(ctx, carol, it)
-		if _, uri, _ := s.Route("billing", now.Add(2*time.Minute), nil); uri != alice {
+		if _, uri, _ := s.Route(time.Now(), nil); uri != alice {
 			t.Fatalf("after carol missed: routed to %s", uri)
 		}
+		s.Release(ctx, alice, it)
 		s.SetPresence(ctx, alice, acd.PresenceAway)
-		if _, uri, ok := s.Route("billing", now.Add(2*time.Minute), nil); ok {
+		if _, uri, ok := s.Route(time.Now(), nil); ok {
 			t.Fatalf("routed to %s though nobody eligible is available", uri)
 		}
 	})
@@ -173,12 +174,12 @@ func TestRoute_LanguageSkillPreferred(t *testing.T) {
 		it := s.NewItem("v", "billing", "", 0, time.Now())
 		it.Language = "fr"
 		s.Enqueue(it)
-		if _, uri, _ := s.Route("billing", time.Now(), nil); uri != alice {
+		if _, uri, _ := s.Route(time.Now(), nil); uri != alice {
 			t.Fatalf("French visitor routed to %s", uri)
 		}
 		s.Release(ctx, alice, it)
 		it.Language = "de" // nobody speaks it: the longest idle
-		if _, uri, _ := s.Route("billing", time.Now(), nil); uri != carol {
+		if _, uri, _ := s.Route(time.Now(), nil); uri != carol {
 			t.Fatalf("German visitor routed to %s", uri)
 		}
 	})

@@ -97,9 +97,23 @@ type Agent struct {
 	WrapUpUntil time.Time // end of wrap-up
 	Misses      int       // routed calls not answered, in a row
 	Dialog      string    // ID of the last item offered, "" before any
+	// IdleSince is when its last call ended, wrap-up included (when it
+	// first signed in, before any): "longest idle" counts from it, not
+	// from its last change of state, which a re-REGISTER may bring.
+	IdleSince time.Time
 
 	State State     // the derived state, as of Since
-	Since time.Time // when State began; for an available agent, its idle start
+	Since time.Time // when State began
+
+	wrapping handling // the call being wrapped up
+}
+
+// handling is a call in wrap-up: its handle time (talk plus the wrap-up
+// it really took) is learnt when the wrap-up ends.
+type handling struct {
+	group string
+	talk  time.Duration
+	start time.Time // of the wrap-up
 }
 
 // derive computes the state from the inputs at now.
@@ -117,6 +131,13 @@ func (a *Agent) derive(now time.Time) State {
 		return StateAway
 	}
 	return StateAvailable
+}
+
+// signedIn reports whether the agent takes calls at all: registered and
+// not away (it may be on a call).
+func (a *Agent) signedIn(now time.Time) bool {
+	st := a.derive(now)
+	return st != StateOffline && st != StateAway
 }
 
 // Proficiency returns the agent's proficiency in skill, 0 without it.

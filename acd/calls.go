@@ -2,7 +2,6 @@ package acd
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -19,15 +18,11 @@ func (s *Service) Answered(ctx context.Context, uri string) {
 }
 
 // Missed records that the agent let the offer of it go unanswered (no
-// answer in time, busy, declined): it is skipped for that item, and after
-// Config.MaxMisses misses in a row it is set away.
+// answer in time, busy, declined): it is not offered that item again for
+// Config.RingSkip, and after Config.MaxMisses misses in a row it is set
+// away.
 func (s *Service) Missed(ctx context.Context, uri string, it *Item) {
-	s.mu.Lock()
-	it.offered = false
-	if !slices.Contains(it.skipped, uri) {
-		it.skipped = append(it.skipped, uri)
-	}
-	s.mu.Unlock()
+	s.skip(uri, it)
 	s.update(ctx, uri, func(a *Agent) {
 		a.Call = callNone
 		a.Misses++
@@ -37,17 +32,39 @@ func (s *Service) Missed(ctx context.Context, uri string, it *Item) {
 	})
 }
 
-// Ended records the end of the agent's call, which lasted talk: the agent
-// wraps up for Config.WrapUp, and the group's estimator learns a handle
-// time of talk plus wrap-up, since an agent in wrap-up counts as serving.
-func (s *Service) Ended(ctx context.Context, uri, group string, talk time.Duration) {
-	s.mu.Lock()
-	if g := s.group(group); g != nil {
-		g.est.ObserveHandled(talk + s.cfg.WrapUp)
-	}
-	s.mu.Unlock()
+// Failed records an offer that failed for a reason that is not the
+// agent's (its phone's answer could not be used, our media failed): the
+// agent is free again and not counted a miss, and is not offered that item
+// again for Config.RingSkip.
+func (s *Service) Failed(ctx context.Context, uri string, it *Item) {
+	s.skip(uri, it)
 	s.update(ctx, uri, func(a *Agent) {
-		a.Call, a.WrapUpUntil = callWrapUp, time.Now().Add(s.cfg.WrapUp)
+		if a.Call == callReserved {
+			a.Call = callNone
+		}
+	})
+}
+
+// skip keeps uri from being offered it for Config.RingSkip.
+func (s *Service) skip(uri string, it *Item) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it.offered = false
+	if it.skipped == nil {
+		it.skipped = make(map[string]time.Time)
+	}
+	it.skipped[uri] = time.Now().Add(s.cfg.RingSkip)
+}
+
+// Ended records the end of the agent's call, which lasted talk: the agent
+// wraps up for Config.WrapUp (less if it says it is available sooner), and
+// when the wrap-up ends the group's estimator learns a handle time of talk
+// plus the wrap-up taken, since an agent in wrap-up counts as serving.
+func (s *Service) Ended(ctx context.Context, uri, group string, talk time.Duration) {
+	now := time.Now()
+	s.update(ctx, uri, func(a *Agent) {
+		a.Call, a.WrapUpUntil = callWrapUp, now.Add(s.cfg.WrapUp)
+		a.wrapping = handling{group: group, talk: talk, start: now}
 	})
 	time.AfterFunc(s.cfg.WrapUp, func() {
 		s.update(ctx, uri, func(a *Agent) {
@@ -56,4 +73,12 @@ func (s *Service) Ended(ctx context.Context, uri, group string, talk time.Durati
 			}
 		})
 	})
+}
+
+// wrappedUp ends a's wrap-up at now. s.mu must be held.
+func (s *Service) wrappedUp(a *Agent, now time.Time) {
+	if g := s.group(a.wrapping.group); g != nil {
+		g.est.ObserveHandled(a.wrapping.talk + now.Sub(a.wrapping.start))
+	}
+	a.wrapping, a.IdleSince = handling{}, now
 }

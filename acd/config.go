@@ -27,8 +27,18 @@ type Config struct {
 	// WrapUp is how long an agent stays in wrap-up after a call.
 	WrapUp time.Duration `yaml:"wrap_up"`
 	// StickyWait is how long a visitor's preferred agent (the last one it
-	// spoke with) is waited for before anyone with the skill may take it.
+	// spoke with) is waited for, while that agent is signed in, before
+	// anyone with the skill may take the visitor.
 	StickyWait time.Duration `yaml:"sticky_wait"`
+	// RingSkip is how long an agent who let a visitor's call ring out (or
+	// whose phone could not take it) is not offered that visitor again;
+	// other agents may take it meanwhile.
+	RingSkip time.Duration `yaml:"ring_skip"`
+	// LanguageWait is how long a visitor waits for an agent who speaks
+	// its language (skill "lang-<language>") while one is signed in,
+	// before anyone may take it; 0 prefers a speaker only among the
+	// agents free at that moment.
+	LanguageWait time.Duration `yaml:"language_wait"`
 	// MaxMisses is how many routed calls in a row an agent may leave
 	// unanswered before it is set away; 0 never sets it away.
 	MaxMisses int `yaml:"max_misses"`
@@ -52,8 +62,6 @@ type AgentConfig struct {
 	Name string `yaml:"name"`
 	// Skills maps a skill to a proficiency from 1 (novice) to 5 (expert).
 	Skills map[string]int `yaml:"skills"`
-	// MaxSessions is how many visitors the agent serves at once.
-	MaxSessions int `yaml:"max_sessions"`
 	// Token is the agent's bearer token for the agent HTTP API (at least
 	// 16 characters); empty keeps the agent out of the API.
 	Token string `yaml:"token"`
@@ -69,10 +77,48 @@ type GroupConfig struct {
 	Skill string `yaml:"skill"`
 	// ...with at least this proficiency (1–5).
 	MinProficiency int `yaml:"min_proficiency"`
+	// ProficiencySteps raise the minimum proficiency while a visitor has
+	// waited little (Genesys bullseye, Connect proficiency steps): after
+	// waiting w, agents need the Min of the last step whose After is at
+	// most w, MinProficiency before the first. Steps go in increasing
+	// After, each Min at least MinProficiency; e.g. [{after: 0s, min: 5},
+	// {after: 30s, min: 4}, {after: 1m, min: 3}].
+	ProficiencySteps []ProficiencyStep `yaml:"proficiency_steps"`
+	// Priority orders groups for an agent who serves several: the
+	// visitor of the highest priority group goes first, then, within a
+	// priority, the one who has waited longest.
+	Priority int `yaml:"priority"`
+	// Overflow opens the group's visitors to another group's agents after
+	// they have waited a while; nil never.
+	Overflow *Overflow `yaml:"overflow"`
 	// Hours are the opening hours; none means always open.
 	Hours *Hours `yaml:"hours"`
 	// QueueLimit caps the visitors waiting; 0 means no limit.
 	QueueLimit int `yaml:"queue_limit"`
+}
+
+// ProficiencyStep is one step of GroupConfig.ProficiencySteps.
+type ProficiencyStep struct {
+	After time.Duration `yaml:"after"`
+	Min   int           `yaml:"min"`
+}
+
+// Overflow is where a group's visitors may also be served.
+type Overflow struct {
+	// After is the wait from which Group's agents (its skill at its
+	// minimum proficiency) may take the visitor too.
+	After time.Duration `yaml:"after"`
+	Group string        `yaml:"group"`
+}
+
+// minProficiency is the proficiency a visitor who has waited wait needs.
+func (g GroupConfig) minProficiency(wait time.Duration) int {
+	for i := len(g.ProficiencySteps) - 1; i >= 0; i-- {
+		if st := g.ProficiencySteps[i]; wait >= st.After {
+			return st.Min
+		}
+	}
+	return g.MinProficiency
 }
 
 // Hours are weekly opening hours in a time zone.
@@ -95,6 +141,7 @@ func DefaultConfig() Config {
 		WrapUp:          30 * time.Second,
 		MaxMisses:       3,
 		StickyWait:      30 * time.Second,
+		RingSkip:        30 * time.Second,
 		Estimator:       DefaultEstimatorConfig(),
 		Bands:           DefaultBands(),
 	}
@@ -117,6 +164,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("%s.sticky_wait: must not be negative", prefix)
 	case c.MaxMisses < 0:
 		return fmt.Errorf("%s.max_misses: must not be negative", prefix)
+	case c.RingSkip < 0 || c.LanguageWait < 0:
+		return fmt.Errorf("%s.ring_skip, language_wait: must not be negative", prefix)
 	}
 	if err := c.Estimator.Validate(prefix + ".estimator"); err != nil {
 		return err
@@ -147,6 +196,11 @@ func (c Config) Validate(prefix string) error {
 		}
 		groups[g.ID] = true
 	}
+	for i, g := range c.Groups {
+		if o := g.Overflow; o != nil && (!groups[o.Group] || o.Group == g.ID) {
+			return fmt.Errorf("%s.groups[%d].overflow.group: %q is not another configured group", prefix, i, o.Group)
+		}
+	}
 	return nil
 }
 
@@ -156,9 +210,6 @@ func (a AgentConfig) validate(p string) error {
 	}
 	if a.Token != "" && len(a.Token) < 16 {
 		return fmt.Errorf("%s.token: must have at least 16 characters", p)
-	}
-	if a.MaxSessions < 0 {
-		return fmt.Errorf("%s.max_sessions: must not be negative", p)
 	}
 	for skill, prof := range a.Skills {
 		if prof < 1 || prof > 5 {
@@ -178,6 +229,16 @@ func (g GroupConfig) validate(p string) error {
 		return fmt.Errorf("%s.min_proficiency: %d is not 1–5", p, g.MinProficiency)
 	case g.QueueLimit < 0:
 		return fmt.Errorf("%s.queue_limit: must not be negative", p)
+	case g.Overflow != nil && g.Overflow.After < 0:
+		return fmt.Errorf("%s.overflow.after: must not be negative", p)
+	}
+	for i, st := range g.ProficiencySteps {
+		switch {
+		case st.Min < g.MinProficiency || st.Min > 5:
+			return fmt.Errorf("%s.proficiency_steps[%d].min: %d is not between min_proficiency and 5", p, i, st.Min)
+		case i > 0 && st.After <= g.ProficiencySteps[i-1].After:
+			return fmt.Errorf("%s.proficiency_steps[%d].after: steps go in increasing after", p, i)
+		}
 	}
 	if g.Hours != nil {
 		if _, err := g.Hours.compile(); err != nil {

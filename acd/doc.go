@@ -5,14 +5,21 @@
 // An agent's state (offline, available, reserved, busy, wrap-up, away) is
 // derived from its inputs: its registration (location.Service reports it),
 // what its phone PUBLISHes (PresenceOf reads the composed PIDF document),
-// the calls the B2BUA routes to it (Offer, Answered, Missed, Ended), and
-// its own choice through the agent API (SetAway). Every change of state is
-// stored (Store) and restored at start.
+// the calls the B2BUA routes to it (Offer, Answered, Missed, Failed,
+// Ended), and its own choice through the agent API (SetAway). Every change
+// of state, and of that choice, is stored (Store) and the choice restored
+// at start.
 //
 //	REGISTER / PUBLISH ─▶ SetRegistered / SetPresence ─▶ derive ─▶ Store
 //	                                                     └─▶ Run ─▶ Publisher.Publish (SIP PUBLISH)
 //
-// Each skill group has a queue (Enqueue, Route, Leave) and an Estimator of
+// Each skill group has a queue (Enqueue, Leave). Route picks the next
+// offer across every group (docs/routing.md): group priority, visitor
+// priority, then the longest wait; the preferred agent while sticky_wait
+// lasts, proficiency steps and overflow by wait, a speaker of the
+// visitor's language, the best skilled, the longest idle since its last
+// call; an agent who missed a visitor skipped for ring_skip. Each group
+// has an Estimator of
 // the wait of a newly arriving visitor: the queue-length predictor with
 // abandonment, with handle time and patience learnt online. Run publishes
 // every group's and agent's document (docs/acd-pidf.md) to the presence

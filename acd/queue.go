@@ -30,8 +30,9 @@ type Item struct {
 	// Language is the visitor's language: agents with the skill
 	// "lang-<language>" are preferred where there are any.
 	Language string
-	// skipped are agents that did not answer this item.
-	skipped []string
+	// skipped are agents not to offer this item before a time: they let
+	// it ring out, or their phone could not take it (Config.RingSkip).
+	skipped map[string]time.Time
 	// offered is set while an agent's phone rings for this item, so that
 	// Route does not offer it twice.
 	offered bool
@@ -85,28 +86,44 @@ func (s *Service) Leave(group, id string, now time.Time, abandoned bool) {
 	g.queue = slices.Delete(g.queue, i, i+1)
 }
 
-// Route picks the agent for the first item of group that is ready (nil
-// ready: every item), one can serve, and is not being offered already,
-// and marks the item offered until Missed or Release:
-// the item's preferred agent while it is available and the preference
-// lasts; otherwise, among available agents with the group's skill at its
-// minimum proficiency, one who speaks the visitor's language if any does,
-// the longest idle, ties to the higher proficiency. It returns nothing
-// when no agent is available.
-func (s *Service) Route(group string, now time.Time, ready func(*Item) bool) (*Item, string, bool) {
+// Route picks the next offer of a visitor to an agent, across every group,
+// and marks the item offered until Missed, Failed or Release. ready (nil:
+// every item) says which items may be offered at all.
+//
+// Visitors go in order of their group's priority, then their own, then
+// the longest wait: a free agent who serves several groups takes the
+// visitor who has waited longest among them. Each visitor goes to an
+// eligible agent (pick); one who has none waits, and so does one held for
+// its preferred agent or a speaker of its language, while the next may
+// be routed.
+func (s *Service) Route(now time.Time, ready func(*Item) bool) (*Item, string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.group(group)
-	if g == nil {
-		return nil, "", false
+	type candidate struct {
+		g  *group
+		it *Item
 	}
-	for _, it := range g.queue {
-		if it.offered || ready != nil && !ready(it) {
-			continue
+	var cands []candidate
+	for _, g := range s.groups {
+		for _, it := range g.queue {
+			if !it.offered && (ready == nil || ready(it)) {
+				cands = append(cands, candidate{g, it})
+			}
 		}
-		if uri := s.pick(g, it, now); uri != "" {
-			it.offered = true
-			return it, uri, true
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		switch {
+		case a.g.cfg.Priority != b.g.cfg.Priority:
+			return b.g.cfg.Priority - a.g.cfg.Priority
+		case a.it.Priority != b.it.Priority:
+			return b.it.Priority - a.it.Priority
+		}
+		return a.it.Enqueued.Compare(b.it.Enqueued)
+	})
+	for _, c := range cands {
+		if uri := s.pick(c.g, c.it, now); uri != "" {
+			c.it.offered = true
+			return c.it, uri, true
 		}
 	}
 	return nil, "", false
@@ -160,16 +177,40 @@ func (s *Service) group(id string) *group {
 	return nil
 }
 
-// pick chooses an agent for it. s.mu must be held.
+// pick chooses an agent for it, or "" to let it wait. s.mu must be held.
+//
+//   - The preferred agent (the last one the visitor spoke with) while
+//     Config.StickyWait lasts: the visitor waits for it while it is signed
+//     in, not away.
+//   - Else an available agent with the group's skill at the proficiency
+//     the wait asks for (GroupConfig.ProficiencySteps), or, after
+//     GroupConfig.Overflow's wait, with the other group's skill; never
+//     one skipped for the item (Config.RingSkip).
+//   - Among them one who speaks the visitor's language; for
+//     Config.LanguageWait the visitor waits for one while one is signed in.
+//   - Then the best skilled, then the longest idle since its last call.
 func (s *Service) pick(g *group, it *Item, now time.Time) string {
+	wait := now.Sub(it.Enqueued)
+	skilled := func(a *Agent) bool {
+		if a.Proficiency(g.cfg.Skill) >= g.cfg.minProficiency(wait) {
+			return true
+		}
+		if o := g.cfg.Overflow; o != nil && wait >= o.After {
+			if og := s.group(o.Group); og != nil && a.Proficiency(og.cfg.Skill) >= og.cfg.MinProficiency {
+				return true
+			}
+		}
+		return false
+	}
 	eligible := func(a *Agent) bool {
-		return a.derive(now) == StateAvailable &&
-			a.Proficiency(g.cfg.Skill) >= g.cfg.MinProficiency &&
-			!slices.Contains(it.skipped, a.Config.URI)
+		return a.derive(now) == StateAvailable && skilled(a) && !now.Before(it.skipped[a.Config.URI])
 	}
 	if it.Preferred != "" && now.Before(it.PreferUntil) {
-		if a := s.agents[it.Preferred]; a != nil && eligible(a) {
-			return a.Config.URI
+		if a := s.agents[it.Preferred]; a != nil && a.signedIn(now) {
+			if eligible(a) {
+				return a.Config.URI
+			}
+			return ""
 		}
 	}
 	speaks := func(a *Agent) bool { return it.Language != "" && a.Proficiency("lang-"+it.Language) > 0 }
@@ -185,13 +226,27 @@ func (s *Service) pick(g *group, it *Item, now time.Time) string {
 			if speaks(a) {
 				best = a
 			}
-		case a.Since.Before(best.Since) ||
-			a.Since.Equal(best.Since) && a.Proficiency(g.cfg.Skill) > best.Proficiency(g.cfg.Skill):
+		case a.Proficiency(g.cfg.Skill) != best.Proficiency(g.cfg.Skill):
+			if a.Proficiency(g.cfg.Skill) > best.Proficiency(g.cfg.Skill) {
+				best = a
+			}
+		case !a.IdleSince.Equal(best.IdleSince):
+			if a.IdleSince.Before(best.IdleSince) {
+				best = a
+			}
+		case a.Config.URI < best.Config.URI: // ties, the same way every time
 			best = a
 		}
 	}
 	if best == nil {
 		return ""
+	}
+	if it.Language != "" && !speaks(best) && wait < s.cfg.LanguageWait {
+		for _, a := range s.agents {
+			if speaks(a) && skilled(a) && a.signedIn(now) {
+				return "" // a speaker is signed in: wait for it a while
+			}
+		}
 	}
 	return best.Config.URI
 }

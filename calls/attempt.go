@@ -67,8 +67,12 @@ func (m *Manager) attempt(cb *callback, agent string) {
 		Phone: rec.Phone, Context: rec.Visitor.Context, SDP: pm.AgentOffer()}, agentSide)
 	acancel()
 	if err == nil {
-		if err = pm.ConnectAgent(leg.Answer()); err != nil {
+		if err := pm.ConnectAgent(leg.Answer()); err != nil {
+			log.Warn("agent's answer unusable", "error", err)
 			m.hangupLeg(leg, Cause{Status: 488, Text: "Not Acceptable Here"}, log)
+			m.acd.Failed(context.Background(), agent, cb.item) // not the agent's miss
+			m.requeue(cb, time.Time{}, Attempt{At: time.Now(), Agent: agent, Outcome: "agent: " + err.Error()})
+			return
 		}
 	}
 	if err != nil {

@@ -35,35 +35,26 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// dispatch offers every queued call an agent can take to that agent, and
-// refreshes the position and EWT of those that still wait.
+// dispatch offers every queued call or callback an agent can take to
+// that agent, and refreshes the position and EWT of calls that still wait.
 func (m *Manager) dispatch(now time.Time) {
-	groups := make(map[string]bool)
 	m.mu.Lock()
 	waiting := make([]*Call, 0, len(m.calls))
 	for _, c := range m.calls {
 		if v, _ := c.View(); v.State == StateQueued {
 			waiting = append(waiting, c)
-			groups[c.group] = true
-		}
-	}
-	for _, cb := range m.callbacks {
-		if cb.ready(now) {
-			groups[cb.rec.Group] = true
 		}
 	}
 	m.mu.Unlock()
-	for g := range groups {
-		m.route(g, now)
-	}
+	m.route(now)
 	for _, c := range waiting {
 		m.refresh(c, now)
 	}
 }
 
-// route hands group's queued calls to the agents the ACD picks, reserving
-// each agent before the next pick.
-func (m *Manager) route(group string, now time.Time) {
+// route hands queued visitors to the agents the ACD picks, across every
+// group in the ACD's order, reserving each agent before the next pick.
+func (m *Manager) route(now time.Time) {
 	ctx := context.Background()
 	// Which items may be offered, taken before Route: its predicate runs
 	// under the ACD's lock, and m.mu is held elsewhere around ACD calls.
@@ -72,16 +63,19 @@ func (m *Manager) route(group string, now time.Time) {
 	for id, c := range m.calls {
 		select {
 		case <-c.media.Ready():
-			ready[id] = c.group == group
+			ready[id] = true
 		default:
 		}
 	}
 	for id, cb := range m.callbacks {
-		ready[id] = cb.rec.Group == group && cb.ready(now)
+		ready[id] = cb.ready(now)
 	}
 	m.mu.Unlock()
+	if len(ready) == 0 {
+		return
+	}
 	for {
-		it, agent, ok := m.acd.Route(group, now, func(it *acd.Item) bool { return ready[it.ID] })
+		it, agent, ok := m.acd.Route(now, func(it *acd.Item) bool { return ready[it.ID] })
 		if !ok {
 			return
 		}
@@ -98,7 +92,7 @@ func (m *Manager) route(group string, now time.Time) {
 		if c == nil || !c.offer(agent) {
 			// The call ended since: it left the queue, or is about to.
 			m.acd.Release(ctx, agent, it)
-			m.acd.Leave(group, it.ID, now, true)
+			m.acd.Leave(it.Group, it.ID, now, true)
 		}
 	}
 }

@@ -89,7 +89,7 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 	if err := c.media.Connect(leg.Answer()); err != nil {
 		log.Warn("agent's answer unusable", "error", err)
 		m.hangupLeg(leg, Cause{}, log)
-		m.acd.Missed(bg, agent, c.item)
+		m.acd.Failed(bg, agent, c.item) // not the agent's miss
 		m.requeueCall(c)
 		return "", false
 	}

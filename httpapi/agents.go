@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -18,8 +19,9 @@ type Agents interface {
 	AgentByToken(token string) (uri string, ok bool)
 	// AgentState returns an agent's state name and since when.
 	AgentState(uri string) (state string, since time.Time, ok bool)
-	// SetAway sets the agent away, or back to available (ending wrap-up).
-	SetAway(ctx context.Context, uri string, away bool)
+	// SetAway sets the agent away, or back to available (ending wrap-up);
+	// acd.ErrOffline when it cannot be available, its phone unregistered.
+	SetAway(ctx context.Context, uri string, away bool) error
 	// AgentName is the agent's display name.
 	AgentName(uri string) string
 	// Status is every group's availability, for the console.
@@ -53,7 +55,10 @@ func agentRoutes(r *route.RouterGroup, agents Agents) {
 		}
 		switch body.State {
 		case "available", "away":
-			agents.SetAway(ctx, uri, body.State == "away")
+			if err := agents.SetAway(ctx, uri, body.State == "away"); errors.Is(err, acd.ErrOffline) {
+				writeError(c, http.StatusConflict, "offline", "your phone is not registered: register it to take calls")
+				return
+			}
 			show(c, uri)
 		default:
 			writeError(c, http.StatusBadRequest, "bad_state", `state must be "available" or "away"`)

@@ -46,9 +46,10 @@ var documentedPaths = []string{
 
 // oaAgents is a one-agent ACD for the agent API.
 type oaAgents struct {
-	mu    sync.Mutex
-	state string
-	since time.Time
+	mu      sync.Mutex
+	state   string
+	since   time.Time
+	offline bool // its phone is not registered
 }
 
 const oaToken, oaAgent = "alice-token", "sip:alice@example.com"
@@ -65,13 +66,17 @@ func (a *oaAgents) AgentName(string) string { return "Alice" }
 
 func (a *oaAgents) Status(time.Time) []acd.GroupStatus { return nil }
 
-func (a *oaAgents) SetAway(_ context.Context, _ string, away bool) {
+func (a *oaAgents) SetAway(_ context.Context, _ string, away bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.offline && !away {
+		return acd.ErrOffline
+	}
 	a.state, a.since = "available", time.Now()
 	if away {
 		a.state = "away"
 	}
+	return nil
 }
 
 // oaDoc is the served document, with a validator over it.
@@ -321,7 +326,7 @@ func oaCall(t *testing.T, method, url, body string, hdr ...string) (*http.Respon
 
 // startDocumented runs the server with every dependency, so that every
 // route is registered.
-func startDocumented(t *testing.T, ready Ready) (*Server, string) {
+func startDocumented(t *testing.T, ready Ready) (*Server, string, *oaAgents) {
 	t.Helper()
 	g := &groups{}
 	g.set(billing,
@@ -337,8 +342,9 @@ func startDocumented(t *testing.T, ready Ready) (*Server, string) {
 	go snaps.Run(ctx)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
+	agents := &oaAgents{state: "offline", since: time.Now()}
 	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Registerer: reg, Ready: ready,
-		Agents: &oaAgents{state: "offline", since: time.Now()}, Snapshots: snaps, Web: web, CookieKey: []byte("test-key")},
+		Agents: agents, Snapshots: snaps, Web: web, CookieKey: []byte("test-key")},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
@@ -351,7 +357,7 @@ func startDocumented(t *testing.T, ready Ready) (*Server, string) {
 		defer scancel()
 		s.Shutdown(sctx)
 	})
-	return s, "http://" + s.Addr()
+	return s, "http://" + s.Addr(), agents
 }
 
 // openAPIPath writes a Hertz route path as OpenAPI does: :name and *name
@@ -369,7 +375,7 @@ func openAPIPath(p string) string {
 func TestOpenAPI_DocumentsEveryRouteAndMatchesRealResponses(t *testing.T) {
 	var notReady error
 	var readyMu sync.Mutex
-	s, base := startDocumented(t, func() error { readyMu.Lock(); defer readyMu.Unlock(); return notReady })
+	s, base, agents := startDocumented(t, func() error { readyMu.Lock(); defer readyMu.Unlock(); return notReady })
 
 	res, body := oaCall(t, "GET", base+"/openapi.json", "")
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" {
@@ -451,6 +457,11 @@ func TestOpenAPI_DocumentsEveryRouteAndMatchesRealResponses(t *testing.T) {
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":`, 400, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"asleep"}`, 400, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 401)
+	agents.mu.Lock()
+	agents.offline = true
+	agents.mu.Unlock()
+	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"available"}`, 409, "Authorization", bearer)
+	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 200, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 415, "Authorization", bearer,
 		"Content-Type", "application/x-www-form-urlencoded") // curl -d without -H
 	check("POST", "/v1/context", "/v1/context", `{"page":"/"}`, 415, "Content-Type", "text/plain")

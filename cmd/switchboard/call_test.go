@@ -315,18 +315,19 @@ func TestCall_VisitorHangupSendsBye(t *testing.T) {
 
 func TestCall_BusyAgentSkippedNextAgentAnswers(t *testing.T) {
 	p := startCallServer(t)
-	// Both serve support; alice is idle longest, so she is offered first.
-	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Reject, Status: 486}, false)
-	bob := agent(t, p, "bob", calltest.Behaviour{Action: calltest.Answer}, false)
+	// Both serve support; bob (support 5) is the best skilled, so he is
+	// offered first.
+	bob := agent(t, p, "bob", calltest.Behaviour{Action: calltest.Reject, Status: 486}, false)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
 	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
 	id := call(t, p, b, "support")
 
-	calltest.NextEvent(t, alice, calltest.EventInvite)
-	calltest.Next(t, bob.Answered(), "bob's answered call")
-	if v := waitCall(t, p, id, "talking", ""); v.Agent != "Bob" {
-		t.Errorf("talking with %q, want Bob", v.Agent)
+	calltest.NextEvent(t, bob, calltest.EventInvite)
+	calltest.Next(t, alice.Answered(), "alice's answered call")
+	if v := waitCall(t, p, id, "talking", ""); v.Agent != "Alice" {
+		t.Errorf("talking with %q, want Alice", v.Agent)
 	}
-	calltest.Eventually(t, "the tone through bob", func() bool { return b.HearsTone(1000) })
+	calltest.Eventually(t, "the tone through alice", func() bool { return b.HearsTone(1000) })
 }
 
 func TestCall_VisitorHangupWhileRingingCancels(t *testing.T) {

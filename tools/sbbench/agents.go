@@ -198,7 +198,7 @@ func writeAgents(dir string, n int) (cfg, users string, err error) {
 	c.WriteString("acd:\n  agents:\n")
 	u.WriteString("SEQUENTIAL\n")
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&c, "    - {uri: \"sip:agent%d@example.com\", name: Agent %d, skills: {support: 3}, max_sessions: 1}\n", i, i)
+		fmt.Fprintf(&c, "    - {uri: \"sip:agent%d@example.com\", name: Agent %d, skills: {support: 3}}\n", i, i)
 		fmt.Fprintf(&u, "agent%d;x;example.com\n", i)
 	}
 	c.WriteString("  groups:\n    - {id: support, name: Support, skill: support, min_proficiency: 1}\n")

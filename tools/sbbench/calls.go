@@ -22,7 +22,7 @@ import (
 // window.
 //
 //   - switchboard runs as its own process with a generated configuration:
-//     maxLevel+callAgentMargin agents in one group (max_sessions 1, each
+//     maxLevel+callAgentMargin agents in one group (each
 //     with a sip.auth user), queue_limit 0, ICE on 127.0.0.1 only.
 //   - The agents' phones are callSIPps SIPp UAS processes
 //     (testdata/sipp/agent_uas.xml with -rtp_echo: every RTP packet goes

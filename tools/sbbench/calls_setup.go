@@ -27,7 +27,7 @@ func writeCallConfig(dir string, n int) (string, error) {
 	}
 	c.WriteString("acd:\n  publish_interval: 1h\n  wrap_up: 0s\n  agents:\n")
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&c, "    - {uri: \"sip:agent%d@example.com\", name: Agent %d, skills: {%s: 3}, max_sessions: 1}\n", i, i, callGroup)
+		fmt.Fprintf(&c, "    - {uri: \"sip:agent%d@example.com\", name: Agent %d, skills: {%s: 3}}\n", i, i, callGroup)
 	}
 	fmt.Fprintf(&c, "  groups:\n    - {id: %s, name: Bench, skill: %s, min_proficiency: 1, queue_limit: 0}\n", callGroup, callGroup)
 	c.WriteString("calls:\n  ring_timeout: 60s\n")

@@ -1,0 +1,301 @@
+package acd_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
+)
+
+const dave = "sip:dave@example.com"
+
+// routed routes at the virtual now and returns the item's id and agent.
+func routed(s *acd.Service) (string, string) {
+	it, uri, ok := s.Route(time.Now(), nil)
+	if !ok {
+		return "", ""
+	}
+	return it.ID, uri
+}
+
+// enqueue queues visitor id in group now, with no preferred agent.
+func enqueue(t *testing.T, s *acd.Service, id, group string) *acd.Item {
+	t.Helper()
+	it := s.NewItem(id, group, "", 0, time.Now())
+	if _, err := s.Enqueue(it); err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+// An agent who let a visitor ring out is offered that visitor again once
+// ring_skip has passed: a visitor never waits for good behind a free,
+// eligible agent.
+func TestRoute_MissedAgentIsOfferedTheVisitorAgainAfterRingSkip(t *testing.T) {
+	cfg := testConfig()
+	cfg.RingSkip = 20 * time.Second
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		ctx := context.Background()
+		s.SetRegistered(ctx, alice, true)
+		it := enqueue(t, s, "v1", "billing")
+		if _, uri := routed(s); uri != alice {
+			t.Fatalf("first offer to %q", uri)
+		}
+		s.Offer(ctx, alice, it)
+		s.Missed(ctx, alice, it)
+		if id, uri := routed(s); uri != "" {
+			t.Fatalf("%s offered to %s again at once", id, uri)
+		}
+		time.Sleep(20 * time.Second)
+		if _, uri := routed(s); uri != alice {
+			t.Fatalf("after ring_skip: offered to %q, want alice again", uri)
+		}
+	})
+}
+
+// An offer that failed for a reason of ours (the phone's answer could not
+// be used) is not the agent's miss: it is never set away for it.
+func TestFailed_IsNotCountedAsTheAgentsMiss(t *testing.T) {
+	s, _ := newService(t, testConfig()) // max_misses 3
+	ctx := context.Background()
+	s.SetRegistered(ctx, alice, true)
+	for i := range 5 {
+		it := &acd.Item{ID: "v", Group: "billing", Enqueued: time.Now()}
+		s.Offer(ctx, alice, it)
+		s.Failed(ctx, alice, it)
+		if got := state(t, s, alice); got != acd.StateAvailable {
+			t.Fatalf("after %d failed offers: %s, want available", i+1, got)
+		}
+	}
+}
+
+// A free agent who serves two groups takes the visitor who has waited
+// longest across them; a group of higher priority goes first.
+func TestRoute_OldestVisitorAcrossTheAgentsGroupsWins(t *testing.T) {
+	cfg := testConfig()
+	cfg.Agents = append(cfg.Agents, acd.AgentConfig{URI: dave, Skills: map[string]int{"billing": 4, "support": 4}})
+	for _, tc := range []struct {
+		name             string
+		supportPriority  int
+		first, want, why string
+	}{
+		{"support first", 0, "support", "s1", "the support visitor waited longer"},
+		{"billing first", 0, "billing", "b1", "the billing visitor waited longer"},
+		{"priority", 1, "billing", "s1", "support has the higher priority"},
+	} {
+		cfg.Groups[1].Priority = tc.supportPriority
+		synctest.Test(t, func(t *testing.T) {
+			s, _ := newService(t, cfg)
+			s.SetRegistered(context.Background(), dave, true)
+			second := map[string]string{"billing": "support", "support": "billing"}[tc.first]
+			items := map[string]*acd.Item{}
+			items[tc.first[:1]+"1"] = enqueue(t, s, tc.first[:1]+"1", tc.first)
+			time.Sleep(time.Second)
+			items[second[:1]+"1"] = enqueue(t, s, second[:1]+"1", second)
+			for range 20 { // the same every time, not a map's order
+				id, uri := routed(s)
+				if id != tc.want || uri != dave {
+					t.Fatalf("%s: routed %s to %s, want %s (%s)", tc.name, id, uri, tc.want, tc.why)
+				}
+				s.Release(context.Background(), "", items[id])
+			}
+		})
+	}
+}
+
+// A visitor waits for its preferred agent while that agent is signed in,
+// up to sticky_wait, then anyone with the skill may take it; a preferred
+// agent who is offline is not waited for.
+func TestRoute_StickyWaitsForThePreferredAgentThenOpens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, testConfig()) // sticky_wait 30 s
+		ctx := context.Background()
+		s.SetRegistered(ctx, alice, true)
+		s.SetRegistered(ctx, carol, true)
+		s.Offer(ctx, alice, &acd.Item{ID: "other"})
+		s.Answered(ctx, alice) // alice is on another call
+		it := s.NewItem("v1", "billing", alice, 0, time.Now())
+		s.Enqueue(it)
+		if id, uri := routed(s); uri != "" {
+			t.Fatalf("%s went to %s while its preferred agent is on a call", id, uri)
+		}
+		time.Sleep(30 * time.Second)
+		if _, uri := routed(s); uri != carol {
+			t.Fatalf("after sticky_wait: %q, want carol", uri)
+		}
+		s.Release(ctx, carol, it)
+
+		s.SetRegistered(ctx, bob, false)
+		other := s.NewItem("v2", "billing", bob, 0, time.Now()) // bob is offline
+		s.Enqueue(other)
+		if id, uri := routed(s); id != "v1" || uri != carol {
+			t.Fatalf("routed %s to %s, want v1 to carol", id, uri)
+		}
+	})
+}
+
+// Proficiency steps offer the best-skilled agents first and widen with the
+// wait.
+func TestRoute_ProficiencyStepsWiden(t *testing.T) {
+	cfg := testConfig()
+	cfg.Groups[0].ProficiencySteps = []acd.ProficiencyStep{{After: 0, Min: 5}, {After: 30 * time.Second, Min: 4}}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		ctx := context.Background()
+		s.SetRegistered(ctx, alice, true) // billing 4
+		enqueue(t, s, "v1", "billing")
+		if _, uri := routed(s); uri != "" {
+			t.Fatalf("offered to %s before the step that admits proficiency 4", uri)
+		}
+		time.Sleep(30 * time.Second)
+		if _, uri := routed(s); uri != alice {
+			t.Fatalf("after 30 s: %q, want alice", uri)
+		}
+	})
+}
+
+// After overflow.after, a group's visitor may go to the agents of the
+// overflow group.
+func TestRoute_OverflowOffersAVisitorToTheOtherGroupsAgents(t *testing.T) {
+	cfg := testConfig()
+	cfg.Groups[0].Overflow = &acd.Overflow{After: time.Minute, Group: "support"}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		s.SetRegistered(context.Background(), bob, true) // support 5, billing 2
+		enqueue(t, s, "v1", "billing")
+		if _, uri := routed(s); uri != "" {
+			t.Fatalf("offered to %s before the overflow", uri)
+		}
+		time.Sleep(time.Minute)
+		if _, uri := routed(s); uri != bob {
+			t.Fatalf("after the overflow: %q, want bob", uri)
+		}
+	})
+}
+
+// Longest idle counts from the end of the agent's last call, wrap-up
+// included; a re-REGISTER or a presence change does not restart it.
+func TestRoute_LongestIdleCountsFromTheLastCall(t *testing.T) {
+	cfg := testConfig()
+	cfg.Agents[0].Skills["billing"] = 5 // alice as skilled as carol
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		ctx := context.Background()
+		s.SetRegistered(ctx, carol, true)
+		time.Sleep(time.Minute)
+		s.SetRegistered(ctx, alice, true)
+		s.SetPresence(ctx, carol, acd.PresenceAway) // carol steps out and back
+		s.SetPresence(ctx, carol, acd.PresenceOpen)
+		s.SetRegistered(ctx, carol, true) // and re-registers
+		it := enqueue(t, s, "v1", "billing")
+		if _, uri := routed(s); uri != carol {
+			t.Fatalf("routed to %q, want carol, idle since before alice signed in", uri)
+		}
+		s.Offer(ctx, carol, it)
+		s.Answered(ctx, carol)
+		s.Leave("billing", "v1", time.Now(), false)
+		s.Ended(ctx, carol, "billing", time.Minute)
+		time.Sleep(30 * time.Second) // carol's wrap-up
+		synctest.Wait()
+		enqueue(t, s, "v2", "billing")
+		if _, uri := routed(s); uri != alice {
+			t.Errorf("routed to %q, want alice, idle since before carol's call ended", uri)
+		}
+		time.Sleep(time.Second) // the wrap-up's end is being stored
+	})
+}
+
+// The agent's own away choice is stored whatever its state (reserved,
+// busy, in wrap-up, offline) and survives a restart.
+func TestAgent_AwayChosenInAnyStateSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		into func(s *acd.Service)
+	}{
+		{"reserved", func(s *acd.Service) { s.Offer(ctx, alice, &acd.Item{ID: "v"}) }},
+		{"busy", func(s *acd.Service) { s.Offer(ctx, alice, &acd.Item{ID: "v"}); s.Answered(ctx, alice) }},
+		{"wrap-up", func(s *acd.Service) {
+			s.Offer(ctx, alice, &acd.Item{ID: "v"})
+			s.Answered(ctx, alice)
+			s.Ended(ctx, alice, "billing", time.Minute)
+		}},
+		{"offline", func(s *acd.Service) { s.SetRegistered(ctx, alice, false) }},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			s, db := newService(t, testConfig())
+			s.SetRegistered(ctx, alice, true)
+			tc.into(s)
+			s.SetAway(ctx, alice, true)
+			again, err := acd.New(testConfig(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := again.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			again.SetRegistered(ctx, alice, true)
+			if got := state(t, again, alice); got != acd.StateAway {
+				t.Errorf("away chosen while %s: %s after a restart", tc.name, got)
+			}
+			time.Sleep(time.Hour) // past any wrap-up, stored
+		})
+	}
+}
+
+// Asking to be available with the phone unregistered is refused, saying
+// why; the choice is kept for when the phone registers.
+func TestAgent_AvailableWhileOfflineIsRefused(t *testing.T) {
+	s, _ := newService(t, testConfig())
+	ctx := context.Background()
+	s.SetAway(ctx, alice, true)
+	if err := s.SetAway(ctx, alice, false); !errors.Is(err, acd.ErrOffline) {
+		t.Fatalf("available while offline: %v, want ErrOffline", err)
+	}
+	s.SetRegistered(ctx, alice, true)
+	if got := state(t, s, alice); got != acd.StateAvailable {
+		t.Fatalf("once registered: %s", got)
+	}
+}
+
+// A wrap-up the agent ends early teaches the handle time it took, not the
+// configured one: the estimate after an early end is shorter.
+func TestEnded_EarlyWrapUpIsLearntAsTaken(t *testing.T) {
+	cfg := testConfig()
+	cfg.WrapUp = 2 * time.Minute
+	cfg.Estimator.Weight = 1 // learn from one call
+	ewt := func(early bool) time.Duration {
+		var got time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			s, _ := newService(t, cfg)
+			ctx := context.Background()
+			s.SetRegistered(ctx, alice, true)
+			s.Offer(ctx, alice, &acd.Item{ID: "v"})
+			s.Answered(ctx, alice)
+			s.Ended(ctx, alice, "billing", time.Minute)
+			if early {
+				time.Sleep(10 * time.Second)
+				s.SetAway(ctx, alice, false)
+			} else {
+				time.Sleep(2 * time.Minute)
+				synctest.Wait()
+			}
+			s.Offer(ctx, alice, &acd.Item{ID: "w"})
+			s.Answered(ctx, alice)
+			enqueue(t, s, "q", "billing")
+			got = s.Status(time.Now())[0].EWT
+			time.Sleep(time.Hour) // past any wrap-up, stored
+		})
+		return got
+	}
+	early, full := ewt(true), ewt(false)
+	if early <= 0 || early >= full {
+		t.Fatalf("estimate after a 10 s wrap-up %s, after a full one %s: want shorter", early, full)
+	}
+}
