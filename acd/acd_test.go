@@ -233,6 +233,10 @@ func TestEnqueue_PriorityLimitAndUnknownGroup(t *testing.T) {
 
 func TestLeave_ShortensTheQueueAndTeachesTheEstimate(t *testing.T) {
 	s, _ := newService(t, testConfig())
+	ctx := context.Background()
+	s.SetRegistered(ctx, bob, true) // support, on a call
+	s.Offer(ctx, bob, &acd.Item{ID: "c"})
+	s.Answered(ctx, bob)
 	now := time.Now()
 	s.Enqueue(&acd.Item{ID: "a", Group: "support", Enqueued: now})
 	s.Enqueue(&acd.Item{ID: "b", Group: "support", Enqueued: now})
@@ -254,17 +258,37 @@ func TestLeave_ShortensTheQueueAndTeachesTheEstimate(t *testing.T) {
 	}
 }
 
-func TestStatus_EWTZeroWhenAvailableElsePredicted(t *testing.T) {
+func TestStatus_StatesAndOneEstimate(t *testing.T) {
 	s, _ := newService(t, testConfig())
 	ctx := context.Background()
 	now := time.Now()
-	st := s.Status(now)[0]
-	if st.Available != 0 || st.EWT != 4*time.Minute || st.Band != "3–5 minutes" {
-		t.Fatalf("nobody: %+v", st)
+	if st := s.Status(now)[0]; st.State() != acd.GroupClosed || st.EWT != 0 || st.Band != "" || st.RetryAfter != time.Minute {
+		t.Fatalf("nobody signed in: %s %+v, want closed without a wait", st.State(), st)
 	}
 	s.SetRegistered(ctx, alice, true)
-	if st := s.Status(now)[0]; st.Available != 1 || st.EWT != 0 || st.Band != "under 1 minute" {
-		t.Fatalf("alice available: %+v", st)
+	if st := s.Status(now)[0]; st.State() != acd.GroupOpen || st.EWT != 0 || st.Band != "under 1 minute" {
+		t.Fatalf("alice available: %s %+v", st.State(), st)
+	}
+	// More visitors waiting than free agents: a newcomer waits.
+	for _, id := range []string{"a", "b", "c"} {
+		s.Enqueue(&acd.Item{ID: id, Group: "billing", Enqueued: now})
+	}
+	st := s.Status(now)[0]
+	if st.State() != acd.GroupOpen || st.EWT <= 0 || st.EWT != st.EWT.Round(time.Second) {
+		t.Fatalf("three waiting, one free agent: %+v, want a wait in whole seconds", st)
+	}
+	if pos, ewt := s.Waiting("billing", "a", now); pos != 1 || ewt != 0 {
+		t.Fatalf("first in queue with a free agent: %d %s", pos, ewt)
+	}
+	s.Offer(ctx, alice, &acd.Item{ID: "x"})
+	s.Answered(ctx, alice)
+	if st := s.Status(now)[0]; st.State() != acd.GroupFull || st.RetryAfter <= 0 || st.Band != acd.BandOf(st.EWT, acd.DefaultBands()) {
+		t.Fatalf("alice busy, queue at its limit of 2: %s %+v", st.State(), st)
+	}
+	s.Leave("billing", "c", now, true)
+	s.Leave("billing", "b", now, true)
+	if st := s.Status(now)[0]; st.State() != acd.GroupBusy || st.EWT <= 0 {
+		t.Fatalf("alice busy, room in the queue: %s %+v", st.State(), st)
 	}
 }
 
@@ -387,6 +411,7 @@ func TestGroupDocument_RoundTrip(t *testing.T) {
 	s.Run(ctx)
 	st, ok := acd.ParseGroupDocument([]byte(rec.docs["sip:billing@example.com"]))
 	want := s.Status(time.Now())[0]
+	want.RetryAfter = 0 // not in the document
 	if !ok || st != want {
 		t.Fatalf("read back %+v, ok=%v; want %+v", st, ok, want)
 	}

@@ -17,11 +17,47 @@ type GroupStatus struct {
 	Available, Busy, Away int
 	// QueueLength is how many visitors wait.
 	QueueLength int
-	// EWT is the estimated wait of a visitor arriving now: 0 when an
-	// agent is available.
+	// EWT is the estimated wait of a visitor arriving now, behind the
+	// queue, rounded to the second as everything shows it: 0 while free
+	// agents outnumber the waiting visitors, and for a group closed or
+	// after hours, which shows no wait.
 	EWT time.Duration
-	// Band labels EWT for display.
+	// Band labels EWT for display, "" when no wait is shown.
 	Band string
+	// RetryAfter is when a visitor refused now should try again: the
+	// next opening after hours, a place freeing in a full queue, a
+	// minute while no agent is signed in; 0 when the group takes
+	// visitors. It is not carried in the group's document.
+	RetryAfter time.Duration
+}
+
+// Group states, as the availability API, the widget and the console name
+// them (docs/routing.md).
+const (
+	GroupOpen       = "open"        // an agent is free
+	GroupBusy       = "busy"        // every agent serving: a visitor queues for EWT
+	GroupFull       = "full"        // agents serving, the queue at its limit
+	GroupClosed     = "closed"      // open hours, but no agent signed in
+	GroupAfterHours = "after-hours" // outside opening hours
+)
+
+// closedRetry is RetryAfter while no agent is signed in.
+const closedRetry = time.Minute
+
+// State names the group's state from its counts, so that a status read
+// back from the group's document names it the same.
+func (st GroupStatus) State() string {
+	switch {
+	case !st.Open:
+		return GroupAfterHours
+	case st.Available+st.Busy == 0:
+		return GroupClosed
+	case st.Available > 0:
+		return GroupOpen
+	case !st.Accepting:
+		return GroupFull
+	}
+	return GroupBusy
 }
 
 // Status returns the availability of every group at now, in config order.
@@ -52,11 +88,32 @@ func (s *Service) status(g *group, now time.Time) GroupStatus {
 			st.Away++
 		}
 	}
-	if st.Available == 0 {
-		st.EWT = g.est.Wait(st.QueueLength, st.Busy)
-	}
-	st.Band = BandOf(st.EWT, s.cfg.Bands)
 	room := g.cfg.QueueLimit == 0 || st.QueueLength < g.cfg.QueueLimit
 	st.Accepting = st.Open && (st.Available > 0 || st.Busy > 0 && room)
+	switch st.State() {
+	case GroupAfterHours:
+		if st.RetryAfter = g.sched.nextOpen(now).Sub(now); st.RetryAfter <= 0 { // no open day
+			st.RetryAfter = closedRetry
+		}
+	case GroupClosed:
+		st.RetryAfter = closedRetry
+	default:
+		st.EWT = g.wait(st.QueueLength, st.Available, st.Busy)
+		st.Band = BandOf(st.EWT, s.cfg.Bands)
+		if !st.Accepting {
+			st.RetryAfter = max(g.wait(0, 0, st.Busy), 5*time.Second)
+		}
+	}
 	return st
+}
+
+// wait is the estimated wait of a visitor with ahead visitors before it,
+// rounded to the second: free agents take the first of them at once, then
+// every agent serves the queue. The group's EWT, a queued visitor's wait
+// and the refusals all come from it.
+func (g *group) wait(ahead, available, busy int) time.Duration {
+	if ahead -= available; ahead < 0 {
+		return 0
+	}
+	return g.est.Wait(ahead, available+busy).Round(time.Second)
 }

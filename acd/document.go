@@ -31,10 +31,7 @@ func groupDocument(entity string, st GroupStatus) []byte {
 	if st.Accepting {
 		basic = "open"
 	}
-	state := "open"
-	if !st.Open {
-		state = "after-hours"
-	}
+	state := st.State()
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 		`<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:sb="%s" entity="%s">`+
 		`<tuple id="%s"><status><basic>%s</basic></status></tuple>`,
@@ -46,7 +43,7 @@ func groupDocument(entity string, st GroupStatus) []byte {
 	field("busy-agents", strconv.Itoa(st.Busy))
 	field("away-agents", strconv.Itoa(st.Away))
 	field("queue-length", strconv.Itoa(st.QueueLength))
-	field("ewt-seconds", strconv.Itoa(int(st.EWT.Round(time.Second)/time.Second)))
+	field("ewt-seconds", strconv.Itoa(int(st.EWT/time.Second))) // rounded already
 	field("ewt-band", st.Band)
 	b.WriteString("</sb:group></presence>")
 	return b.Bytes()
@@ -140,7 +137,7 @@ func ParseGroupDocument(doc []byte) (st GroupStatus, ok bool) {
 		return GroupStatus{}, false
 	}
 	g := d.Group
-	st = GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != "after-hours",
+	st = GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != GroupAfterHours,
 		Available: g.Available, Busy: g.Busy, Away: g.Away, QueueLength: g.Queue,
 		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band}
 	for _, t := range d.Tuples {

@@ -62,3 +62,20 @@ func (s *schedule) isOpen(t time.Time) bool {
 	since := local.Sub(time.Date(y, m, d, 0, 0, 0, 0, s.loc))
 	return since >= s.open && since < s.close
 }
+
+// nextOpen is the next opening at or after t; t itself for a nil schedule
+// or one open at t.
+func (s *schedule) nextOpen(t time.Time) time.Time {
+	if s.isOpen(t) {
+		return t
+	}
+	local := t.In(s.loc)
+	y, m, d := local.Date()
+	for i := range 8 {
+		day := time.Date(y, m, d+i, 0, 0, 0, 0, s.loc)
+		if open := day.Add(s.open); s.days[day.Weekday()] && open.After(t) {
+			return open
+		}
+	}
+	return t // no open day: the schedule's validation forbids it
+}

@@ -148,8 +148,9 @@ func (s *Service) Release(ctx context.Context, uri string, it *Item) {
 func (s *Service) Band(d time.Duration) string { return BandOf(d, s.cfg.Bands) }
 
 // Waiting returns where item id stands in group's queue (1 is next) and
-// its estimated remaining wait: the predictor of a visitor with
-// position-1 visitors ahead. position is 0 when the item is not queued.
+// its estimated remaining wait, rounded to the second: the group's
+// estimate for a visitor with position-1 visitors ahead. position is 0
+// when the item is not queued.
 func (s *Service) Waiting(group, id string, now time.Time) (position int, ewt time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -162,10 +163,7 @@ func (s *Service) Waiting(group, id string, now time.Time) (position int, ewt ti
 		return 0, 0
 	}
 	st := s.status(g, now)
-	if st.Available == 0 {
-		ewt = g.est.Wait(position-1, st.Busy)
-	}
-	return position, ewt
+	return position, g.wait(position-1, st.Available, st.Busy)
 }
 
 func (s *Service) group(id string) *group {

@@ -26,6 +26,8 @@ var (
 type RefusedError struct {
 	Err error // acd.ErrGroupClosed, acd.ErrQueueFull or ErrNoAgents
 	EWT time.Duration
+	// RetryAfter is when to try again (acd.GroupStatus.RetryAfter).
+	RetryAfter time.Duration
 }
 
 func (e *RefusedError) Error() string { return e.Err.Error() }
@@ -171,13 +173,13 @@ func (m *Manager) accepting(group string, now time.Time) error {
 		if st.ID != group {
 			continue
 		}
-		switch {
-		case !st.Open:
-			return &RefusedError{Err: acd.ErrGroupClosed, EWT: st.EWT}
-		case st.Available == 0 && st.Busy == 0:
-			return &RefusedError{Err: ErrNoAgents, EWT: st.EWT}
-		case !st.Accepting:
-			return &RefusedError{Err: acd.ErrQueueFull, EWT: st.EWT}
+		switch st.State() {
+		case acd.GroupAfterHours:
+			return &RefusedError{Err: acd.ErrGroupClosed, RetryAfter: st.RetryAfter}
+		case acd.GroupClosed:
+			return &RefusedError{Err: ErrNoAgents, RetryAfter: st.RetryAfter}
+		case acd.GroupFull:
+			return &RefusedError{Err: acd.ErrQueueFull, EWT: st.EWT, RetryAfter: st.RetryAfter}
 		}
 		return nil
 	}
@@ -191,7 +193,7 @@ func (m *Manager) refused(group string, err error, now time.Time) error {
 	}
 	for _, st := range m.acd.Status(now) {
 		if st.ID == group {
-			return &RefusedError{Err: err, EWT: st.EWT}
+			return &RefusedError{Err: err, EWT: st.EWT, RetryAfter: max(st.RetryAfter, time.Second)}
 		}
 	}
 	return err

@@ -19,7 +19,7 @@ type groupView struct {
 	ID              string `json:"id"`
 	Name            string `json:"name"`
 	Skill           string `json:"skill"`
-	Status          string `json:"status"` // open, closed or after-hours
+	Status          string `json:"status"` // open, busy, full, closed or after-hours (acd.GroupStatus.State)
 	AvailableAgents int    `json:"available_agents"`
 	BusyAgents      int    `json:"busy_agents"`
 	QueueLength     int    `json:"queue_length"`
@@ -28,14 +28,7 @@ type groupView struct {
 }
 
 func viewOf(st acd.GroupStatus) groupView {
-	status := "closed"
-	switch {
-	case !st.Open:
-		status = "after-hours"
-	case st.Accepting:
-		status = "open"
-	}
-	return groupView{ID: st.ID, Name: st.Name, Skill: st.Skill, Status: status,
+	return groupView{ID: st.ID, Name: st.Name, Skill: st.Skill, Status: st.State(),
 		AvailableAgents: st.Available, BusyAgents: st.Busy, QueueLength: st.QueueLength,
 		EWTSeconds: int(st.EWT.Round(time.Second) / time.Second), EWTBand: st.Band}
 }

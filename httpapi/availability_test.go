@@ -101,7 +101,7 @@ func TestAvailability_JSONWithETagCacheAnd304(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &doc); err != nil || res.StatusCode != 200 {
 		t.Fatalf("%d %s: %v", res.StatusCode, body, err)
 	}
-	want := groupView{ID: "billing", Name: "Billing", Skill: "billing", Status: "closed", BusyAgents: 2,
+	want := groupView{ID: "billing", Name: "Billing", Skill: "billing", Status: "full", BusyAgents: 2,
 		QueueLength: 3, EWTSeconds: 150, EWTBand: "1–3 minutes"}
 	if len(doc.Groups) != 1 || doc.Groups[0] != want || doc.GeneratedAt == "" {
 		t.Fatalf("got %+v", doc)

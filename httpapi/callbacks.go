@@ -235,6 +235,6 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 
 // consoleGroup is one group's line on the console.
 func consoleGroup(st acd.GroupStatus) map[string]any {
-	return map[string]any{"id": st.ID, "name": st.Name, "open": st.Open, "queue_length": st.QueueLength,
+	return map[string]any{"id": st.ID, "name": st.Name, "open": st.Open, "state": st.State(), "queue_length": st.QueueLength,
 		"ewt_seconds": int(st.EWT.Seconds()), "available": st.Available, "busy": st.Busy, "away": st.Away}
 }

@@ -167,9 +167,14 @@ func placeError(c *app.RequestContext, err error) {
 	case errors.As(err, &refused):
 		code := map[error]string{acd.ErrGroupClosed: "group_closed", acd.ErrQueueFull: "queue_full",
 			calls.ErrNoAgents: "no_agents"}[refused.Err]
-		ewt := int(refused.EWT.Seconds())
-		c.Header("Retry-After", strconv.Itoa(max(ewt, 30)))
-		c.JSON(http.StatusServiceUnavailable, map[string]any{"error": code, "message": refused.Error(), "ewt_seconds": ewt})
+		// Retry-After is when to try again, not the wait of a queue one
+		// could not join; the wait is shown only where there is a queue.
+		c.Header("Retry-After", strconv.Itoa(max(int(refused.RetryAfter.Seconds()), 1)))
+		body := map[string]any{"error": code, "message": refused.Error()}
+		if refused.Err == acd.ErrQueueFull {
+			body["ewt_seconds"] = int(refused.EWT.Seconds())
+		}
+		c.JSON(http.StatusServiceUnavailable, body)
 	default:
 		c.Header("Retry-After", "5")
 		writeError(c, http.StatusServiceUnavailable, "unavailable", err.Error())

@@ -78,7 +78,7 @@ func TestStream_OneEventPerChangedSnapshotAndResume(t *testing.T) {
 	base := startWeb(t, g)
 	events := openStream(t, base, "")
 	first := next(t, events)
-	if first.name != "availability" || !strings.Contains(first.data, `"status":"closed"`) || first.id == "" {
+	if first.name != "availability" || !strings.Contains(first.data, `"status":"full"`) || first.id == "" {
 		t.Fatalf("first event: %+v", first)
 	}
 	open := billing
@@ -92,7 +92,7 @@ func TestStream_OneEventPerChangedSnapshotAndResume(t *testing.T) {
 	// A client resuming at the current snapshot waits for the next one.
 	resumed := openStream(t, base, second.id)
 	g.set(billing)
-	if e := next(t, resumed); !strings.Contains(e.data, `"status":"closed"`) {
+	if e := next(t, resumed); !strings.Contains(e.data, `"status":"full"`) {
 		t.Fatalf("resumed stream's first event: %+v", e)
 	}
 }

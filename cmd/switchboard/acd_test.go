@@ -68,12 +68,11 @@ func TestACD_TwoProcessesGroupAvailabilityReachesWatchers(t *testing.T) {
 	etag := pub(siptest.PIDF(aor, "phone", "open", ""))
 	waitGroupNotify(t, w, "<basic>open</basic>", "<sb:available-agents>1</sb:available-agents>", "<sb:ewt-seconds>0</sb:ewt-seconds>")
 
-	// Away: nobody serves billing; the estimate is one handle time (the
-	// 4-minute seed) for a visitor arriving with nobody ahead.
+	// Away: nobody serves billing, which is closed and shows no wait.
 	pub(siptest.PIDF(aor, "phone", "open", `<dm:person id="p"><rpid:activities><rpid:away/></rpid:activities></dm:person>`),
 		"SIP-If-Match: "+etag)
 	waitGroupNotify(t, w, "<basic>closed</basic>", "<sb:available-agents>0</sb:available-agents>",
-		"<sb:away-agents>1</sb:away-agents>", "<sb:ewt-seconds>240</sb:ewt-seconds>")
+		"<sb:away-agents>1</sb:away-agents>", "<sb:ewt-seconds>0</sb:ewt-seconds>")
 }
 
 func TestACD_AgentAPISetsAwayWithBearerToken(t *testing.T) {

@@ -149,7 +149,9 @@
     fill($('sbc-groups'), j.groups || [], 'data-group', function (tr, g) {
       tr.setAttribute('data-group', g.id);
       var name = el('td', tr, g.name || g.id);
-      if (g.open === false) el('span', name, ' (closed)', 'sbc-muted');
+      if (g.state === 'full' || g.state === 'closed' || g.state === 'after-hours') {
+        el('span', name, ' (' + g.state.replace('-', ' ') + ')', 'sbc-muted');
+      }
       el('td', tr, g.queue_length || 0, 'sbc-num');
       el('td', tr, minutes(g.ewt_seconds), 'sbc-num');
       el('td', tr, g.available || 0, 'sbc-num');

@@ -5,7 +5,7 @@
   'use strict';
   var T = {
     en: { title: 'Contact support', loading: 'Loading…', open: 'Available now',
-      busy: 'Open, all agents busy', closed: 'Closed', 'after-hours': 'After hours',
+      busy: 'Open, all agents busy', full: 'Queue full', closed: 'Closed', 'after-hours': 'After hours',
       wait: 'Approximate wait: ', talk: 'Talk now', callback: 'Call me back', chosen: ' selected.',
       failed: 'Availability unknown.', unsaved: 'Your choice could not be saved.',
       connecting: 'Connecting…', queued: 'You are number % in the queue.',
@@ -25,7 +25,7 @@
       'cb-failed': 'We could not reach you at %.', 'cb-cancelled': 'Call-back cancelled.',
       'cb-taken': 'An agent will call you at % shortly.' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
-      closed: 'Fermé', 'after-hours': 'Hors horaires', wait: 'Attente estimée : ', talk: 'Parler maintenant',
+      full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', wait: 'Attente estimée : ', talk: 'Parler maintenant',
       callback: 'Être rappelé', chosen: ' choisi.', failed: 'Disponibilité inconnue.', unsaved: 'Choix non enregistré.',
       connecting: 'Connexion…',
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
@@ -104,7 +104,7 @@
   }
   function buttons() {
     var g = group(chosen);
-    talk.disabled = !(g && g.status === 'open') || active();
+    talk.disabled = !(g && (g.status === 'open' || g.status === 'busy')) || active();
     cb.disabled = !g || kBusy();
     if (rows[chosen]) rows[chosen].input.checked = true;
   }
@@ -141,8 +141,10 @@
       if (!picked) say('');
     }
     groups.forEach(function (g) {
-      var r = rows[g.id], key = g.status === 'open' && !g.available_agents ? 'busy' : g.status;
-      var w = g.status !== 'after-hours' && !g.available_agents && g.busy_agents > 0 && g.ewt_band;
+      // busy and full show the wait, open too when more wait than agents are free;
+      // closed and after-hours show none.
+      var r = rows[g.id], key = g.status;
+      var w = (key === 'open' || key === 'busy' || key === 'full') && g.ewt_seconds > 0 && g.ewt_band;
       r.name.textContent = g.name;
       r.status.textContent = T.en[key] ? t(key) : g.status;
       r.status.dataset.status = key;
