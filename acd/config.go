@@ -39,6 +39,10 @@ type Config struct {
 	// before anyone may take it; 0 prefers a speaker only among the
 	// agents free at that moment.
 	LanguageWait time.Duration `yaml:"language_wait"`
+	// Tiers give a visitor's service tier (signed by the site in its
+	// customer token) a priority: within a group, visitors of a higher
+	// priority go first, then the longest wait. A tier not listed is 0.
+	Tiers map[string]int `yaml:"tiers"`
 	// MaxMisses is how many routed calls in a row an agent may leave
 	// unanswered before it is set away; 0 never sets it away.
 	MaxMisses int `yaml:"max_misses"`

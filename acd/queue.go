@@ -45,6 +45,9 @@ func (s *Service) NewItem(id, group, preferred string, priority int, now time.Ti
 		Preferred: preferred, PreferUntil: now.Add(s.cfg.StickyWait)}
 }
 
+// TierPriority is the routing priority of a service tier (Config.Tiers).
+func (s *Service) TierPriority(tier string) int { return s.cfg.Tiers[tier] }
+
 // Enqueue adds it to its group's queue and returns its position (1 is next).
 func (s *Service) Enqueue(it *Item) (int, error) {
 	s.mu.Lock()

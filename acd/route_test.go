@@ -299,3 +299,26 @@ func TestEnded_EarlyWrapUpIsLearntAsTaken(t *testing.T) {
 		t.Fatalf("estimate after a 10 s wrap-up %s, after a full one %s: want shorter", early, full)
 	}
 }
+
+// A customer of a higher service tier (acd.tiers, from the token the
+// site signed) goes before visitors who came earlier, within a group.
+func TestRoute_HigherTierGoesFirst(t *testing.T) {
+	cfg := testConfig()
+	cfg.Tiers = map[string]int{"gold": 10}
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		s.SetRegistered(context.Background(), alice, true)
+		enqueue(t, s, "plain", "billing")
+		time.Sleep(time.Second)
+		gold := s.NewItem("gold", "billing", "", s.TierPriority("gold"), time.Now())
+		if pos, _ := s.Enqueue(gold); pos != 1 {
+			t.Fatalf("gold customer at position %d, want 1", pos)
+		}
+		if id, _ := routed(s); id != "gold" {
+			t.Fatalf("routed %s first, want the gold customer", id)
+		}
+		if p := s.TierPriority("unknown"); p != 0 {
+			t.Fatalf("an unlisted tier has priority %d", p)
+		}
+	})
+}

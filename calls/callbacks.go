@@ -111,7 +111,7 @@ func (m *Manager) LoadCallbacks(ctx context.Context) error {
 
 // itemOf is the queue item of a callback record.
 func (m *Manager) itemOf(rec Callback) *acd.Item {
-	it := m.acd.NewItem(rec.ID, rec.Group, rec.Visitor.Preferred, 0, rec.Enqueued)
+	it := m.acd.NewItem(rec.ID, rec.Group, rec.Visitor.Preferred, m.acd.TierPriority(rec.Visitor.Tier), rec.Enqueued)
 	it.Language = rec.Visitor.Language
 	return it
 }

@@ -66,6 +66,9 @@ type Visitor struct {
 	Language string
 	// Preferred is an agent URI to try first (the last one it spoke with).
 	Preferred string
+	// Tier is the customer's service tier, signed by the site: its
+	// routing priority is acd.tiers'.
+	Tier string
 	// Context is the visitor context, URL-query encoded, for the agent.
 	Context string
 }
@@ -144,7 +147,7 @@ func (m *Manager) Place(r Request) (View, string, error) {
 		return View{}, "", err
 	}
 	id := newID()
-	item := m.acd.NewItem(id, r.Group, r.Visitor.Preferred, 0, now)
+	item := m.acd.NewItem(id, r.Group, r.Visitor.Preferred, m.acd.TierPriority(r.Visitor.Tier), now)
 	item.Language = r.Visitor.Language
 	c := newCall(id, r, item, media, answer)
 

@@ -153,7 +153,10 @@ func visitorOf(v Visitor, group string) calls.Visitor {
 	if v.Customer != "" {
 		q.Set("customer", v.Customer)
 	}
-	return calls.Visitor{Language: v.Language, Preferred: v.LastAgent, Context: q.Encode()}
+	if v.Tier != "" {
+		q.Set("tier", v.Tier)
+	}
+	return calls.Visitor{Language: v.Language, Preferred: v.LastAgent, Tier: v.Tier, Context: q.Encode()}
 }
 
 // placeError answers a call that could not be placed.

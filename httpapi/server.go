@@ -116,7 +116,8 @@ type WebConfig struct {
 	// visitor interacts with the widget; off, only POST does.
 	CookiesBeforeConsent bool `yaml:"cookies_before_consent"`
 	// CustomerTokenKey is the secret the site signs customer tokens with
-	// (HMAC-SHA256 of the customer id, hex); empty refuses customer tokens.
+	// (HMAC-SHA256 of the customer id, or of "id.tier" with a service
+	// tier, hex); empty refuses customer tokens.
 	CustomerTokenKey string `yaml:"customer_token_key"`
 }
 

@@ -21,8 +21,11 @@ type Visitor struct {
 	// ID tells visitors apart (random, given with the first cookie): the
 	// per-visitor limits count by it, whatever else the context holds.
 	ID string `json:"vid,omitempty"`
-	// Customer is the site's customer id, only from a token the site signed.
+	// Customer is the site's customer id, and Tier its service tier
+	// (acd.tiers gives it a routing priority), only from a token the site
+	// signed.
 	Customer string `json:"customer,omitempty"`
+	Tier     string `json:"tier,omitempty"`
 	Language string `json:"language,omitempty"`
 	// Group is the skill group the visitor chose.
 	Group string `json:"group,omitempty"`
@@ -105,11 +108,19 @@ func (vc visitorCodec) mac(payload []byte) []byte {
 }
 
 // customerFromToken checks a site's customer token, "<id>.<hex
-// HMAC-SHA256(key, id)>", and returns the id.
-func customerFromToken(token string, key []byte) (string, bool) {
-	id, sig, ok := strings.Cut(token, ".")
+// HMAC-SHA256(key, id)>" or, with a service tier, "<id>.<tier>.<hex
+// HMAC-SHA256(key, id.tier)>", and returns the id and the tier.
+func customerFromToken(token string, key []byte) (id, tier string, ok bool) {
+	signed, sig, found := strings.Cut(token, ".")
+	if rest, last, more := strings.Cut(sig, "."); more { // id.tier.sig
+		signed, sig = signed+"."+rest, last
+	}
 	want := hmac.New(sha256.New, key)
-	want.Write([]byte(id))
+	want.Write([]byte(signed))
 	got, err := hex.DecodeString(sig)
-	return id, ok && len(key) > 0 && id != "" && err == nil && hmac.Equal(got, want.Sum(nil))
+	if !found || len(key) == 0 || err != nil || !hmac.Equal(got, want.Sum(nil)) {
+		return "", "", false
+	}
+	id, tier, _ = strings.Cut(signed, ".")
+	return id, tier, id != "" && len(tier) <= maxLangLen
 }

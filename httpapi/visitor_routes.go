@@ -112,11 +112,11 @@ func apply(v *Visitor, req contextRequest, snaps *Snapshots, web WebConfig) (str
 		}
 	}
 	if req.CustomerToken != nil {
-		id, ok := customerFromToken(*req.CustomerToken, []byte(web.CustomerTokenKey))
+		id, tier, ok := customerFromToken(*req.CustomerToken, []byte(web.CustomerTokenKey))
 		if !ok {
 			return "bad_customer_token", "customer_token is not signed by this site"
 		}
-		v.Customer = id
+		v.Customer, v.Tier = id, tier
 	}
 	for len(v.Pages) > 0 && len(mustJSON(v)) > cookieBytes { // keep the cookie small
 		v.Pages = v.Pages[1:]

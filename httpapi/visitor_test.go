@@ -102,6 +102,16 @@ func TestContext_BadInputGets400JSON(t *testing.T) {
 	if res, body := post(t, base+"/v1/context", `{"customer_token":"`+good+`"}`); res.StatusCode != 200 || !strings.Contains(body, `"customer":"cust-42"`) {
 		t.Fatalf("signed customer token: %d %s", res.StatusCode, body)
 	}
+	mac = hmac.New(sha256.New, []byte("site-secret"))
+	mac.Write([]byte("cust-43.gold"))
+	gold := "cust-43.gold." + hex.EncodeToString(mac.Sum(nil))
+	if res, body := post(t, base+"/v1/context", `{"customer_token":"`+gold+`"}`); res.StatusCode != 200 ||
+		!strings.Contains(body, `"customer":"cust-43"`) || !strings.Contains(body, `"tier":"gold"`) {
+		t.Fatalf("signed customer token with a tier: %d %s", res.StatusCode, body)
+	}
+	if res, body := post(t, base+"/v1/context", `{"customer_token":"cust-43.platinum.`+hex.EncodeToString(mac.Sum(nil))+`"}`); res.StatusCode != 400 {
+		t.Fatalf("a tier the site did not sign: %d %s", res.StatusCode, body)
+	}
 }
 
 func TestContext_PreflightAllowsCredentialsForConfiguredOrigins(t *testing.T) {
