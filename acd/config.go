@@ -95,6 +95,9 @@ type GroupConfig struct {
 	// Overflow opens the group's visitors to another group's agents after
 	// they have waited a while; nil never.
 	Overflow *Overflow `yaml:"overflow"`
+	// MaxWait is how long a caller waits before it is offered a callback
+	// (it may keep waiting); 0 never.
+	MaxWait time.Duration `yaml:"max_wait"`
 	// Hours are the opening hours; none means always open.
 	Hours *Hours `yaml:"hours"`
 	// QueueLimit caps the visitors waiting; 0 means no limit.
@@ -235,6 +238,8 @@ func (g GroupConfig) validate(p string) error {
 		return fmt.Errorf("%s.queue_limit: must not be negative", p)
 	case g.Overflow != nil && g.Overflow.After < 0:
 		return fmt.Errorf("%s.overflow.after: must not be negative", p)
+	case g.MaxWait < 0:
+		return fmt.Errorf("%s.max_wait: must not be negative", p)
 	}
 	for i, st := range g.ProficiencySteps {
 		switch {

@@ -45,6 +45,16 @@ func (s *Service) NewItem(id, group, preferred string, priority int, now time.Ti
 		Preferred: preferred, PreferUntil: now.Add(s.cfg.StickyWait)}
 }
 
+// Overdue reports whether a visitor who joined group at enqueued has
+// waited past the group's MaxWait at now, and should be offered a
+// callback.
+func (s *Service) Overdue(group string, enqueued, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.group(group)
+	return g != nil && g.cfg.MaxWait > 0 && now.Sub(enqueued) >= g.cfg.MaxWait
+}
+
 // TierPriority is the routing priority of a service tier (Config.Tiers).
 func (s *Service) TierPriority(tier string) int { return s.cfg.Tiers[tier] }
 

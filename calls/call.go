@@ -48,6 +48,9 @@ type View struct {
 	// Position (1 is next) and EWT while queued.
 	Position int
 	EWT      time.Duration
+	// CallbackOffered is set once the call has waited past its group's
+	// acd max_wait, callbacks being on: the visitor is offered one.
+	CallbackOffered bool
 	// Agent is the display name of the agent, from ringing on, and
 	// AgentURI its address-of-record.
 	Agent, AgentURI string

@@ -35,16 +35,18 @@ type callView struct {
 	State      string `json:"state"`
 	Position   int    `json:"position,omitempty"`
 	EWTSeconds *int   `json:"ewt_seconds,omitempty"`
-	Agent      string `json:"agent,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-	SDP        string `json:"sdp,omitempty"`
+	// CallbackOffered: the caller waited past the group's max_wait.
+	CallbackOffered bool   `json:"callback_offered,omitempty"`
+	Agent           string `json:"agent,omitempty"`
+	Reason          string `json:"reason,omitempty"`
+	SDP             string `json:"sdp,omitempty"`
 }
 
 func callViewOf(v calls.View) callView {
 	out := callView{ID: v.ID, Group: v.Group, State: v.State.String(), Agent: v.Agent, Reason: v.Reason}
 	if v.State == calls.StateQueued {
 		secs := int(v.EWT.Seconds())
-		out.Position, out.EWTSeconds = v.Position, &secs
+		out.Position, out.EWTSeconds, out.CallbackOffered = v.Position, &secs, v.CallbackOffered
 	}
 	return out
 }

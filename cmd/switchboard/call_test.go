@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,12 +36,13 @@ func agent(t *testing.T, p *proc, user string, b calltest.Behaviour, echoChat bo
 
 // callView is the JSON of GET /v1/calls/{id}.
 type callView struct {
-	ID       string `json:"call_id"`
-	State    string `json:"state"`
-	Agent    string `json:"agent"`
-	Reason   string `json:"reason"`
-	Position int    `json:"position"`
-	SDP      string `json:"sdp"`
+	ID              string `json:"call_id"`
+	State           string `json:"state"`
+	Agent           string `json:"agent"`
+	Reason          string `json:"reason"`
+	Position        int    `json:"position"`
+	SDP             string `json:"sdp"`
+	CallbackOffered bool   `json:"callback_offered"`
 }
 
 // call connects browser b to group through p and returns the call id.
@@ -498,4 +501,23 @@ func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 		t.Errorf("Switchboard-Context %v %v; want the web host's context", q, err)
 	}
 	calltest.Eventually(t, "the tone echoed back", func() bool { return b.HearsTone(1000) })
+}
+
+// A caller who waits past the group's max_wait is offered a callback and
+// keeps its place in the queue.
+func TestCall_LongWaitIsOfferedACallback(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "groups.yaml")
+	os.WriteFile(conf, []byte("acd:\n  groups:\n    - {id: billing, name: Billing, skill: billing, min_proficiency: 2, max_wait: 1s}\n"), 0o644)
+	p := startCallServer(t, "--config="+conf)
+	agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	first := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
+	waitCall(t, p, first, "talking", "")
+	second := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
+	calltest.Eventually(t, "a callback offered to the second caller", func() bool {
+		v := getCall(t, p, second)
+		if v.State != "queued" {
+			t.Fatalf("second caller: %+v, want queued", v)
+		}
+		return v.CallbackOffered
+	})
 }

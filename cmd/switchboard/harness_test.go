@@ -71,6 +71,10 @@ func startSwitchboard(t *testing.T, dir string, sets ...string) *proc {
 		"--set", "sip.udp=127.0.0.1:0", "--set", "sip.tcp=127.0.0.1:0", "--set", "sip.ws=127.0.0.1:0",
 		"--set", "sip.host=127.0.0.1", "--set", "http.addr=127.0.0.1:0", "--set", "metrics.addr=127.0.0.1:0"}
 	for _, s := range sets {
+		if strings.HasPrefix(s, "--") { // a flag of its own, such as --config=FILE
+			args = append(args, s)
+			continue
+		}
 		args = append(args, "--set", s)
 	}
 	p.cmd = exec.Command(binary, args...)

@@ -18,6 +18,7 @@
       'r-no-data-connection': 'The connection could not be made.', 'r-media-timeout': 'The connection was lost.',
       'r-no-agent': 'No agent is available any more.', 'r-shutdown': 'The service stopped.',
       'r-error': 'The call failed.', offer: 'Leave your number and we will call you back.',
+      overdue: 'Waiting a long time? Leave your number and we will call you back, or keep waiting.',
       phone: 'Your phone number', name: 'Your name (optional)', close: 'Close', cancel: 'Cancel', sending: 'Sending…',
       later: 'Please try again later.', lost: 'This call-back is no longer known.', unsent: 'Your request could not be sent.',
       'cb-queued': 'We will call you back at %: you are number #.', 'cb-calling': 'We are calling you at %.',
@@ -39,6 +40,7 @@
       'r-no-data-connection': 'La connexion n’a pas pu être établie.', 'r-media-timeout': 'La connexion a été perdue.',
       'r-no-agent': 'Plus aucun agent disponible.', 'r-shutdown': 'Le service s’est arrêté.',
       'r-error': 'L’appel a échoué.', offer: 'Laissez votre numéro, nous vous rappellerons.',
+      overdue: 'L’attente est longue ? Laissez votre numéro, nous vous rappellerons, ou patientez.',
       phone: 'Votre numéro de téléphone', name: 'Votre nom (facultatif)', close: 'Fermer', cancel: 'Annuler',
       sending: 'Envoi…', later: 'Veuillez réessayer plus tard.', lost: 'Ce rappel n’est plus connu.',
       unsent: 'Votre demande n’a pas pu être envoyée.',
@@ -219,6 +221,12 @@
       return j.reason === 'no-data-connection' ? noData(c, j.reason, t('r-' + j.reason)) : end(c, j.reason || 'error');
     }
     if (s === 'queued') m = t('queued').replace('%', j.position || 1) + ' ' + mins(j.ewt_seconds || 0) + '.';
+    if (s === 'queued' && j.callback_offered && !c.overdue) { // past the group's max_wait: offer a call-back
+      c.overdue = true;
+      m += ' ' + t('overdue');
+      emit('callback', { group: c.group });
+      offer(c.group);
+    }
     if (s === 'ringing') m = t('ringing').replace('%', who);
     if (s === 'talking' && c.state !== s) {
       m = t('talking').replace('%', who);
