@@ -85,7 +85,7 @@ type Request struct {
 // calls to reach agents.
 type Manager struct {
 	cfg    Config
-	acd    *acd.Service
+	acd    ACD
 	media  MediaEngine
 	dialer Dialer
 	log    *slog.Logger
@@ -129,7 +129,7 @@ func (m *Manager) Stats() Stats {
 
 // NewManager returns a manager routing with a, answering with m and
 // calling agents with d.
-func NewManager(cfg Config, a *acd.Service, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
+func NewManager(cfg Config, a ACD, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
 	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call),
 		callbacks: make(map[string]*callback), ended: make(map[string]int)}

@@ -3,11 +3,41 @@ package calls
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
 )
 
 // ErrBadOffer wraps a visitor's offer that cannot be answered: malformed,
 // no audio, no codec in common.
 var ErrBadOffer = errors.New("bad offer")
+
+// ACD is what calls consume of the ACD (acd.Service): its queues,
+// routing, agents' call states and estimates.
+type ACD interface {
+	NewItem(id, group, preferred string, priority int, now time.Time) *acd.Item
+	TierPriority(tier string) int
+	Enqueue(it *acd.Item) (int, error)
+	Leave(group, id string, now time.Time, abandoned bool)
+	// Route picks the next offer; Offer reserves the agent, then one of
+	// Answered (then Ended), Missed, Failed or Release settles it.
+	Route(now time.Time, ready func(*acd.Item) bool) (*acd.Item, string, bool)
+	Offer(ctx context.Context, uri string, it *acd.Item)
+	Answered(ctx context.Context, uri string)
+	Missed(ctx context.Context, uri string, it *acd.Item)
+	Failed(ctx context.Context, uri string, it *acd.Item)
+	Release(ctx context.Context, uri string, it *acd.Item)
+	Ended(ctx context.Context, uri, group string, talk time.Duration)
+	Waiting(group, id string, now time.Time) (position int, ewt time.Duration)
+	Overdue(group string, enqueued, now time.Time) bool
+	Status(now time.Time) []acd.GroupStatus
+	Band(d time.Duration) string
+	AgentName(uri string) string
+	// Changes receives whenever an agent's state changes.
+	Changes() <-chan struct{}
+}
+
+var _ ACD = (*acd.Service)(nil)
 
 // MediaEngine answers visitors' offers.
 type MediaEngine interface {

@@ -1,0 +1,203 @@
+package calls_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/calls"
+	"github.com/switchboard/switchboard/store"
+)
+
+// The calls state machines (queue, ring, retry) run here against the real
+// ACD on a virtual clock (testing/synctest); the agents' phones and the
+// visitor's media are stand-ins for the ports the SIP and media adapters
+// implement, which cmd/switchboard's tests drive with real peers.
+
+const (
+	alice = "sip:alice@example.com" // billing 4
+	carol = "sip:carol@example.com" // billing 5
+)
+
+// What a stand-in phone does with each INVITE, in turn; the last repeats.
+const (
+	answers  = "answer"
+	rejects  = "reject"   // 486
+	ringsOut = "ring"     // rings until the INVITE is cancelled
+	unusable = "unusable" // answers with SDP the media cannot use
+)
+
+// phones is the Dialer: each agent's phone plays its script.
+type phones struct {
+	mu      sync.Mutex
+	scripts map[string][]string
+	rung    []string
+	legs    map[string]calls.LegHandler // the answered calls' handlers
+}
+
+func (p *phones) Dial(ctx context.Context, agent string, _ calls.Offer, h calls.LegHandler) (calls.Leg, error) {
+	p.mu.Lock()
+	p.rung = append(p.rung, agent)
+	script := p.scripts[agent]
+	act := script[0]
+	if len(script) > 1 {
+		p.scripts[agent] = script[1:]
+	}
+	p.mu.Unlock()
+	switch act {
+	case rejects:
+		return nil, errors.New("486 Busy Here")
+	case ringsOut:
+		h.Ringing(nil)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	p.legs[agent] = h
+	p.mu.Unlock()
+	answer := "v=0 usable"
+	if act == unusable {
+		answer = "v=0 unusable"
+	}
+	return leg{answer: answer}, nil
+}
+
+func (p *phones) calledInOrder() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.rung)
+}
+
+type leg struct{ answer string }
+
+func (l leg) Answer() []byte                              { return []byte(l.answer) }
+func (leg) Hangup(context.Context, calls.Cause) error     { return nil }
+func (leg) Message(context.Context, string) error         { return nil }
+func (engine) Answer(string) (calls.Media, string, error) { return newMedia(), "v=0 answer", nil }
+func (m *media) Ready() <-chan struct{}                   { return m.ready }
+func (*media) AgentOffer() []byte                         { return []byte("v=0 offer") }
+func (*media) Reoffer(o []byte) ([]byte, error)           { return o, nil }
+func (m *media) Chat() <-chan calls.ChatMessage           { return m.chat }
+func (*media) ChatResult(string, error)                   {}
+func (*media) SendChat(string) error                      { return nil }
+func (m *media) Done() <-chan struct{}                    { return m.done }
+func (*media) Reason() string                             { return "" }
+func (*media) Close()                                     {}
+
+// engine answers every offer; its media is ready at once.
+type engine struct{}
+
+type media struct {
+	ready, done chan struct{}
+	chat        chan calls.ChatMessage
+}
+
+func newMedia() *media {
+	m := &media{ready: make(chan struct{}), done: make(chan struct{}), chat: make(chan calls.ChatMessage)}
+	close(m.ready)
+	return m
+}
+
+// Connect takes a phone's answer; "unusable" SDP fails, as a codec the
+// browser leg cannot relay would.
+func (*media) Connect(answer []byte) error {
+	if string(answer) == "v=0 unusable" {
+		return errors.New("no codec in common")
+	}
+	return nil
+}
+
+func TestManager_QueueRingAndRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		scripts map[string][]string
+		after   time.Duration // virtual time after the call is placed
+		rung    []string      // the phones rung, in order
+		rings   int           // or at least as many rings
+		state   calls.State
+		away    []string // agents set away by then
+	}{
+		{name: "the best skilled answers", scripts: map[string][]string{carol: {answers}, alice: {answers}},
+			after: time.Second, rung: []string{carol}, state: calls.StateTalking},
+		{name: "a busy agent is skipped for the next", scripts: map[string][]string{carol: {rejects}, alice: {answers}},
+			after: time.Second, rung: []string{carol, alice}, state: calls.StateTalking},
+		{name: "the only agent rings out, and is offered the call again after ring_skip",
+			scripts: map[string][]string{alice: {ringsOut, answers}},
+			after:   time.Minute, rung: []string{alice, alice}, state: calls.StateTalking},
+		{name: "an unusable answer is not the agent's miss",
+			scripts: map[string][]string{alice: {unusable}},
+			after:   5 * time.Minute, rings: 4, state: calls.StateQueued},
+		{name: "misses in a row set the agent away",
+			scripts: map[string][]string{alice: {ringsOut}},
+			after:   5 * time.Minute, rung: []string{alice, alice, alice}, state: calls.StateQueued, away: []string{alice}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a := newACD(t)
+				ctx := context.Background()
+				for uri := range tc.scripts {
+					a.SetRegistered(ctx, uri, true)
+				}
+				p := &phones{scripts: tc.scripts, legs: map[string]calls.LegHandler{}}
+				m := calls.NewManager(calls.Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute},
+					a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				runCtx, stop := context.WithCancel(ctx)
+				ran := make(chan struct{})
+				go func() { m.Run(runCtx); close(ran) }()
+
+				v, _, err := m.Place(calls.Request{Group: "billing", Offer: "v=0"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(tc.after)
+				synctest.Wait()
+				got, _, _ := m.Get(v.ID)
+				rung := p.calledInOrder()
+				if tc.rung != nil && !slices.Equal(rung, tc.rung) || len(rung) < tc.rings {
+					t.Errorf("phones rung %v, want %v or at least %d rings", rung, tc.rung, tc.rings)
+				}
+				if got.State != tc.state {
+					t.Errorf("call %s, want %s", got.State, tc.state)
+				}
+				for uri := range tc.scripts {
+					st, _ := a.Agent(uri)
+					if want := slices.Contains(tc.away, uri); (st.State == acd.StateAway) != want {
+						t.Errorf("%s is %s after %d rings", uri, st.State, len(rung))
+					}
+				}
+				stop()
+				<-ran
+				time.Sleep(time.Hour) // past any wrap-up, stored
+			})
+		})
+	}
+}
+
+// newACD is the real ACD on a bbolt file, with the test's agents.
+func newACD(t *testing.T) *acd.Service {
+	t.Helper()
+	db, err := store.Open(store.Config{Path: filepath.Join(t.TempDir(), "acd.db"), BatchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := acd.DefaultConfig() // ring_skip 30 s, max_misses 3, wrap_up 30 s
+	cfg.Agents = []acd.AgentConfig{
+		{URI: alice, Skills: map[string]int{"billing": 4}},
+		{URI: carol, Skills: map[string]int{"billing": 5}},
+	}
+	cfg.Groups = []acd.GroupConfig{{ID: "billing", Skill: "billing", MinProficiency: 3}}
+	a, err := acd.New(cfg, nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
