@@ -2,6 +2,7 @@ package acd
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -124,20 +125,33 @@ func TestEstimator_ObserveWaitIsAbandonsPerWaitingTime(t *testing.T) {
 			t.Errorf("alpha = %g, want %g", a, 0.05/16)
 		}
 	})
-	t.Run("long stream converges to abandons over total wait", func(t *testing.T) {
-		// Per cycle of four visitors: one abandons after 40 s, three are
-		// served after 20, 60 and 80 s: 1 abandon per 200 s of waiting.
-		e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: 10 * time.Second, Weight: 0.005})
-		for range 5000 {
-			e.ObserveWait(40*time.Second, true)
-			e.ObserveWait(20*time.Second, false)
-			e.ObserveWait(60*time.Second, false)
-			e.ObserveWait(80*time.Second, false)
-		}
-		if _, a := e.Rates(); math.Abs(a*200-1) > 0.01 {
-			t.Errorf("alpha = %g, want about %g", a, 1.0/200)
-		}
-	})
+	// A stream of visitors whose patience has mean 3 minutes, each served
+	// after an exponential wait of mean 2 minutes unless it gives up
+	// first: α converges to 1/mean patience whether patience is
+	// exponential or not (abandons ÷ waiting time would not for the
+	// lognormal one).
+	for _, tc := range []struct {
+		name     string
+		patience func(r *rand.Rand) float64
+	}{
+		{"exponential patience", func(r *rand.Rand) float64 { return 180 * r.ExpFloat64() }},
+		{"lognormal patience CV 0.5", func(r *rand.Rand) float64 {
+			s2 := math.Log(1.25)
+			return math.Exp(math.Log(180) - s2/2 + math.Sqrt(s2)*r.NormFloat64())
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: time.Minute, Weight: 0.002})
+			for range 20000 {
+				p, served := tc.patience(r), 120*r.ExpFloat64()
+				e.ObserveWait(time.Duration(min(p, served)*float64(time.Second)), p < served)
+			}
+			if _, a := e.Rates(); math.Abs(a*180-1) > 0.10 {
+				t.Errorf("mean patience %.0f s, want about 180 s", 1/a)
+			}
+		})
+	}
 	t.Run("zero wait leaves alpha unchanged", func(t *testing.T) {
 		e := NewEstimator(EstimatorConfig{HandleTime: time.Minute, Patience: time.Minute, Weight: 0.3})
 		e.ObserveWait(45*time.Second, true)
@@ -161,7 +175,9 @@ func TestEstimator_LearnsFromSeed(t *testing.T) {
 	if !ewtNear(got, 24*time.Second) {
 		t.Errorf("Wait(0, 10) = %v after learning, want 24s", got)
 	}
-	if !ewtNear(e.Wait(1, 10), ewtSecs(24+1/(10.0/240+1.0/180))) {
+	// Patience read from 10-second bins: abandons at 180 s count as in the
+	// middle of their bin, 185 s.
+	if !ewtNear(e.Wait(1, 10), ewtSecs(24+1/(10.0/240+1.0/185))) {
 		t.Errorf("Wait(1, 10) = %v", e.Wait(1, 10))
 	}
 }
