@@ -2,9 +2,11 @@
 // used to check the acd package's estimated waiting time against the truth
 // and against what Asterisk's app_queue announces.
 //
-// The model is M/M/s+M (Erlang-A): Poisson arrivals (possibly with a
-// time-varying rate), exponential handle times, s identical agents, one FIFO
-// queue, and exponential patience: a waiting visitor whose patience runs out
+// The model is M/G/s+G, M/M/s+M (Erlang-A) by default: Poisson arrivals
+// (possibly with a time-varying rate), handle times and patience drawn from
+// exponential or lognormal distributions of given mean and coefficient of
+// variation (Dist), s identical agents (possibly varying over time,
+// Staffing), one FIFO queue: a waiting visitor whose patience runs out
 // before an agent picks it up abandons.
 //
 // Each visitor who finds every agent busy on arrival is given three
@@ -28,19 +30,19 @@
 //
 // Predictions are scored against the actual delay of the visitors who are
 // eventually served, the standard practice in the waiting-time prediction
-// literature (Whitt 1999; Ibrahim & Whitt 2009): an abandoning visitor's
-// delay is censored by its patience, so it has no true wait to compare with.
-// Visitors answered on arrival are left out: the ACD announces nothing to
-// them.
+// literature (Whitt 1999; Ibrahim & Whitt 2009), and separately against the
+// potential wait of those who abandon: the wait they would have had with
+// infinite patience, everyone else behaving as they did. In a FIFO queue
+// it is known once everyone ahead has gone: the first moment after that an
+// agent frees up. Visitors answered on arrival are left out: the ACD
+// announces nothing to them.
 package sim
 
 import (
 	"container/heap"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
-	"text/tabwriter"
 	"time"
 
 	"github.com/switchboard/switchboard/acd"
@@ -59,11 +61,17 @@ func Predictors() []string { return []string{Estimator, QLTrue, Asterisk} }
 // Scenario describes one simulated skill group.
 type Scenario struct {
 	Name string
-	// Agents serving the group; all of them stay for the whole run.
+	// Agents serving the group; all of them stay for the whole run unless
+	// Staffing says otherwise.
 	Agents int
-	// HandleTime and Patience are the true means of the exponential
-	// handle time and patience.
+	// Staffing, when set, is the number of agents at time t since the
+	// start (at most Agents): a visitor is picked up only while fewer
+	// are serving; one on a call finishes it.
+	Staffing func(t time.Duration) int
+	// HandleTime and Patience are the true means of the handle time and
+	// patience, drawn from Service and Impatience.
 	HandleTime, Patience time.Duration
+	Service, Impatience  Dist
 	// Arrival is the arrival rate, per second, at time t since the start.
 	Arrival func(t time.Duration) float64
 	// MaxArrival bounds Arrival from above (per second); arrivals are drawn
@@ -79,79 +87,49 @@ type Scenario struct {
 	EstimatorSeed acd.EstimatorConfig
 }
 
+// Dist is the shape of a distribution whose mean the scenario gives:
+// exponential (the zero value), or lognormal with coefficient of
+// variation CV.
+type Dist struct {
+	Lognormal bool
+	CV        float64
+}
+
+// draw returns a value of mean m.
+func (d Dist) draw(rng *rand.Rand, m float64) float64 {
+	if !d.Lognormal {
+		return rng.ExpFloat64() * m
+	}
+	s2 := math.Log(1 + d.CV*d.CV)
+	return math.Exp(math.Log(m) - s2/2 + math.Sqrt(s2)*rng.NormFloat64())
+}
+
+// String names the shape, e.g. "lognormal CV 2".
+func (d Dist) String() string {
+	if !d.Lognormal {
+		return "exponential"
+	}
+	return fmt.Sprintf("lognormal CV %g", d.CV)
+}
+
 // Result summarises one run. Errors are prediction minus actual wait, over
-// the visitors who found every agent busy and were eventually served.
+// the visitors who found every agent busy and were eventually served, and
+// prediction minus potential wait over those who abandoned.
 type Result struct {
 	Scenario string
+	Seed     uint64
 	// Served and Abandoned count all visitors; Served includes those
 	// answered on arrival.
 	Served, Abandoned int
-	// Compared is the number of visitors the predictions were scored on.
-	Compared int
-	// RMSE and MeanError per predictor key (Estimator, QLTrue, Asterisk).
-	// A positive mean error is an overestimate.
-	RMSE, MeanError map[string]time.Duration
-}
-
-// Standard scenario parameters: ten agents, 4 minute handle time, 3 minute
-// patience, and 50,000 visitors.
-const (
-	stdAgents   = 10
-	stdHandle   = 4 * time.Minute
-	stdPatience = 3 * time.Minute
-	stdVisitors = 50_000
-)
-
-// Scenarios returns the standard scenarios:
-//
-//   - steady: offered load 1.05 × s·μ (10.5 Erlang on 10 agents), the
-//     busy, slightly overloaded regime where waits matter;
-//   - time-varying: a sinusoidal arrival rate between 0.7 and 1.3 × s·μ
-//     with a 2 hour period, so that the queue fills and drains;
-//   - step: the arrival rate jumps between 0.7 and 1.3 × s·μ every 30
-//     minutes, the harshest case for any average of past waits.
-//
-// The estimator is seeded 30% off the truth in the unhelpful directions:
-// handle time 30% long, patience 30% short; its Weight is the default.
-func Scenarios() []Scenario {
-	sm := float64(stdAgents) / stdHandle.Seconds() // s·μ, per second
-	seed := acd.DefaultEstimatorConfig()
-	seed.HandleTime = stdHandle * 13 / 10
-	seed.Patience = stdPatience * 7 / 10
-	base := Scenario{
-		Agents:        stdAgents,
-		HandleTime:    stdHandle,
-		Patience:      stdPatience,
-		Visitors:      stdVisitors,
-		EstimatorSeed: seed,
-	}
-	steady := base
-	steady.Name = "steady"
-	steady.Arrival = func(time.Duration) float64 { return 1.05 * sm }
-	steady.MaxArrival = 1.05 * sm
-	steady.Seed = 1
-
-	varying := base
-	varying.Name = "time-varying"
-	const period = 2 * time.Hour
-	varying.Arrival = func(t time.Duration) float64 {
-		return sm * (1 + 0.3*math.Sin(2*math.Pi*t.Seconds()/period.Seconds()))
-	}
-	varying.MaxArrival = 1.3 * sm
-	varying.Seed = 2
-
-	step := base
-	step.Name = "step"
-	step.Arrival = func(t time.Duration) float64 {
-		if (t/(30*time.Minute))%2 == 0 {
-			return 0.7 * sm
-		}
-		return 1.3 * sm
-	}
-	step.MaxArrival = 1.3 * sm
-	step.Seed = 3
-
-	return []Scenario{steady, varying, step}
+	// Compared is the number of served visitors the predictions were
+	// scored on, Potential the number of abandoners.
+	Compared, Potential int
+	// RMSE and MeanError per predictor key (Estimator, QLTrue, Asterisk),
+	// on served visitors; PotentialRMSE and PotentialMeanError on the
+	// abandoners' potential waits. A positive mean error is an
+	// overestimate.
+	RMSE, MeanError                   map[string]time.Duration
+	PotentialRMSE, PotentialMeanError map[string]time.Duration
 }
 
 // Visitor states.
@@ -173,6 +151,7 @@ type visitor struct {
 const (
 	departure = iota // an agent finishes a service
 	abandon          // a waiting visitor's patience runs out
+	staffing         // time to look at a changing staffing again
 )
 
 type event struct {
@@ -206,16 +185,22 @@ func Run(sc Scenario) Result {
 	rng := rand.New(rand.NewPCG(sc.Seed, 0x5eed_ac0d_e57_1a7e))
 	meanHandle := sc.HandleTime.Seconds()
 	meanPatience := sc.Patience.Seconds()
+	capacity := func(t float64) int {
+		if sc.Staffing == nil {
+			return sc.Agents
+		}
+		return min(sc.Agents, max(sc.Staffing(seconds(t)), 0))
+	}
 
 	online := acd.NewEstimator(sc.EstimatorSeed)
 	truth := acd.NewEstimator(acd.EstimatorConfig{HandleTime: sc.HandleTime, Patience: sc.Patience, Weight: 0})
 	var holdtime float64 // Asterisk's queue holdtime, seconds
 
-	var sumErr, sumSq [3]float64
-	res := Result{Scenario: sc.Name}
+	var ofServed, ofAbandoned score // errors on served visitors' waits, on abandoners' potential waits
+	res := Result{Scenario: sc.Name, Seed: sc.Seed}
 
 	visitors := make([]visitor, 0, sc.Visitors)
-	queue := make([]int32, 0, sc.Visitors) // FIFO of waiting visitors; queue[head:] may hold abandoned ones
+	queue := make([]int32, 0, sc.Visitors) // FIFO; queue[head:] may hold abandoned visitors
 	head := 0
 	nWaiting := 0
 	busy := 0
@@ -229,16 +214,29 @@ func Run(sc Scenario) Result {
 		w := t - vis.arrive
 		holdtime = (holdtime*3 + w) / 4
 		if vis.scored {
-			for k, p := range vis.pred {
-				e := p - w
-				sumErr[k] += e
-				sumSq[k] += e * e
-			}
-			res.Compared++
+			ofServed.add(vis.pred, w)
 		}
 		busy++
-		d := rng.ExpFloat64() * meanHandle
+		d := sc.Service.draw(rng, meanHandle)
 		heap.Push(&h, event{t: t + d, kind: departure, d: d})
+	}
+
+	// pickUp gives free agents at time t the visitors at the head of the
+	// queue. An abandoned visitor met there would have been picked up
+	// now: its potential wait is scored, and it takes no agent.
+	pickUp := func(t float64) {
+		for head < len(queue) && busy < capacity(t) {
+			v := int(queue[head])
+			head++
+			vis := &visitors[v]
+			if vis.state == abandoned {
+				ofAbandoned.add(vis.pred, t-vis.arrive)
+				continue
+			}
+			nWaiting--
+			online.ObserveWait(seconds(t-vis.arrive), false)
+			startService(v, t)
+		}
 	}
 
 	// nextArrival draws the next arrival after t by thinning.
@@ -260,6 +258,9 @@ func Run(sc Scenario) Result {
 	if sc.Visitors > 0 {
 		arrival = nextArrival(0)
 	}
+	if sc.Staffing != nil {
+		heap.Push(&h, event{t: staffTick, kind: staffing})
+	}
 	for !math.IsInf(arrival, 1) || h.Len() > 0 {
 		if h.Len() == 0 || arrival < h[0].t {
 			t := arrival
@@ -270,7 +271,7 @@ func Run(sc Scenario) Result {
 			} else {
 				arrival = math.Inf(1)
 			}
-			if busy < sc.Agents {
+			if busy < capacity(t) && nWaiting == 0 {
 				// Answered at once: the ACD reports a zero wait.
 				online.ObserveWait(0, false)
 				startService(v, t)
@@ -278,14 +279,17 @@ func Run(sc Scenario) Result {
 			}
 			vis := &visitors[v]
 			vis.scored = true
+			// Serving as the ACD counts them: agents on a call, also those
+			// who will leave once it ends (Staffing), or the staff.
+			serving := max(capacity(t), busy, 1)
 			vis.pred = [3]float64{
-				online.Wait(nWaiting, sc.Agents).Seconds(),
-				truth.Wait(nWaiting, sc.Agents).Seconds(),
+				online.Wait(nWaiting, serving).Seconds(),
+				truth.Wait(nWaiting, serving).Seconds(),
 				holdtime,
 			}
 			queue = append(queue, int32(v))
 			nWaiting++
-			heap.Push(&h, event{t: t + rng.ExpFloat64()*meanPatience, kind: abandon, v: int32(v)})
+			heap.Push(&h, event{t: t + sc.Impatience.draw(rng, meanPatience), kind: abandon, v: int32(v)})
 			continue
 		}
 		ev := heap.Pop(&h).(event)
@@ -293,16 +297,11 @@ func Run(sc Scenario) Result {
 		case departure:
 			busy--
 			online.ObserveHandled(seconds(ev.d))
-			for nWaiting > 0 {
-				v := int(queue[head])
-				head++
-				if visitors[v].state != waiting {
-					continue // abandoned earlier
-				}
-				nWaiting--
-				online.ObserveWait(seconds(ev.t-visitors[v].arrive), false)
-				startService(v, ev.t)
-				break
+			pickUp(ev.t)
+		case staffing:
+			pickUp(ev.t)
+			if !math.IsInf(arrival, 1) || nWaiting > 0 {
+				heap.Push(&h, event{t: ev.t + staffTick, kind: staffing})
 			}
 		case abandon:
 			vis := &visitors[ev.v]
@@ -315,35 +314,43 @@ func Run(sc Scenario) Result {
 			online.ObserveWait(seconds(ev.t-vis.arrive), true)
 		}
 	}
-
-	res.RMSE = map[string]time.Duration{}
-	res.MeanError = map[string]time.Duration{}
-	for k, name := range Predictors() {
-		if res.Compared == 0 {
-			res.RMSE[name], res.MeanError[name] = 0, 0
-			continue
-		}
-		n := float64(res.Compared)
-		res.RMSE[name] = seconds(math.Sqrt(sumSq[k] / n))
-		res.MeanError[name] = seconds(sumErr[k] / n)
-	}
+	res.Compared, res.Potential = ofServed.n, ofAbandoned.n
+	res.RMSE, res.MeanError = ofServed.summary()
+	res.PotentialRMSE, res.PotentialMeanError = ofAbandoned.summary()
 	return res
 }
 
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+// staffTick is how often a changing staffing is looked at.
+const staffTick = 60.0 // seconds
 
-// WriteTable writes rs as a plain-text table, one row per scenario and
-// predictor: RMSE and mean error in seconds (mean error is prediction minus
-// actual), then the visitors served and abandoned and the number of served
-// visitors who had to wait, on which the predictors were scored.
-func WriteTable(w io.Writer, rs []Result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tpredictor\tRMSE (s)\tmean error (s)\tserved\tabandoned\tcompared\t")
-	for _, r := range rs {
-		for _, p := range Predictors() {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%+.1f\t%d\t%d\t%d\t\n", r.Scenario, p,
-				r.RMSE[p].Seconds(), r.MeanError[p].Seconds(), r.Served, r.Abandoned, r.Compared)
-		}
-	}
-	tw.Flush()
+// score sums the errors of the three predictors over n visitors.
+type score struct {
+	n          int
+	sum, sumSq [3]float64
 }
+
+func (s *score) add(pred [3]float64, actual float64) {
+	for k, p := range pred {
+		e := p - actual
+		s.sum[k] += e
+		s.sumSq[k] += e * e
+	}
+	s.n++
+}
+
+// summary is the RMSE and mean error per predictor key.
+func (s *score) summary() (rmse, mean map[string]time.Duration) {
+	rmse, mean = map[string]time.Duration{}, map[string]time.Duration{}
+	for k, name := range Predictors() {
+		if s.n == 0 {
+			rmse[name], mean[name] = 0, 0
+			continue
+		}
+		n := float64(s.n)
+		rmse[name] = seconds(math.Sqrt(s.sumSq[k] / n))
+		mean[name] = seconds(s.sum[k] / n)
+	}
+	return rmse, mean
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -40,13 +41,48 @@ func TestSimulateCommand(t *testing.T) {
 }
 
 func TestSimulateCommand_BadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-visitors", "x"}, {"-visitors", "-1"}, {"-nope"}, {"extra"}} {
+	for _, args := range [][]string{{"-visitors", "x"}, {"-visitors", "-1"}, {"-nope"}, {"extra"}, {"-seeds", "0"}, {"-format", "xml"}} {
 		var out, errb bytes.Buffer
 		if code := simulateCommand(args, &out, &errb); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
 		if errb.Len() == 0 {
 			t.Errorf("%q: nothing on stderr", args)
+		}
+	}
+}
+
+// -format json prints one object per scenario, with the estimate's, the
+// true-rate predictor's and Asterisk's RMSE on served visitors and on
+// abandoners' potential waits, their 95% intervals and the seeds.
+func TestSimulateCommand_JSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := simulateCommand([]string{"-visitors", "3000", "-seeds", "3", "-format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(sim.Scenarios()) {
+		t.Fatalf("%d lines, want one per scenario:\n%s", len(lines), out.String())
+	}
+	for i, line := range lines {
+		var s struct {
+			Scenario          string   `json:"scenario"`
+			Seeds             []uint64 `json:"seeds"`
+			Served, Potential map[string]any
+		}
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, line)
+		}
+		raw := map[string]map[string]any{"served": s.Served, "potential": s.Potential}
+		for _, part := range []string{"served", "potential"} {
+			for _, k := range []string{"rmse_estimate", "rmse_ql_true", "rmse_asterisk", "ci95"} {
+				if _, ok := raw[part][k]; !ok {
+					t.Errorf("%s: no %s.%s in %s", s.Scenario, part, k, line)
+				}
+			}
+		}
+		if s.Scenario != sim.Scenarios()[i].Name || len(s.Seeds) != 3 {
+			t.Errorf("line %d: scenario %q, seeds %v", i+1, s.Scenario, s.Seeds)
 		}
 	}
 }
