@@ -39,6 +39,25 @@ type Transition struct {
 	ManualAway bool `json:"manual_away"`
 }
 
+// Clock is the time a Service reads and its timers (wrap-up ends): the
+// system's by default, a simulation's virtual one in acd/sim.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func())
+}
+
+// systemClock is the real time.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                      { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
+
+// Option changes how New builds a Service.
+type Option func(*Service)
+
+// WithClock makes the Service read time from c.
+func WithClock(c Clock) Option { return func(s *Service) { s.clock = c } }
+
 // Service is the customer support server's domain. Its methods are safe
 // for concurrent use.
 type Service struct {
@@ -46,6 +65,7 @@ type Service struct {
 	pub   Publisher
 	store Store
 	log   *slog.Logger
+	clock Clock
 
 	changed chan struct{}   // a state changed; a publish round is due
 	watches []chan struct{} // see Changes
@@ -63,10 +83,13 @@ type group struct {
 }
 
 // New returns a Service; Load restores stored states, Run publishes.
-func New(cfg Config, pub Publisher, store Store, log *slog.Logger) (*Service, error) {
-	s := &Service{cfg: cfg, pub: pub, store: store, log: log,
+func New(cfg Config, pub Publisher, store Store, log *slog.Logger, opts ...Option) (*Service, error) {
+	s := &Service{cfg: cfg, pub: pub, store: store, log: log, clock: systemClock{},
 		changed: make(chan struct{}, 1), agents: make(map[string]*Agent)}
-	now := time.Now()
+	for _, o := range opts {
+		o(s)
+	}
+	now := s.clock.Now()
 	for _, a := range cfg.Agents {
 		s.agents[a.URI] = &Agent{Config: a, State: StateOffline, Since: now}
 	}
@@ -201,7 +224,7 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 	}
 	wasWrapping, wasAway := a.Call == callWrapUp, a.ManualAway
 	change(a)
-	now := time.Now()
+	now := s.clock.Now()
 	if wasWrapping && a.Call != callWrapUp {
 		s.wrappedUp(a, now)
 	}

@@ -98,7 +98,7 @@ func (s *Service) status(g *group, now time.Time) GroupStatus {
 	case GroupClosed:
 		st.RetryAfter = closedRetry
 	default:
-		st.EWT = g.wait(st.QueueLength, st.Available, st.Busy)
+		st.EWT = g.wait(s.ahead(g, 0, now.Add(time.Nanosecond)), st.Available, st.Busy)
 		st.Band = BandOf(st.EWT, s.cfg.Bands)
 		if !st.Accepting {
 			st.RetryAfter = max(g.wait(0, 0, st.Busy), 5*time.Second)

@@ -53,7 +53,7 @@ func (s *Service) skip(uri string, it *Item) {
 	if it.skipped == nil {
 		it.skipped = make(map[string]time.Time)
 	}
-	it.skipped[uri] = time.Now().Add(s.cfg.RingSkip)
+	it.skipped[uri] = s.clock.Now().Add(s.cfg.RingSkip)
 }
 
 // Ended records the end of the agent's call, which lasted talk: the agent
@@ -61,14 +61,14 @@ func (s *Service) skip(uri string, it *Item) {
 // when the wrap-up ends the group's estimator learns a handle time of talk
 // plus the wrap-up taken, since an agent in wrap-up counts as serving.
 func (s *Service) Ended(ctx context.Context, uri, group string, talk time.Duration) {
-	now := time.Now()
+	now := s.clock.Now()
 	s.update(ctx, uri, func(a *Agent) {
 		a.Call, a.WrapUpUntil = callWrapUp, now.Add(s.cfg.WrapUp)
 		a.wrapping = handling{group: group, talk: talk, start: now}
 	})
-	time.AfterFunc(s.cfg.WrapUp, func() {
+	s.clock.AfterFunc(s.cfg.WrapUp, func() {
 		s.update(ctx, uri, func(a *Agent) {
-			if a.Call == callWrapUp && !time.Now().Before(a.WrapUpUntil) {
+			if a.Call == callWrapUp && !s.clock.Now().Before(a.WrapUpUntil) {
 				a.Call = callNone
 			}
 		})

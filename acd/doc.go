@@ -26,5 +26,6 @@
 // server over real SIP, even when it runs in the same process, so the
 // roles can be split across hosts.
 //
-// Package acd/sim checks the estimator against a simulated call centre.
+// Package acd/sim checks the estimate against simulated call centres, the
+// estimator alone and the whole Service on a virtual clock (WithClock).
 package acd

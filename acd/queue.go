@@ -176,7 +176,47 @@ func (s *Service) Waiting(group, id string, now time.Time) (position int, ewt ti
 		return 0, 0
 	}
 	st := s.status(g, now)
-	return position, g.wait(position-1, st.Available, st.Busy)
+	it := g.queue[position-1]
+	return position, g.wait(s.ahead(g, it.Priority, it.Enqueued), st.Available, st.Busy)
+}
+
+// ahead counts the visitors Route serves before a visitor of group g with
+// priority prio who joined at enqueued: those before it in g's queue and,
+// in every other group with which g shares an agent, those of a higher
+// group priority, or of the same and a higher visitor priority or an
+// earlier arrival. s.mu must be held.
+func (s *Service) ahead(g *group, prio int, enqueued time.Time) int {
+	n := 0
+	for _, h := range s.groups {
+		if h != g && !s.share(g, h) {
+			continue
+		}
+		for _, other := range h.queue {
+			switch {
+			case h.cfg.Priority != g.cfg.Priority:
+				if h.cfg.Priority > g.cfg.Priority {
+					n++
+				}
+			case other.Priority != prio:
+				if other.Priority > prio {
+					n++
+				}
+			case other.Enqueued.Before(enqueued):
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// share reports whether an agent serves both groups. s.mu must be held.
+func (s *Service) share(g, h *group) bool {
+	for _, a := range s.agents {
+		if a.Proficiency(g.cfg.Skill) >= g.cfg.MinProficiency && a.Proficiency(h.cfg.Skill) >= h.cfg.MinProficiency {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) group(id string) *group {

@@ -322,3 +322,31 @@ func TestRoute_HigherTierGoesFirst(t *testing.T) {
 		}
 	})
 }
+
+// A visitor of a group that shares its agents with a group of higher
+// priority waits for that group's visitors too: its estimate counts them.
+func TestWaiting_CountsTheVisitorsOfAHigherGroupSharingTheAgents(t *testing.T) {
+	cfg := testConfig()
+	cfg.Agents = append(cfg.Agents, acd.AgentConfig{URI: dave, Skills: map[string]int{"billing": 4, "support": 4}})
+	cfg.Groups[1].Priority = 1 // support first
+	cfg.Groups[0].QueueLimit = 0
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		ctx := context.Background()
+		s.SetRegistered(ctx, dave, true)
+		s.Offer(ctx, dave, &acd.Item{ID: "x"})
+		s.Answered(ctx, dave) // the only agent, on a call
+		enqueue(t, s, "b1", "billing")
+		_, alone := s.Waiting("billing", "b1", time.Now())
+		for _, id := range []string{"s1", "s2", "s3"} {
+			enqueue(t, s, id, "support")
+		}
+		pos, shared := s.Waiting("billing", "b1", time.Now())
+		if pos != 1 || shared <= alone {
+			t.Fatalf("billing's first visitor: position %d, wait %s with three support visitors first, %s without", pos, shared, alone)
+		}
+		if st := s.Status(time.Now())[0]; st.EWT <= shared {
+			t.Fatalf("a newcomer to billing: %s, want more than the first visitor's %s", st.EWT, shared)
+		}
+	})
+}

@@ -49,7 +49,11 @@ func Summarize(sc Scenario, seeds []uint64) Summary {
 	var rs []Result
 	for _, seed := range seeds {
 		sc.Seed = seed
-		rs = append(rs, Run(sc))
+		if sc.ThroughService {
+			rs = append(rs, RunService(sc))
+		} else {
+			rs = append(rs, Run(sc))
+		}
 	}
 	sum.Served = scores(rs, func(r Result) (map[string]float64, map[string]float64, int) {
 		return secondsOf(r.RMSE), secondsOf(r.MeanError), r.Compared

@@ -30,7 +30,11 @@ const (
 //   - lognormal patience CV 0.5 (load 1.1): patience not exponential,
 //     which the estimator's abandonment rate assumes;
 //   - staffing: 10 agents, 6 of them for the second hour of every three,
-//     at load 0.9 of the full staff.
+//     at load 0.9 of the full staff;
+//   - service-steady, service-wrap-up (30 s after each call) and
+//     service-shared-agents (two groups of different priority served by
+//     the same agents): the steady load through the real acd.Service,
+//     10,000 visitors each.
 //
 // The estimator is seeded 30% off the truth in the unhelpful directions:
 // handle time 30% long, patience 30% short; its Weight is the default.
@@ -106,5 +110,22 @@ func Scenarios() []Scenario {
 	}
 	staff.Seed = 8
 
-	return []Scenario{steady, varying, step, light, service15, service2, patience, staff}
+	// Through the real acd.Service: the steady case again (the formula
+	// and the product must agree), with a 30 s wrap-up, and two groups
+	// of different priority sharing the agents.
+	svcSteady := steady
+	svcSteady.Name = "service-steady"
+	svcSteady.ThroughService = true
+	svcSteady.Visitors = stdVisitors / 5
+	svcSteady.Seed = 9
+	svcWrap := svcSteady
+	svcWrap.Name = "service-wrap-up"
+	svcWrap.WrapUp = 30 * time.Second
+	svcWrap.Seed = 10
+	shared := svcSteady
+	shared.Name = "service-shared-agents"
+	shared.Groups = 2
+	shared.Seed = 11
+
+	return []Scenario{steady, varying, step, light, service15, service2, patience, staff, svcSteady, svcWrap, shared}
 }

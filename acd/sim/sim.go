@@ -1,6 +1,10 @@
 // Package sim is a seeded discrete-event simulation of a call centre queue,
 // used to check the acd package's estimated waiting time against the truth
-// and against what Asterisk's app_queue announces.
+// and against what Asterisk's app_queue announces. Run simulates the
+// queue with the estimator alone; RunService (service.go) drives the real
+// acd.Service on a virtual clock (acd.WithClock), its routing and its
+// estimate as the product shows them. Summarize runs several seeds and
+// report.go prints the table or JSON.
 //
 // The model is M/G/s+G, M/M/s+M (Erlang-A) by default: Poisson arrivals
 // (possibly with a time-varying rate), handle times and patience drawn from
@@ -83,6 +87,12 @@ type Scenario struct {
 	Visitors int
 	// Seed seeds the run's random numbers (PCG).
 	Seed uint64
+	// ThroughService runs the scenario through the real acd.Service
+	// (RunService) rather than the formula alone (Run), with Groups skill
+	// groups sharing every agent (1 when 0) and WrapUp after each call.
+	ThroughService bool
+	Groups         int
+	WrapUp         time.Duration
 	// EstimatorSeed configures the online estimator under test.
 	EstimatorSeed acd.EstimatorConfig
 }

@@ -15,7 +15,7 @@ import (
 // the true rates does not reach it under staffing changes (0.72).
 var belowAsterisk = map[string]float64{
 	"lognormal-service-cv1.5": 0.72, "lognormal-service-cv2": 0.75,
-	"lognormal-patience-cv0.5": 0.73, "staffing": 0.77,
+	"lognormal-patience-cv0.5": 0.73, "staffing": 0.77, "service-shared-agents": 0.78,
 }
 
 // TestScenarios_Claims checks, for every standard scenario over three
@@ -182,5 +182,29 @@ func BenchmarkRun(b *testing.B) {
 				Run(sc)
 			}
 		})
+	}
+}
+
+// Through the real acd.Service, the steady scenario's estimate is as good
+// as the formula's: the product shows what the formula promises.
+func TestRunService_AgreesWithTheFormula(t *testing.T) {
+	var formula, service Scenario
+	for _, sc := range Scenarios() {
+		switch sc.Name {
+		case "steady":
+			formula = sc
+		case "service-steady":
+			service = sc
+		}
+	}
+	formula.Visitors = service.Visitors
+	seeds := []uint64{21, 22, 23}
+	f, s := Summarize(formula, seeds), Summarize(service, seeds)
+	if d := math.Abs(s.Served.RMSEEstimate-f.Served.RMSEEstimate) / f.Served.RMSEEstimate; d > 0.10 {
+		t.Errorf("estimate RMSE %.1f s through the service, %.1f s by the formula (%.0f%% apart)",
+			s.Served.RMSEEstimate, f.Served.RMSEEstimate, 100*d)
+	}
+	if r := RunService(service); r.Served+r.Abandoned != service.Visitors {
+		t.Errorf("served %d + abandoned %d of %d visitors", r.Served, r.Abandoned, service.Visitors)
 	}
 }
