@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/presence/pidf"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -305,11 +306,23 @@ func TestPresenceOf_IgnoresOwnTupleAndReadsRPID(t *testing.T) {
 		{`<tuple id="p"><status><basic>open</basic></status></tuple><dm:person id="x"><rpid:activities><rpid:meal/></rpid:activities></dm:person>`, acd.PresenceAway},
 		{`<tuple id="p"><status><basic>open</basic></status></tuple><dm:person id="x"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>`, acd.PresenceOnPhone},
 		{`<tuple id="closed"><status><basic>closed</basic></status></tuple>`, acd.PresenceNone},
+		// The ACD's own person says on-the-phone: not the phone's word.
+		{`<tuple id="p"><status><basic>open</basic></status></tuple><dm:person id="` + acd.TupleID +
+			`"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>`, acd.PresenceOpen},
 	}
 	for _, c := range cases {
-		if got := acd.PresenceOf([]byte(head + c.body + `</presence>`)); got != c.want {
+		if got := acd.PresenceOf("sip:alice@example.com", []byte(head+c.body+`</presence>`)); got != c.want {
 			t.Errorf("%s: %v, want %v", c.body, got, c.want)
 		}
+	}
+	// Another phone's prefixes, declared on the element itself.
+	other := `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="pres:alice@example.com"><tuple id="t"><status><basic>open</basic></status></tuple>` +
+		`<p:person xmlns:p="urn:ietf:params:xml:ns:pidf:data-model" xmlns:r="urn:ietf:params:xml:ns:pidf:rpid" id="x"><r:activities><r:away/></r:activities></p:person></presence>`
+	if got := acd.PresenceOf("sip:alice@example.com", []byte(other)); got != acd.PresenceAway {
+		t.Errorf("prefixes p: and r: declared on the person: %v, want away", got)
+	}
+	if got := acd.PresenceOf("sip:alice@example.com", []byte(`<presence>`)); got != acd.PresenceNone {
+		t.Errorf("a malformed document: %v", got)
 	}
 }
 
@@ -333,6 +346,14 @@ func TestRun_PublishesGroupsAndAgents(t *testing.T) {
 		}
 		if a := rec.docs[alice]; !strings.Contains(a, `state="available"`) {
 			t.Fatalf("alice document:\n%s", a)
+		}
+		for uri, doc := range rec.docs { // what the presence server will accept
+			if strings.Contains(uri, " ") {
+				continue // dialog-info
+			}
+			if _, err := pidf.ParseDocument([]byte(doc), uri, pidf.Limits{}); err != nil {
+				t.Errorf("%s: %v\n%s", uri, err, doc)
+			}
 		}
 	})
 }
@@ -409,13 +430,13 @@ func TestGroupDocument_RoundTrip(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // Run publishes one round, then sees ctx done
 	s.Run(ctx)
-	st, ok := acd.ParseGroupDocument([]byte(rec.docs["sip:billing@example.com"]))
+	st, ok := acd.ParseGroupDocument("sip:billing@example.com", []byte(rec.docs["sip:billing@example.com"]))
 	want := s.Status(time.Now())[0]
 	want.RetryAfter = 0 // not in the document
 	if !ok || st != want {
 		t.Fatalf("read back %+v, ok=%v; want %+v", st, ok, want)
 	}
-	if _, ok := acd.ParseGroupDocument([]byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:x@y"/>`)); ok {
+	if _, ok := acd.ParseGroupDocument("sip:x@y", []byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:x@y"/>`)); ok {
 		t.Fatal("a plain PIDF document read as a group")
 	}
 }

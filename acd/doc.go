@@ -4,7 +4,8 @@
 //
 // An agent's state (offline, available, reserved, busy, wrap-up, away) is
 // derived from its inputs: its registration (location.Service reports it),
-// what its phone PUBLISHes (PresenceOf reads the composed PIDF document),
+// what its phone PUBLISHes (PresenceOf reads the composed PIDF document
+// through presence/pidf, which parses every PIDF document here),
 // the calls the B2BUA routes to it (Offer, Answered, Missed, Failed,
 // Ended), and its own choice through the agent API (SetAway). Every change
 // of state, and of that choice, is stored (Store) and the choice restored

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/presence/dialoginfo"
+	"github.com/switchboard/switchboard/presence/pidf"
 )
 
 // Namespace is our PIDF extension (docs/acd-pidf.md): the group and agent
@@ -110,39 +111,38 @@ func esc(s string) string {
 	return b.String()
 }
 
-// ParseGroupDocument reads a group's availability back from its presence
-// document (what groupDocument writes, possibly composed by a presence
-// server), for watchers such as the web role. ok is false when the
-// document carries no group element of ours.
-func ParseGroupDocument(doc []byte) (st GroupStatus, ok bool) {
-	var d struct {
-		Tuples []struct {
-			ID    string `xml:"id,attr"`
-			Basic string `xml:"status>basic"`
-		} `xml:"urn:ietf:params:xml:ns:pidf tuple"`
-		Group *struct {
-			ID        string `xml:"id,attr"`
-			Skill     string `xml:"skill,attr"`
-			State     string `xml:"state,attr"`
-			Name      string `xml:"name"`
-			Available int    `xml:"available-agents"`
-			Busy      int    `xml:"busy-agents"`
-			Away      int    `xml:"away-agents"`
-			Queue     int    `xml:"queue-length"`
-			EWT       int    `xml:"ewt-seconds"`
-			Band      string `xml:"ewt-band"`
-		} `xml:"urn:switchboard:params:xml:ns:acd group"`
-	}
-	if err := xml.Unmarshal(doc, &d); err != nil || d.Group == nil {
+// ParseGroupDocument reads a group's availability back from the presence
+// document of its presentity uri (what groupDocument writes, possibly
+// composed by a presence server), for watchers such as the web role. ok is
+// false when the document is not valid PIDF or carries no group element of
+// ours.
+func ParseGroupDocument(uri string, doc []byte) (st GroupStatus, ok bool) {
+	d, err := pidf.ParseDocument(doc, uri, pidf.Limits{})
+	if err != nil {
 		return GroupStatus{}, false
 	}
-	g := d.Group
+	var g struct {
+		ID        string `xml:"id,attr"`
+		Skill     string `xml:"skill,attr"`
+		State     string `xml:"state,attr"`
+		Name      string `xml:"urn:switchboard:params:xml:ns:acd name"`
+		Available int    `xml:"urn:switchboard:params:xml:ns:acd available-agents"`
+		Busy      int    `xml:"urn:switchboard:params:xml:ns:acd busy-agents"`
+		Away      int    `xml:"urn:switchboard:params:xml:ns:acd away-agents"`
+		Queue     int    `xml:"urn:switchboard:params:xml:ns:acd queue-length"`
+		EWT       int    `xml:"urn:switchboard:params:xml:ns:acd ewt-seconds"`
+		Band      string `xml:"urn:switchboard:params:xml:ns:acd ewt-band"`
+	}
+	i := slices.IndexFunc(d.Others, func(el pidf.Element) bool { return el.Space == Namespace && el.Local == "group" })
+	if i < 0 || d.Decode(d.Others[i], &g) != nil {
+		return GroupStatus{}, false
+	}
 	st = GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != GroupAfterHours,
 		Available: g.Available, Busy: g.Busy, Away: g.Away, QueueLength: g.Queue,
 		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band}
 	for _, t := range d.Tuples {
 		if t.ID == TupleID {
-			st.Accepting = strings.TrimSpace(t.Basic) == "open"
+			st.Accepting = t.Basic == "open"
 		}
 	}
 	return st, true

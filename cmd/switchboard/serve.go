@@ -218,7 +218,7 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 		}
 		svc.Observe(func(uri string, doc []byte) {
 			if agents.IsAgent(uri) {
-				agents.SetPresence(ctx, uri, acd.PresenceOf(doc))
+				agents.SetPresence(ctx, uri, acd.PresenceOf(uri, doc))
 			}
 		})
 		loc.Observe(func(aor string, live bool) { agents.SetRegistered(ctx, aor, live) })
@@ -292,8 +292,9 @@ func groupSource(cfg acd.Config, documents func(uri string) ([]byte, bool)) http
 	return func() []acd.GroupStatus {
 		out := make([]acd.GroupStatus, 0, len(cfg.Groups))
 		for _, g := range cfg.Groups {
-			doc, _ := documents("sip:" + g.ID + "@" + cfg.Domain)
-			st, ok := acd.ParseGroupDocument(doc)
+			uri := "sip:" + g.ID + "@" + cfg.Domain
+			doc, _ := documents(uri)
+			st, ok := acd.ParseGroupDocument(uri, doc)
 			if !ok {
 				st = acd.GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: true}
 			}

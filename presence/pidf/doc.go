@@ -14,11 +14,14 @@
 //     order does not depend on the publications' order, open tuples first.
 //   - SameEntity: deciding whether a PIDF entity (pres: or sip: URI) names
 //     a SIP presentity.
+//   - Reading what a parsed document carries beyond tuples (read.go):
+//     Document.Decode unmarshals one child with the root's namespaces in
+//     scope (the ACD reads its own extension so), Document.Persons the
+//     RPID activities of <dm:person> elements.
 //
 // Children of <presence> are kept as the exact bytes of the input, so RPID
-// and any other extension passes through Compose unchanged. Nothing here
-// understands RPID beyond its namespace and id; richer interpretation
-// belongs elsewhere.
+// and any other extension passes through Compose unchanged. Meaning (what
+// an activity says of an agent) belongs to the caller.
 //
 // Every validation failure wraps ErrInvalid and its message is a short
 // phrase suitable for a SIP reason phrase, for example

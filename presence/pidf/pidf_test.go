@@ -225,3 +225,31 @@ func checkInvalid(t *testing.T, body string, lim Limits, reason string) {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 }
+
+// Decode reads an element with the root's prefixes in scope, and Persons
+// the RPID activities of every <dm:person>, whatever prefixes they use.
+func TestDocument_DecodeAndPersons(t *testing.T) {
+	body := `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" ` +
+		`xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" xmlns:x="urn:example:ext" entity="sip:alice@example.com">` +
+		`<tuple id="t"><status><basic>open</basic></status></tuple>` +
+		`<dm:person id="a"><rpid:activities><rpid:meal/><rpid:away/></rpid:activities></dm:person>` +
+		`<p:person xmlns:p="urn:ietf:params:xml:ns:pidf:data-model" xmlns:r="urn:ietf:params:xml:ns:pidf:rpid" id="b">` +
+		`<r:activities><r:on-the-phone/></r:activities></p:person>` +
+		`<x:thing n="3"><x:v>7</x:v></x:thing></presence>`
+	d, err := ParseDocument([]byte(body), "sip:alice@example.com", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Persons()
+	want := []Person{{ID: "a", Activities: []string{"meal", "away"}}, {ID: "b", Activities: []string{"on-the-phone"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("persons %+v, want %+v", got, want)
+	}
+	var thing struct {
+		N string `xml:"n,attr"`
+		V int    `xml:"urn:example:ext v"`
+	}
+	if err := d.Decode(d.Others[len(d.Others)-1], &thing); err != nil || thing.N != "3" || thing.V != 7 {
+		t.Fatalf("decoded %+v, %v", thing, err)
+	}
+}
