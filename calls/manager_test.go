@@ -184,6 +184,13 @@ func TestManager_QueueRingAndRetry(t *testing.T) {
 // newACD is the real ACD on a bbolt file, with the test's agents.
 func newACD(t *testing.T) *acd.Service {
 	t.Helper()
+	a, _ := newACDAndStore(t)
+	return a
+}
+
+// newACDAndStore is newACD and its bbolt file, which keeps callbacks too.
+func newACDAndStore(t *testing.T) (*acd.Service, *store.DB) {
+	t.Helper()
 	db, err := store.Open(store.Config{Path: filepath.Join(t.TempDir(), "acd.db"), BatchDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -199,5 +206,5 @@ func newACD(t *testing.T) *acd.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return a, db
 }
