@@ -24,6 +24,9 @@ type GroupStatus struct {
 	EWT time.Duration
 	// Band labels EWT for display, "" when no wait is shown.
 	Band string
+	// EWTLow and EWTHigh bound the wait with 60% probability (its 20th
+	// and 80th percentiles), rounded to the second; 0 with EWT.
+	EWTLow, EWTHigh time.Duration
 	// RetryAfter is when a visitor refused now should try again: the
 	// next opening after hours, a place freeing in a full queue, a
 	// minute while no agent is signed in; 0 when the group takes
@@ -98,13 +101,24 @@ func (s *Service) status(g *group, now time.Time) GroupStatus {
 	case GroupClosed:
 		st.RetryAfter = closedRetry
 	default:
-		st.EWT = g.wait(s.ahead(g, 0, now.Add(time.Nanosecond)), st.Available, st.Busy)
+		ahead := s.ahead(g, 0, now.Add(time.Nanosecond))
+		st.EWT = g.wait(ahead, st.Available, st.Busy)
+		st.EWTLow, st.EWTHigh = g.interval(ahead, st.Available, st.Busy)
 		st.Band = BandOf(st.EWT, s.cfg.Bands)
 		if !st.Accepting {
 			st.RetryAfter = max(g.wait(0, 0, st.Busy), 5*time.Second)
 		}
 	}
 	return st
+}
+
+// interval is the 20th and 80th percentiles of that wait, rounded.
+func (g *group) interval(ahead, available, busy int) (lo, hi time.Duration) {
+	if ahead -= available; ahead < 0 {
+		return 0, 0
+	}
+	lo, hi = g.est.Interval(ahead, available+busy)
+	return lo.Round(time.Second), hi.Round(time.Second)
 }
 
 // wait is the estimated wait of a visitor with ahead visitors before it,

@@ -46,6 +46,8 @@ func groupDocument(entity string, st GroupStatus) []byte {
 	field("queue-length", strconv.Itoa(st.QueueLength))
 	field("ewt-seconds", strconv.Itoa(int(st.EWT/time.Second))) // rounded already
 	field("ewt-band", st.Band)
+	field("ewt-low-seconds", strconv.Itoa(int(st.EWTLow/time.Second)))
+	field("ewt-high-seconds", strconv.Itoa(int(st.EWTHigh/time.Second)))
 	b.WriteString("</sb:group></presence>")
 	return b.Bytes()
 }
@@ -132,6 +134,8 @@ func ParseGroupDocument(uri string, doc []byte) (st GroupStatus, ok bool) {
 		Queue     int    `xml:"urn:switchboard:params:xml:ns:acd queue-length"`
 		EWT       int    `xml:"urn:switchboard:params:xml:ns:acd ewt-seconds"`
 		Band      string `xml:"urn:switchboard:params:xml:ns:acd ewt-band"`
+		Low       int    `xml:"urn:switchboard:params:xml:ns:acd ewt-low-seconds"`
+		High      int    `xml:"urn:switchboard:params:xml:ns:acd ewt-high-seconds"`
 	}
 	i := slices.IndexFunc(d.Others, func(el pidf.Element) bool { return el.Space == Namespace && el.Local == "group" })
 	if i < 0 || d.Decode(d.Others[i], &g) != nil {
@@ -139,7 +143,8 @@ func ParseGroupDocument(uri string, doc []byte) (st GroupStatus, ok bool) {
 	}
 	st = GroupStatus{ID: g.ID, Name: g.Name, Skill: g.Skill, Open: g.State != GroupAfterHours,
 		Available: g.Available, Busy: g.Busy, Away: g.Away, QueueLength: g.Queue,
-		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band}
+		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band,
+		EWTLow: time.Duration(g.Low) * time.Second, EWTHigh: time.Duration(g.High) * time.Second}
 	for _, t := range d.Tuples {
 		if t.ID == TupleID {
 			st.Accepting = t.Basic == "open"

@@ -246,6 +246,39 @@ func (e *Estimator) Wait(ahead, serving int) time.Duration {
 	return queueLengthWait(ahead, serving, mu, alpha)
 }
 
+// Interval is the range in which the wait Wait predicts falls with 60%
+// probability: its 20th and 80th percentiles. The wait is the sum of
+// ahead+1 exponential stages of rates serving·μ + i·α; its percentiles
+// are those of the gamma distribution with the same mean and variance
+// (Wilson–Hilferty), exact for a single stage up to a few percent.
+func (e *Estimator) Interval(ahead, serving int) (lo, hi time.Duration) {
+	e.mu.Lock()
+	mu, alpha := e.rates()
+	e.mu.Unlock()
+	return queueLengthInterval(ahead, serving, mu, alpha)
+}
+
+// z80 is the standard normal's 80th percentile.
+const z80 = 0.8416212335729143
+
+func queueLengthInterval(ahead, serving int, mu, alpha float64) (lo, hi time.Duration) {
+	ahead = max(ahead, 0)
+	sm := float64(max(serving, 1)) * mu
+	var mean, variance float64
+	for i := range ahead + 1 {
+		r := sm + float64(i)*alpha
+		mean += 1 / r
+		variance += 1 / (r * r)
+	}
+	k := mean * mean / variance // gamma shape; the scale is mean/k
+	quantile := func(z float64) time.Duration {
+		c := 1 - 1/(9*k) + z*math.Sqrt(1/(9*k))
+		sec := mean * max(c, 0) * max(c, 0) * max(c, 0)
+		return time.Duration(min(sec, math.MaxInt64/float64(time.Second)) * float64(time.Second))
+	}
+	return quantile(-z80), quantile(z80)
+}
+
 // queueLengthWait is the QL-with-abandonment predictor for given rates.
 func queueLengthWait(ahead, serving int, mu, alpha float64) time.Duration {
 	ahead = max(ahead, 0)

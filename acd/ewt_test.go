@@ -3,6 +3,7 @@ package acd
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -262,5 +263,33 @@ func BenchmarkEstimator_Wait50(b *testing.B) {
 	e := NewEstimator(DefaultEstimatorConfig())
 	for b.Loop() {
 		e.Wait(50, 10)
+	}
+}
+
+// The 60% interval is the 20th to 80th percentile of the predicted wait:
+// exact for one stage (an exponential), and close for many, checked
+// against a sampled sum of the stages.
+func TestEstimator_IntervalIsTheWaitsPercentiles(t *testing.T) {
+	e := NewEstimator(EstimatorConfig{HandleTime: 4 * time.Minute, Patience: 3 * time.Minute, Weight: 0})
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, ahead := range []int{0, 3, 20} {
+		lo, hi := e.Interval(ahead, 10)
+		var xs []float64
+		for range 20000 {
+			s := 0.0
+			for i := range ahead + 1 {
+				s += r.ExpFloat64() / (10.0/240 + float64(i)/180)
+			}
+			xs = append(xs, s)
+		}
+		slices.Sort(xs)
+		for _, c := range []struct {
+			got  time.Duration
+			want float64
+		}{{lo, xs[4000]}, {hi, xs[16000]}} {
+			if math.Abs(c.got.Seconds()/c.want-1) > 0.05 {
+				t.Errorf("%d ahead: percentile %.1f s, sampled %.1f s", ahead, c.got.Seconds(), c.want)
+			}
+		}
 	}
 }

@@ -25,12 +25,16 @@ type groupView struct {
 	QueueLength     int    `json:"queue_length"`
 	EWTSeconds      int    `json:"ewt_seconds"`
 	EWTBand         string `json:"ewt_band"`
+	// The wait falls in [low, high] with 60% probability.
+	EWTLowSeconds  int `json:"ewt_low_seconds"`
+	EWTHighSeconds int `json:"ewt_high_seconds"`
 }
 
 func viewOf(st acd.GroupStatus) groupView {
 	return groupView{ID: st.ID, Name: st.Name, Skill: st.Skill, Status: st.State(),
 		AvailableAgents: st.Available, BusyAgents: st.Busy, QueueLength: st.QueueLength,
-		EWTSeconds: int(st.EWT.Round(time.Second) / time.Second), EWTBand: st.Band}
+		EWTSeconds: int(st.EWT / time.Second), EWTBand: st.Band,
+		EWTLowSeconds: int(st.EWTLow / time.Second), EWTHighSeconds: int(st.EWTHigh / time.Second)}
 }
 
 // snapshot is the availability of every group at one moment.

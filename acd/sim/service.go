@@ -58,6 +58,7 @@ func RunService(sc Scenario) Result {
 		group  int
 		arrive time.Time
 		pred   [3]float64
+		lo, hi float64
 		scored bool
 	}
 	waiting := map[string]*waiter{}
@@ -84,6 +85,7 @@ func RunService(sc Scenario) Result {
 			holdtime[w.group] = (holdtime[w.group]*3 + hold) / 4
 			if w.scored {
 				ofServed.add(w.pred, hold)
+				ofServed.cover(w.lo, w.hi, hold)
 			}
 			talk := sc.Service.draw(rng, sc.HandleTime.Seconds())
 			group := it.Group
@@ -114,9 +116,10 @@ func RunService(sc Scenario) Result {
 			}
 			g := rng.IntN(groups)
 			id := "v" + strconv.Itoa(n)
+			newcomer := svc.Status(clock.now)[g] // the 60% interval a newcomer is shown
 			it := svc.NewItem(id, "g"+strconv.Itoa(g), "", 0, clock.now)
 			svc.Enqueue(it)
-			w := &waiter{group: g, arrive: clock.now}
+			w := &waiter{group: g, arrive: clock.now, lo: newcomer.EWTLow.Seconds(), hi: newcomer.EWTHigh.Seconds()}
 			waiting[id] = w
 			dispatch()
 			if _, still := waiting[id]; !still {
@@ -143,6 +146,9 @@ func RunService(sc Scenario) Result {
 		dispatch()
 	}
 	res.Compared = ofServed.n
+	if ofServed.n > 0 {
+		res.Coverage = float64(ofServed.covered) / float64(ofServed.n)
+	}
 	res.RMSE, res.MeanError = ofServed.summary()
 	res.PotentialRMSE, res.PotentialMeanError = (&score{}).summary()
 	return res

@@ -140,6 +140,10 @@ type Result struct {
 	// overestimate.
 	RMSE, MeanError                   map[string]time.Duration
 	PotentialRMSE, PotentialMeanError map[string]time.Duration
+	// Coverage is the share of the served visitors scored whose wait fell
+	// within the estimate's 60% interval (Estimator.Interval): 0.6 when
+	// the interval is right.
+	Coverage float64
 }
 
 // Visitor states.
@@ -154,6 +158,7 @@ type visitor struct {
 	state  uint8
 	scored bool // predictions were made: it found every agent busy
 	pred   [3]float64
+	lo, hi float64 // the estimate's 60% interval
 }
 
 // Event kinds. Arrivals are not events in the heap: Run keeps the next one
@@ -225,6 +230,7 @@ func Run(sc Scenario) Result {
 		holdtime = (holdtime*3 + w) / 4
 		if vis.scored {
 			ofServed.add(vis.pred, w)
+			ofServed.cover(vis.lo, vis.hi, w)
 		}
 		busy++
 		d := sc.Service.draw(rng, meanHandle)
@@ -292,6 +298,8 @@ func Run(sc Scenario) Result {
 			// Serving as the ACD counts them: agents on a call, also those
 			// who will leave once it ends (Staffing), or the staff.
 			serving := max(capacity(t), busy, 1)
+			lo, hi := online.Interval(nWaiting, serving)
+			vis.lo, vis.hi = lo.Seconds(), hi.Seconds()
 			vis.pred = [3]float64{
 				online.Wait(nWaiting, serving).Seconds(),
 				truth.Wait(nWaiting, serving).Seconds(),
@@ -325,6 +333,9 @@ func Run(sc Scenario) Result {
 		}
 	}
 	res.Compared, res.Potential = ofServed.n, ofAbandoned.n
+	if ofServed.n > 0 {
+		res.Coverage = float64(ofServed.covered) / float64(ofServed.n)
+	}
 	res.RMSE, res.MeanError = ofServed.summary()
 	res.PotentialRMSE, res.PotentialMeanError = ofAbandoned.summary()
 	return res
@@ -333,10 +344,18 @@ func Run(sc Scenario) Result {
 // staffTick is how often a changing staffing is looked at.
 const staffTick = 60.0 // seconds
 
-// score sums the errors of the three predictors over n visitors.
+// score sums the errors of the three predictors over n visitors, and how
+// many of them waited within the estimate's 60% interval.
 type score struct {
 	n          int
 	sum, sumSq [3]float64
+	covered    int
+}
+
+func (s *score) cover(lo, hi, actual float64) {
+	if lo <= actual && actual <= hi {
+		s.covered++
+	}
 }
 
 func (s *score) add(pred [3]float64, actual float64) {

@@ -35,6 +35,9 @@ func TestScenarios_Claims(t *testing.T) {
 		if g, ok := belowAsterisk[sc.Name]; ok {
 			goal = g
 		}
+		if c := s.Served.Coverage; c < 0.52 || c > 0.68 {
+			t.Errorf("%s: %.2f of the waits fell within the 60%% interval", sc.Name, c)
+		}
 		if r := s.Served.VsAsterisk(); r > goal {
 			t.Errorf("%s: estimator RMSE %.1f s > %.2f × asterisk %.1f s (ratio %.3f)", sc.Name, s.Served.RMSEEstimate, goal, s.Served.RMSEAsterisk, r)
 		}
@@ -160,7 +163,7 @@ func TestWriteTable(t *testing.T) {
 	if want := 1 + 3*len(ss); len(lines) != want {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), want, b.String())
 	}
-	for _, h := range []string{"scenario", "predictor", "RMSE served (s)", "RMSE potential (s)", "vs ql", "vs asterisk"} {
+	for _, h := range []string{"scenario", "predictor", "RMSE served (s)", "RMSE potential (s)", "vs ql", "vs asterisk", "in 60%"} {
 		if !strings.Contains(lines[0], h) {
 			t.Errorf("header %q lacks %q", lines[0], h)
 		}
