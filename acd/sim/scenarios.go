@@ -31,10 +31,12 @@ const (
 //     which the estimator's abandonment rate assumes;
 //   - staffing: 10 agents, 6 of them for the second hour of every three,
 //     at load 0.9 of the full staff;
-//   - service-steady, service-wrap-up (30 s after each call) and
+//   - service-steady, service-wrap-up (30 s after each call),
 //     service-shared-agents (two groups of different priority served by
-//     the same agents): the steady load through the real acd.Service,
-//     10,000 visitors each.
+//     the same agents) and service-no-answer (one ring in ten goes
+//     unanswered for 20 s): the steady load through the real
+//     acd.Service, 10,000 visitors each; service-staffing: the staffing
+//     scenario through it, agents set away and back.
 //
 // The estimator is seeded 30% off the truth in the unhelpful directions:
 // handle time 30% long, patience 30% short; its Weight is the default.
@@ -127,5 +129,16 @@ func Scenarios() []Scenario {
 	shared.Groups = 2
 	shared.Seed = 11
 
-	return []Scenario{steady, varying, step, light, service15, service2, patience, staff, svcSteady, svcWrap, shared}
+	noAnswer := svcSteady
+	noAnswer.Name = "service-no-answer"
+	noAnswer.NoAnswer = 0.1
+	noAnswer.Seed = 12
+	svcStaff := staff
+	svcStaff.Name = "service-staffing"
+	svcStaff.ThroughService = true
+	svcStaff.Visitors = stdVisitors / 5
+	svcStaff.Seed = 13
+
+	return []Scenario{steady, varying, step, light, service15, service2, patience, staff,
+		svcSteady, svcWrap, shared, noAnswer, svcStaff}
 }

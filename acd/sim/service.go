@@ -17,11 +17,12 @@ import (
 // RunService simulates sc through the real acd.Service on a virtual clock,
 // so that what is scored is the estimate the product shows (Waiting, for
 // the visitor's own position, as the calls API gives it) and the routing
-// it does: group priorities, agents in several groups, wrap-up. Agents
-// answer at once. With sc.Groups above 1, the agents serve every group and
-// arrivals are shared among the groups equally; the first group has the
-// highest priority. Potential waits are not scored: with priorities
-// between groups the queue is not FIFO.
+// it does: group priorities, agents in several groups, wrap-up, missed
+// rings and ring_skip, agents going away and back (Staffing). With
+// sc.Groups above 1, the agents serve every group and arrivals are shared
+// among the groups equally; the first group has the highest priority.
+// Potential waits are not scored: with priorities between groups and
+// re-rings the queue is not FIFO.
 func RunService(sc Scenario) Result {
 	if sc.Agents < 1 || sc.HandleTime <= 0 || sc.Patience <= 0 || sc.Visitors < 0 ||
 		!(sc.MaxArrival > 0) || sc.Arrival == nil {
@@ -66,30 +67,56 @@ func RunService(sc Scenario) Result {
 	res := Result{Scenario: sc.Name, Seed: sc.Seed}
 	secs := func(t time.Time) float64 { return t.Sub(start).Seconds() }
 
-	// dispatch offers queued visitors to free agents, as calls.Manager
-	// does, and starts each service.
-	dispatch := func() {
+	// answer starts the service of the visitor an agent took.
+	answer := func(agent string, it *acd.Item, w *waiter) {
 		now := clock.now
+		delete(waiting, it.ID)
+		svc.Answered(ctx, agent)
+		svc.Leave(it.Group, it.ID, now, false)
+		res.Served++
+		hold := now.Sub(w.arrive).Seconds()
+		holdtime[w.group] = (holdtime[w.group]*3 + hold) / 4
+		if w.scored {
+			ofServed.add(w.pred, hold)
+			ofServed.cover(w.lo, w.hi, hold)
+		}
+		talk := sc.Service.draw(rng, sc.HandleTime.Seconds())
+		group := it.Group
+		clock.after(seconds(talk), func() { svc.Ended(ctx, agent, group, seconds(talk)) })
+	}
+
+	// dispatch offers queued visitors to free agents, as calls.Manager
+	// does. An agent answers at once, or, with probability sc.NoAnswer,
+	// lets its phone ring for ringTime and misses the visitor, who stays
+	// queued (and may give up meanwhile).
+	dispatch := func() {
 		for {
-			it, agent, ok := svc.Route(now, nil)
+			it, agent, ok := svc.Route(clock.now, nil)
 			if !ok {
 				return
 			}
 			w := waiting[it.ID]
-			delete(waiting, it.ID)
 			svc.Offer(ctx, agent, it)
-			svc.Answered(ctx, agent)
-			svc.Leave(it.Group, it.ID, now, false)
-			res.Served++
-			hold := now.Sub(w.arrive).Seconds()
-			holdtime[w.group] = (holdtime[w.group]*3 + hold) / 4
-			if w.scored {
-				ofServed.add(w.pred, hold)
-				ofServed.cover(w.lo, w.hi, hold)
+			if rng.Float64() >= sc.NoAnswer {
+				answer(agent, it, w)
+				continue
 			}
-			talk := sc.Service.draw(rng, sc.HandleTime.Seconds())
-			group := it.Group
-			clock.after(seconds(talk), func() { svc.Ended(ctx, agent, group, seconds(talk)) })
+			clock.after(ringTime, func() {
+				if _, still := waiting[it.ID]; still {
+					svc.Missed(ctx, agent, it)
+				} else {
+					svc.Release(ctx, agent, it) // the visitor gave up while it rang
+				}
+			})
+		}
+	}
+
+	// staff sets agents away or back so that Staffing(t) of them take
+	// calls; one set away on a call finishes it first.
+	staff := func() {
+		want := min(sc.Agents, max(sc.Staffing(clock.now.Sub(start)), 0))
+		for i, a := range cfg.Agents {
+			svc.SetAway(ctx, a.URI, i >= want)
 		}
 	}
 
@@ -104,6 +131,16 @@ func RunService(sc Scenario) Result {
 	arrival := math.Inf(1)
 	if sc.Visitors > 0 {
 		arrival = nextArrival(0)
+	}
+	if sc.Staffing != nil { // looked at every minute while visitors come or wait
+		var tick func()
+		tick = func() {
+			staff()
+			if !math.IsInf(arrival, 1) || len(waiting) > 0 {
+				clock.after(time.Minute, tick)
+			}
+		}
+		tick()
 	}
 	for n := 0; !math.IsInf(arrival, 1) || clock.events.Len() > 0; {
 		if clock.events.Len() == 0 || arrival < secs(clock.events[0].at) {
@@ -191,6 +228,9 @@ func (h *timers) Pop() any {
 	*h = old[:len(old)-1]
 	return t
 }
+
+// ringTime is how long a phone that is not answered rings (calls.ring_timeout).
+const ringTime = 20 * time.Second
 
 // noStore keeps nothing: a simulation has no restart to survive.
 type noStore struct{}

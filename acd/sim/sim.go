@@ -93,6 +93,10 @@ type Scenario struct {
 	ThroughService bool
 	Groups         int
 	WrapUp         time.Duration
+	// NoAnswer is the share of rings an agent lets go unanswered (they
+	// ring 20 s, then the agent is skipped for acd.ring_skip); through
+	// the service only.
+	NoAnswer float64
 	// EstimatorSeed configures the online estimator under test.
 	EstimatorSeed acd.EstimatorConfig
 }
