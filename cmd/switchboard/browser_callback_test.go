@@ -93,3 +93,38 @@ func TestBrowser_ConsoleTakesAndCompletesACallback(t *testing.T) {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}
 }
+
+// TestBrowser_LongWaitOffersACallback: with every agent busy the widget
+// shows the group busy and still offers Talk now; the call queues, and
+// once it has waited past the group's max_wait the widget opens its
+// callback form while the call keeps its place.
+func TestBrowser_LongWaitOffersACallback(t *testing.T) {
+	chromium := chromiumPath(t)
+	conf := filepath.Join(t.TempDir(), "groups.yaml")
+	os.WriteFile(conf, []byte("acd:\n  groups:\n    - {id: billing, name: Billing, skill: billing, min_proficiency: 2, max_wait: 2s}\n"), 0o644)
+	p := startCallServer(t, "--config="+conf)
+	agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	first := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
+	waitCall(t, p, first, "talking", "")
+
+	ctx, pageLog := newBrowser(t, chromium,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true))
+	wait := waiter(t, ctx, p, pageLog)
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
+		t.Fatal(err)
+	}
+	wait("billing busy", rowShows("billing", "Billing", "Open, all agents busy"))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the callback form, the call still queued", `(w => w.dataset.callbackState === 'form' && w.dataset.callState === 'queued')(
+		document.getElementById('switchboard-widget'))`)
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
