@@ -100,12 +100,7 @@ func TestBrowser_ConsoleTakesAndCompletesACallback(t *testing.T) {
 // callback form while the call keeps its place.
 func TestBrowser_LongWaitOffersACallback(t *testing.T) {
 	chromium := chromiumPath(t)
-	conf := filepath.Join(t.TempDir(), "groups.yaml")
-	os.WriteFile(conf, []byte("acd:\n  groups:\n    - {id: billing, name: Billing, skill: billing, min_proficiency: 2, max_wait: 2s}\n"), 0o644)
-	p := startCallServer(t, "--config="+conf)
-	agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	first := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
-	waitCall(t, p, first, "talking", "")
+	p := busyWithMaxWait(t, "2s")
 
 	ctx, pageLog := newBrowser(t, chromium,
 		chromedp.Flag("use-fake-device-for-media-stream", true),

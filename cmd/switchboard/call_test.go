@@ -506,12 +506,7 @@ func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 // A caller who waits past the group's max_wait is offered a callback and
 // keeps its place in the queue.
 func TestCall_LongWaitIsOfferedACallback(t *testing.T) {
-	conf := filepath.Join(t.TempDir(), "groups.yaml")
-	os.WriteFile(conf, []byte("acd:\n  groups:\n    - {id: billing, name: Billing, skill: billing, min_proficiency: 2, max_wait: 1s}\n"), 0o644)
-	p := startCallServer(t, "--config="+conf)
-	agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	first := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
-	waitCall(t, p, first, "talking", "")
+	p := busyWithMaxWait(t, "1s")
 	second := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
 	calltest.Eventually(t, "a callback offered to the second caller", func() bool {
 		v := getCall(t, p, second)
@@ -520,4 +515,18 @@ func TestCall_LongWaitIsOfferedACallback(t *testing.T) {
 		}
 		return v.CallbackOffered
 	})
+}
+
+// busyWithMaxWait runs switchboard with billing's max_wait set to maxWait
+// and its only agent, alice, on a call with a first visitor: the next
+// caller queues.
+func busyWithMaxWait(t *testing.T, maxWait string) *proc {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "groups.yaml")
+	os.WriteFile(conf, []byte("acd:\n  groups:\n    - {id: billing, name: Billing, skill: billing, min_proficiency: 2, max_wait: "+maxWait+"}\n"), 0o644)
+	p := startCallServer(t, "--config="+conf)
+	agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	first := call(t, p, calltest.NewTestBrowser(t, calltest.BrowserOptions{}), "billing")
+	waitCall(t, p, first, "talking", "")
+	return p
 }
