@@ -12,8 +12,10 @@ type Config struct {
 	// Domain is the SIP domain of group presentities: sip:<group-id>@<domain>.
 	Domain string `yaml:"domain"`
 	// PresenceServer is where availability is PUBLISHed, a SIP URI such as
-	// "sip:10.0.0.5:5060" (add ";transport=tcp" for TCP). Empty means the
-	// presence role of this same process, still over SIP.
+	// "sip:10.0.0.5:5060" (add ";transport=tcp" for TCP; over UDP, a
+	// PUBLISH past 1300 bytes goes over TCP to the same port). Empty means
+	// the presence role of this same process, still over SIP (TCP when it
+	// listens on TCP).
 	PresenceServer string `yaml:"presence_server"`
 	// Username and Password authenticate the PUBLISHes (a trusted user of
 	// the presence server).

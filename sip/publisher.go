@@ -93,12 +93,22 @@ func (p *Publisher) request(event, presentity, etag string, doc []byte) (*sipmsg
 	return req, nil
 }
 
+// authAllowance is room for the Authorization header a challenge adds
+// after the request is built.
+const authAllowance = 400
+
 // sendTo directs req to the server at target, a SIP URI whose transport
 // parameter (UDP by default) and port (the transport's default) it honours.
+// A request too large for UDP with its credentials goes over TCP to the
+// same host and port (RFC 3261 §18.1.1): a group's document with its
+// figures passes 1300 bytes.
 func sendTo(req *sipmsg.Request, target sipmsg.Uri) {
 	transport := "UDP"
 	if t, ok := target.UriParams.Get("transport"); ok {
 		transport = strings.ToUpper(t)
+	}
+	if transport == "UDP" && messageSize(req)+authAllowance > udpLimit {
+		transport = "TCP"
 	}
 	req.SetTransport(transport)
 	port := target.Port

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/switchboard/switchboard/internal/siptest"
 	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/sip/digestauth"
 )
 
 // The ACD's publisher authenticates when challenged, modifies its
@@ -101,4 +103,48 @@ func TestPublisher_ReusesTheNonce(t *testing.T) {
 	if n := st.presence.Stats().Publications; n != 65 {
 		t.Errorf("%d publications, want 65", n)
 	}
+}
+
+// A document too large for UDP with its credentials goes over TCP to the
+// presence server's port (RFC 3261 §18.1.1), which serves both.
+func TestPublisher_LargeDocumentGoesOverTCP(t *testing.T) {
+	port := sharedPort(t)
+	st := newStack(t, func(c *Config, _ *presence.Config) {
+		c.UDP, c.TCP = port, port
+		c.Auth = AuthConfig{Enabled: true, Digest: digestauth.Config{Realm: "example.com"},
+			Users: []User{{Name: "acd", Password: "acd-pw"}}, Trusted: []string{"acd"}}
+	})
+	client := newStack(t, nil) // the ACD's own SIP endpoint, with TCP
+	pub, err := NewPublisher(client.srv, "sip:"+port, "acd", "acd-pw", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const group = "sip:support@example.com"
+	doc := siptest.PIDF(group, "g", "open", "<note>"+strings.Repeat("figures ", 150)+"</note>") // about 1.5 kB
+	if err := pub.Publish(context.Background(), presence.EventPresence, group, []byte(doc)); err != nil {
+		t.Fatalf("a %d-byte document: %v", len(doc), err)
+	}
+	if got, ok := st.presence.Document(group); !ok || !strings.Contains(string(got), "figures figures") {
+		t.Fatalf("document stored: %v", ok)
+	}
+}
+
+// sharedPort is a loopback address free on both UDP and TCP.
+func sharedPort(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		u.Close()
+		if err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free on both UDP and TCP")
+	return ""
 }

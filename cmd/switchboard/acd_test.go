@@ -40,7 +40,7 @@ func waitGroupNotify(t *testing.T, w *siptest.Peer, want ...string) *sipmsg.Requ
 func TestACD_TwoProcessesGroupAvailabilityReachesWatchers(t *testing.T) {
 	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
 	acdProc := startSwitchboard(t, t.TempDir(), "roles=acd",
-		"acd.presence_server=sip:"+pres.UDP, "acd.publish_interval=1s", "acd.min_publish_gap=50ms")
+		"acd.presence_server=sip:"+pres.TCP+";transport=tcp", "acd.publish_interval=1s", "acd.min_publish_gap=50ms")
 
 	w := siptest.NewPeer(t)
 	sub := w.Request("SUBSCRIBE", "sip:billing@example.com", "bob", pres.UDP, "", "Event: presence", "Expires: 600")
@@ -77,7 +77,7 @@ func TestACD_TwoProcessesGroupAvailabilityReachesWatchers(t *testing.T) {
 
 func TestACD_AgentAPISetsAwayWithBearerToken(t *testing.T) {
 	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
-	p := startSwitchboard(t, t.TempDir(), "roles=acd", "acd.presence_server=sip:"+pres.UDP)
+	p := startSwitchboard(t, t.TempDir(), "roles=acd", "acd.presence_server=sip:"+pres.TCP+";transport=tcp")
 	alice := siptest.NewPeer(t)
 	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
 	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}

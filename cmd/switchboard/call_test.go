@@ -448,7 +448,7 @@ func TestCall_SilentBrowserEndsWithMediaTimeout(t *testing.T) {
 func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 	const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
-	acdHost := startSwitchboard(t, t.TempDir(), append([]string{"roles=acd", "acd.presence_server=sip:" + pres.UDP,
+	acdHost := startSwitchboard(t, t.TempDir(), append([]string{"roles=acd", "acd.presence_server=sip:" + pres.TCP + ";transport=tcp",
 		"web.cookie_key=" + key}, callSets...)...)
 	web := startSwitchboard(t, t.TempDir(), "roles=web", "web.presence_server=sip:"+pres.UDP, "web.cookie_key="+key,
 		"web.cookie_domain=example.com")

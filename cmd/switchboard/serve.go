@@ -80,7 +80,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer background.Wait()
 	if agents != nil {
 		target := cfg.ACD.PresenceServer
-		if target == "" { // this process's presence role, over SIP all the same
+		switch {
+		case target != "":
+		case sipSrv.Addr("tcp") != "": // this process's presence role, over SIP all the same
+			target = "sip:" + loopbackOf(sipSrv.Addr("tcp")) + ";transport=tcp"
+		default:
 			target = "sip:" + loopbackOf(sipSrv.Addr("udp"))
 		}
 		pub, err := sip.NewPublisher(sipSrv, target, cfg.ACD.Username, cfg.ACD.Password,

@@ -23,7 +23,7 @@ func TestWeb_AgentPresenceReachesAvailabilityJSON(t *testing.T) {
 // server, and the web role SUBSCRIBEs to it.
 func TestWeb_ThreeHostsAgentPresenceReachesAvailabilityJSON(t *testing.T) {
 	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
-	acdProc := startSwitchboard(t, t.TempDir(), "roles=acd", "acd.presence_server=sip:"+pres.UDP,
+	acdProc := startSwitchboard(t, t.TempDir(), "roles=acd", "acd.presence_server=sip:"+pres.TCP+";transport=tcp",
 		"acd.publish_interval=1s", "acd.min_publish_gap=50ms")
 	web := startSwitchboard(t, t.TempDir(), "roles=web", "web.presence_server=sip:"+pres.UDP,
 		"web.refresh_interval=200ms")
