@@ -19,10 +19,14 @@
 // priority, then the longest wait; the preferred agent while sticky_wait
 // lasts, proficiency steps and overflow by wait, a speaker of the
 // visitor's language, the best skilled, the longest idle since its last
-// call; an agent who missed a visitor skipped for ring_skip. Each group
-// has an Estimator of
-// the wait of a newly arriving visitor: the queue-length predictor with
-// abandonment, with handle time and patience learnt online. Run publishes
+// call; an agent who missed a visitor skipped for ring_skip.
+//
+// A group is open, busy, full, closed or after-hours (GroupStatus.State).
+// Its Estimator gives one estimate for everything shown: the
+// queue-length predictor with abandonment, counting the visitors served
+// first in groups that share agents, with handle time and patience learnt
+// online (patience read off the distribution of waits), and the range the
+// wait falls in with 60% probability. Run publishes
 // every group's and agent's document (docs/acd-pidf.md) to the presence
 // server over real SIP, even when it runs in the same process, so the
 // roles can be split across hosts.

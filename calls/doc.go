@@ -7,7 +7,12 @@
 //	            ▲                    │
 //	            └── agent missed ────┘
 //
-// The package knows no transport: a MediaEngine answers the visitor's
-// offer (pion/webrtc in media/) and a Dialer places the agent's leg (the
-// SIP B2BUA in sip/).
+// Callbacks (callbacks.go, attempt.go) go the same way through the
+// queue; an attempt rings the agent, then the visitor through a Trunk,
+// and a busy or unreached visitor is retried after retry_spacing.
+//
+// The package knows no transport: it consumes the ACD through the small
+// ACD interface, a MediaEngine answers the visitor's offer (pion/webrtc in
+// media/), a Dialer places the agent's leg and a Trunk the visitor's (the
+// SIP B2BUA in sip/), a Bridger gives callbacks their RTP legs.
 package calls
