@@ -447,13 +447,6 @@ func validAddress(v string, star bool) bool {
 
 // balancedQuotes reports whether every quoted string in s ends.
 func balancedQuotes(s []byte) bool {
-	return outsideQuotes(s, func(int) bool { return true })
-}
-
-// outsideQuotes calls visit with the index of each byte of s outside a
-// quoted string (quotes and escapes included), until visit returns false,
-// and reports whether s ended outside a quoted string.
-func outsideQuotes[T string | []byte](s T, visit func(i int) bool) bool {
 	in := false
 	for i := 0; i < len(s); i++ {
 		switch {
@@ -461,8 +454,6 @@ func outsideQuotes[T string | []byte](s T, visit func(i int) bool) bool {
 			i++
 		case s[i] == '"':
 			in = !in
-		case !in && !visit(i):
-			return true
 		}
 	}
 	return !in
@@ -494,14 +485,18 @@ func eachPart(s string, sep byte, fn func(string) bool) bool {
 
 // indexOutsideQuotes is the index of the first c outside quoted strings.
 func indexOutsideQuotes(s string, c byte) int {
-	at := -1
-	outsideQuotes(s, func(i int) bool {
-		if s[i] == c {
-			at = i
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case in && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			in = !in
+		case !in && s[i] == c:
+			return i
 		}
-		return at < 0
-	})
-	return at
+	}
+	return -1
 }
 
 // isToken reports whether s is an RFC 3261 §25.1 token.
