@@ -102,32 +102,49 @@ func (s *Service) status(g *group, now time.Time) GroupStatus {
 		st.RetryAfter = closedRetry
 	default:
 		ahead := s.ahead(g, 0, now.Add(time.Nanosecond))
-		st.EWT = g.wait(ahead, st.Available, st.Busy)
-		st.EWTLow, st.EWTHigh = g.interval(ahead, st.Available, st.Busy)
+		agents := s.agentsFor(g, st.Available+st.Busy, now)
+		st.EWT = g.wait(ahead, st.Available, agents)
+		st.EWTLow, st.EWTHigh = g.interval(ahead, st.Available, agents)
 		st.Band = BandOf(st.EWT, s.cfg.Bands)
 		if !st.Accepting {
-			st.RetryAfter = max(g.wait(0, 0, st.Busy), 5*time.Second)
+			st.RetryAfter = max(g.wait(0, 0, agents), 5*time.Second)
 		}
 	}
 	return st
 }
 
+// agentsFor is how many of the serving agents of group g a wait counts on:
+// those who also serve groups of a higher priority serve g only with the
+// time the traffic of those leaves them (their Load). At least a tenth of
+// them count: a higher group's queue that outgrows its agents is trimmed
+// by abandons, not by starving every other group for ever. s.mu must be
+// held.
+func (s *Service) agentsFor(g *group, serving int, now time.Time) float64 {
+	taken := 0.0
+	for _, h := range s.groups {
+		if h.cfg.Priority > g.cfg.Priority && s.share(g, h) {
+			taken += h.est.Load(now)
+		}
+	}
+	return max(float64(serving)-taken, float64(serving)/10)
+}
+
 // interval is the 20th and 80th percentiles of that wait, rounded.
-func (g *group) interval(ahead, available, busy int) (lo, hi time.Duration) {
+func (g *group) interval(ahead, available int, agents float64) (lo, hi time.Duration) {
 	if ahead -= available; ahead < 0 {
 		return 0, 0
 	}
-	lo, hi = g.est.Interval(ahead, available+busy)
+	lo, hi = g.est.Interval(ahead, agents)
 	return lo.Round(time.Second), hi.Round(time.Second)
 }
 
 // wait is the estimated wait of a visitor with ahead visitors before it,
 // rounded to the second: free agents take the first of them at once, then
-// every agent serves the queue. The group's EWT, a queued visitor's wait
-// and the refusals all come from it.
-func (g *group) wait(ahead, available, busy int) time.Duration {
+// agents (agentsFor) serve the queue. The group's EWT, a queued visitor's
+// wait and the refusals all come from it.
+func (g *group) wait(ahead, available int, agents float64) time.Duration {
 	if ahead -= available; ahead < 0 {
 		return 0
 	}
-	return g.est.Wait(ahead, available+busy).Round(time.Second)
+	return g.est.Wait(ahead, agents).Round(time.Second)
 }

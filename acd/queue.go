@@ -79,6 +79,7 @@ func (s *Service) Enqueue(it *Item) (int, error) {
 		i--
 	}
 	g.queue = slices.Insert(g.queue, i, it)
+	g.est.ObserveArrival(it.Enqueued)
 	return i + 1, nil
 }
 
@@ -177,7 +178,7 @@ func (s *Service) Waiting(group, id string, now time.Time) (position int, ewt ti
 	}
 	st := s.status(g, now)
 	it := g.queue[position-1]
-	return position, g.wait(s.ahead(g, it.Priority, it.Enqueued), st.Available, st.Busy)
+	return position, g.wait(s.ahead(g, it.Priority, it.Enqueued), st.Available, s.agentsFor(g, st.Available+st.Busy, now))
 }
 
 // ahead counts the visitors Route serves before a visitor of group g with

@@ -3,6 +3,7 @@ package acd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -347,6 +348,49 @@ func TestWaiting_CountsTheVisitorsOfAHigherGroupSharingTheAgents(t *testing.T) {
 		}
 		if st := s.Status(time.Now())[0]; st.EWT <= shared {
 			t.Fatalf("a newcomer to billing: %s, want more than the first visitor's %s", st.EWT, shared)
+		}
+	})
+}
+
+// A group of lower priority is served by shared agents only with the time
+// the traffic of the higher group leaves them: its wait grows with that
+// traffic, the higher group's own does not, and the effect fades once the
+// traffic stops (about a quarter of an hour of memory).
+func TestWaiting_SharedAgentsCountForTheTimeAHigherGroupLeavesThem(t *testing.T) {
+	cfg := testConfig()
+	cfg.Agents = []acd.AgentConfig{{URI: dave, Skills: map[string]int{"billing": 4, "support": 4}}}
+	for _, uri := range []string{"sip:erin@example.com", "sip:frank@example.com", "sip:grace@example.com"} {
+		cfg.Agents = append(cfg.Agents, acd.AgentConfig{URI: uri, Skills: map[string]int{"billing": 4, "support": 4}})
+	}
+	cfg.Groups[1].Priority = 1 // support first
+	cfg.Groups[0].QueueLimit = 0
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newService(t, cfg)
+		ctx := context.Background()
+		for _, a := range cfg.Agents {
+			s.SetRegistered(ctx, a.URI, true)
+			s.Offer(ctx, a.URI, &acd.Item{ID: "x" + a.URI, Group: "billing"})
+			s.Answered(ctx, a.URI) // every agent on a call
+		}
+		enqueue(t, s, "b1", "billing")
+		before := s.Status(time.Now())
+		// Ten support visitors in ten minutes, each answered at once.
+		for i := range 10 {
+			time.Sleep(time.Minute)
+			id := fmt.Sprint("s", i)
+			enqueue(t, s, id, "support")
+			s.Leave("support", id, time.Now(), false)
+		}
+		during := s.Status(time.Now())
+		if during[0].EWT <= before[0].EWT {
+			t.Errorf("billing's wait %s with support's traffic on the shared agents, %s without", during[0].EWT, before[0].EWT)
+		}
+		if during[1].EWT != before[1].EWT {
+			t.Errorf("support's wait moved from %s to %s with its own traffic", before[1].EWT, during[1].EWT)
+		}
+		time.Sleep(2 * time.Hour)
+		if after := s.Status(time.Now()); after[0].EWT != before[0].EWT {
+			t.Errorf("billing's wait %s two hours after support's traffic stopped, %s before it", after[0].EWT, before[0].EWT)
 		}
 	})
 }

@@ -21,8 +21,10 @@ import (
 // rings and ring_skip, agents going away and back (Staffing). With
 // sc.Groups above 1, the agents serve every group and arrivals are shared
 // among the groups equally; the first group has the highest priority.
-// Potential waits are not scored: with priorities between groups and
-// re-rings the queue is not FIFO.
+// An abandoner's potential wait ends when the first visitor of its group
+// who came after it is answered: a group answers its visitors in the
+// order they came (a missed ring aside), so the abandoner would have been
+// answered by then, and not much earlier.
 func RunService(sc Scenario) Result {
 	if sc.Agents < 1 || sc.HandleTime <= 0 || sc.Patience <= 0 || sc.Visitors < 0 ||
 		!(sc.MaxArrival > 0) || sc.Arrival == nil {
@@ -63,7 +65,8 @@ func RunService(sc Scenario) Result {
 		scored bool
 	}
 	waiting := map[string]*waiter{}
-	var ofServed score
+	gaveUp := make([][]*waiter, groups) // per group, abandoners in arrival order, potential wait not yet known
+	var ofServed, ofAbandoned score
 	res := Result{Scenario: sc.Name, Seed: sc.Seed}
 	secs := func(t time.Time) float64 { return t.Sub(start).Seconds() }
 
@@ -79,6 +82,11 @@ func RunService(sc Scenario) Result {
 		if w.scored {
 			ofServed.add(w.pred, hold)
 			ofServed.cover(w.lo, w.hi, hold)
+		}
+		for len(gaveUp[w.group]) > 0 && gaveUp[w.group][0].arrive.Before(w.arrive) {
+			ab := gaveUp[w.group][0]
+			gaveUp[w.group] = gaveUp[w.group][1:]
+			ofAbandoned.add(ab.pred, now.Sub(ab.arrive).Seconds())
 		}
 		talk := sc.Service.draw(rng, sc.HandleTime.Seconds())
 		group := it.Group
@@ -166,13 +174,14 @@ func RunService(sc Scenario) Result {
 			pos, ewt := svc.Waiting(it.Group, id, clock.now)
 			st := svc.Status(clock.now)[g]
 			ahead := max(pos-1-st.Available, 0)
-			w.pred = [3]float64{ewt.Seconds(), truth.Wait(ahead, st.Available+st.Busy).Seconds(), holdtime[g]}
+			w.pred = [3]float64{ewt.Seconds(), truth.Wait(ahead, float64(st.Available+st.Busy)).Seconds(), holdtime[g]}
 			patience := sc.Impatience.draw(rng, sc.Patience.Seconds())
 			clock.after(seconds(patience), func() {
 				if _, still := waiting[id]; still {
 					delete(waiting, id)
 					svc.Leave(it.Group, id, clock.now, true)
 					res.Abandoned++
+					gaveUp[w.group] = append(gaveUp[w.group], w)
 				}
 			})
 			continue
@@ -182,12 +191,12 @@ func RunService(sc Scenario) Result {
 		ev.f()
 		dispatch()
 	}
-	res.Compared = ofServed.n
+	res.Compared, res.Potential = ofServed.n, ofAbandoned.n
 	if ofServed.n > 0 {
 		res.Coverage = float64(ofServed.covered) / float64(ofServed.n)
 	}
 	res.RMSE, res.MeanError = ofServed.summary()
-	res.PotentialRMSE, res.PotentialMeanError = (&score{}).summary()
+	res.PotentialRMSE, res.PotentialMeanError = ofAbandoned.summary()
 	return res
 }
 

@@ -301,7 +301,7 @@ func Run(sc Scenario) Result {
 			vis.scored = true
 			// Serving as the ACD counts them: agents on a call, also those
 			// who will leave once it ends (Staffing), or the staff.
-			serving := max(capacity(t), busy, 1)
+			serving := float64(max(capacity(t), busy, 1))
 			lo, hi := online.Interval(nWaiting, serving)
 			vis.lo, vis.hi = lo.Seconds(), hi.Seconds()
 			vis.pred = [3]float64{

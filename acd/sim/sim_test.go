@@ -10,13 +10,14 @@ import (
 )
 
 // belowAsterisk is the share of Asterisk's RMSE the estimate must stay
-// under: 0.70 is the goal; the scenarios listed here do not reach it yet
-// (issue 12) and must not fall further behind. Even the predictor with
-// the true rates does not reach it under staffing changes (0.72).
+// under: 0.70 is the goal. With the five seeds of switchboard simulate
+// only two scenarios miss it: a lower-priority group sharing its agents
+// (0.77) and missed rings (0.71, where the estimate with the true rates
+// is at 0.69); with the three seeds here, two more lie within their 95%
+// interval of it (issue 12).
 var belowAsterisk = map[string]float64{
-	"lognormal-service-cv1.5": 0.72, "lognormal-service-cv2": 0.75,
-	"lognormal-patience-cv0.5": 0.73, "staffing": 0.77, "service-shared-agents": 0.78,
-	"service-no-answer": 0.76, "service-staffing": 0.77,
+	"lognormal-service-cv2": 0.72, "service-shared-agents": 0.80,
+	"service-no-answer": 0.74, "service-staffing": 0.73,
 }
 
 // coverageFloor is the least share of waits within the 60% interval: 0.52
