@@ -1,9 +1,6 @@
 package acd
 
 import (
-	"bytes"
-	"encoding/xml"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -27,50 +24,47 @@ func (s *Service) GroupURI(id string) string { return "sip:" + id + "@" + s.cfg.
 // groupDocument renders a group's availability as PIDF (RFC 3863) with our
 // extension: basic open when the group takes visitors now.
 func groupDocument(entity string, st GroupStatus) []byte {
-	var b bytes.Buffer
 	basic := "closed"
 	if st.Accepting {
 		basic = "open"
 	}
-	state := st.State()
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
-		`<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:sb="%s" entity="%s">`+
-		`<tuple id="%s"><status><basic>%s</basic></status></tuple>`,
-		Namespace, esc(entity), TupleID, basic)
-	fmt.Fprintf(&b, `<sb:group id="%s" skill="%s" state="%s">`, esc(st.ID), esc(st.Skill), state)
-	field := func(name, v string) { fmt.Fprintf(&b, "<sb:%s>%s</sb:%s>", name, esc(v), name) }
-	field("name", st.Name)
-	field("available-agents", strconv.Itoa(st.Available))
-	field("busy-agents", strconv.Itoa(st.Busy))
-	field("away-agents", strconv.Itoa(st.Away))
-	field("queue-length", strconv.Itoa(st.QueueLength))
-	field("ewt-seconds", strconv.Itoa(int(st.EWT/time.Second))) // rounded already
-	field("ewt-band", st.Band)
-	field("ewt-low-seconds", strconv.Itoa(int(st.EWTLow/time.Second)))
-	field("ewt-high-seconds", strconv.Itoa(int(st.EWTHigh/time.Second)))
-	b.WriteString("</sb:group></presence>")
-	return b.Bytes()
+	w := pidf.NewWriter(entity, pidf.Namespace{Prefix: "sb", URI: Namespace})
+	w.Tuple(TupleID, basic)
+	w.Start(Namespace, "group", "id", st.ID, "skill", st.Skill, "state", st.State())
+	seconds := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) } // rounded already
+	for _, f := range [...]struct{ name, value string }{
+		{"name", st.Name},
+		{"available-agents", strconv.Itoa(st.Available)},
+		{"busy-agents", strconv.Itoa(st.Busy)},
+		{"away-agents", strconv.Itoa(st.Away)},
+		{"queue-length", strconv.Itoa(st.QueueLength)},
+		{"ewt-seconds", seconds(st.EWT)},
+		{"ewt-band", st.Band},
+		{"ewt-low-seconds", seconds(st.EWTLow)},
+		{"ewt-high-seconds", seconds(st.EWTHigh)},
+	} {
+		w.Element(Namespace, f.name, f.value)
+	}
+	return w.Bytes()
 }
 
 // agentDocument renders an agent's state: basic open when available, an
 // RPID activity for busy and away (RFC 4480), and our agent element.
 func agentDocument(a *Agent) []byte {
-	var b bytes.Buffer
 	basic := "closed"
 	if a.State == StateAvailable {
 		basic = "open"
 	}
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
-		`<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" `+
-		`xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" xmlns:sb="%s" entity="%s">`+
-		`<tuple id="%s"><status><basic>%s</basic></status></tuple>`,
-		Namespace, esc(a.Config.URI), TupleID, basic)
+	w := pidf.NewWriter(a.Config.URI,
+		pidf.Namespace{Prefix: "dm", URI: pidf.NamespaceDataModel},
+		pidf.Namespace{Prefix: "rpid", URI: pidf.NamespaceRPID},
+		pidf.Namespace{Prefix: "sb", URI: Namespace})
+	w.Tuple(TupleID, basic)
 	if act := activity(a.State); act != "" {
-		fmt.Fprintf(&b, `<dm:person id="%s"><rpid:activities><rpid:%s/></rpid:activities></dm:person>`, TupleID, act)
+		w.Person(TupleID, act)
 	}
-	fmt.Fprintf(&b, `<sb:agent state="%s" since="%s"/>`, a.State, a.Since.UTC().Format(time.RFC3339))
-	b.WriteString("</presence>")
-	return b.Bytes()
+	w.EmptyElement(Namespace, "agent", "state", a.State.String(), "since", a.Since.UTC().Format(time.RFC3339))
+	return w.Bytes()
 }
 
 // agentDialog is the agent's dialog with the ACD's calls for its
@@ -105,12 +99,6 @@ func activity(s State) string {
 		return "away"
 	}
 	return ""
-}
-
-func esc(s string) string {
-	var b bytes.Buffer
-	xml.EscapeText(&b, []byte(s))
-	return b.String()
 }
 
 // ParseGroupDocument reads a group's availability back from the presence

@@ -2,7 +2,7 @@
 // (RFC 3863, media type application/pidf+xml), including the RPID
 // extensions of RFC 4480 and the data model elements of RFC 4479.
 //
-// The package owns three things:
+// The package owns these:
 //
 //   - ParseDocument: validation of a published body before it is accepted
 //     by the presence agent (size, nesting depth, well-formedness, no DTD,
@@ -18,6 +18,8 @@
 //     Document.Decode unmarshals one child with the root's namespaces in
 //     scope (the ACD reads its own extension so), Document.Persons the
 //     RPID activities of <dm:person> elements.
+//   - Writing a document (write.go): Writer, for publishers such as the
+//     ACD, with tuples, RPID persons and extension elements, escaped.
 //
 // Children of <presence> are kept as the exact bytes of the input, so RPID
 // and any other extension passes through Compose unchanged. Meaning (what
