@@ -5,7 +5,7 @@
 // An agent's state (offline, available, reserved, busy, wrap-up, away) is
 // derived from its inputs: its registration (location.Service reports it),
 // what its phone PUBLISHes (PresenceOf reads the composed PIDF document
-// through presence/pidf, which parses every PIDF document here),
+// through presence/pidf, which parses and writes every PIDF document here),
 // the calls the B2BUA routes to it (Offer, Answered, Missed, Failed,
 // Ended), and its own choice through the agent API (SetAway). Every change
 // of state, and of that choice, is stored (Store) and the choice restored
@@ -23,10 +23,12 @@
 //
 // A group is open, busy, full, closed or after-hours (GroupStatus.State).
 // Its Estimator gives one estimate for everything shown: the
-// queue-length predictor with abandonment, counting the visitors served
-// first in groups that share agents, with handle time and patience learnt
-// online (patience read off the distribution of waits), and the range the
-// wait falls in with 60% probability. Run publishes
+// queue-length predictor with abandonment for a visitor who is answered,
+// counting the visitors served first in groups that share agents and,
+// of agents shared with a higher group, the time its traffic leaves
+// them; handle time and patience learnt online (patience read off the
+// distribution of waits, each memory as long as its data's spread
+// needs), and the range the wait falls in with 60% probability. Run publishes
 // every group's and agent's document (docs/acd-pidf.md) to the presence
 // server over real SIP, even when it runs in the same process, so the
 // roles can be split across hosts.
