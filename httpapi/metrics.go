@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,10 @@ type MetricsConfig struct {
 	// default, so that only the host (or a scraper given access) reads
 	// the process's figures.
 	Addr string `yaml:"addr"`
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the same listener: CPU, heap, allocations, goroutines, mutex and
+	// block contention, for profiling under load. Off by default.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Validate names the first bad field under prefix.
@@ -28,7 +33,8 @@ func (c MetricsConfig) Validate(prefix string) error {
 	return nil
 }
 
-// MetricsServer serves GET /metrics on its own listener.
+// MetricsServer serves GET /metrics, and the profiles when asked, on its
+// own listener.
 type MetricsServer struct {
 	srv *http.Server
 	ln  net.Listener
@@ -42,6 +48,13 @@ func NewMetrics(cfg MetricsConfig, g prometheus.Gatherer) (*MetricsServer, error
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return &MetricsServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}}, nil
 }

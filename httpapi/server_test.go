@@ -75,19 +75,26 @@ func TestOps_HealthReadinessAndMetrics(t *testing.T) {
 	}
 }
 
-// /metrics is served on its own listener.
+// /metrics is served on its own listener, and Go's profiles beside it
+// only when metrics.pprof is on.
 func TestOps_MetricsOnTheirOwnListener(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
-	m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0"}, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go m.Run()
-	t.Cleanup(func() { m.Shutdown(context.Background()) })
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	if code, body := get(t, client, "http://"+m.Addr()+"/metrics"); code != 200 || !strings.Contains(body, "switchboard_test_total") {
-		t.Fatalf("metrics: %d", code)
+	for _, pprof := range []bool{false, true} {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
+		m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", Pprof: pprof}, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go m.Run()
+		t.Cleanup(func() { m.Shutdown(context.Background()) })
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		if code, body := get(t, client, "http://"+m.Addr()+"/metrics"); code != 200 || !strings.Contains(body, "switchboard_test_total") {
+			t.Fatalf("metrics: %d", code)
+		}
+		want := map[bool]int{false: 404, true: 200}[pprof]
+		if code, _ := get(t, client, "http://"+m.Addr()+"/debug/pprof/goroutine?debug=1"); code != want {
+			t.Errorf("pprof %v: /debug/pprof/goroutine %d, want %d", pprof, code, want)
+		}
 	}
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	Flood FloodConfig `yaml:"flood"`
 	// Connections bounds the TCP, TLS and WebSocket connections.
 	Connections ConnConfig `yaml:"connections"`
+	// Overload admits requests while the server answers them in time
+	// (max_in_flight, target, interval, retry_after).
+	Overload OverloadConfig `yaml:"overload"`
 	// Auth controls digest authentication.
 	Auth AuthConfig `yaml:"auth"`
 }
@@ -94,6 +97,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.Flood.Rate < 0 || c.Flood.Burst < 0 {
 		return fmt.Errorf("%s.flood.rate, burst: must not be negative", prefix)
+	}
+	if err := c.Overload.Validate(prefix + ".overload"); err != nil {
+		return err
 	}
 	if !c.Auth.Enabled {
 		return nil

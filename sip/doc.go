@@ -10,7 +10,10 @@
 //
 // Edges admit before any work: wire.go reads every message before sipgo
 // parses it (RFC 3261 §7, the torture tests of RFC 4475) and screen.go
-// answers what it refuses; framing.go cuts TCP and TLS streams into
+// answers what it refuses; overload.go admits a request only while the
+// server answers in time (requests in hand under an adaptive limit, UDP
+// datagrams not left waiting in the socket: 503 at once otherwise),
+// sojourn_linux.go reading the kernel's arrival stamps; framing.go cuts TCP and TLS streams into
 // messages, each to arrive whole in time; connlimit.go caps connections per
 // address and idle time, flood.go a token bucket per source address (503, then
 // silence), authguard.go backs off wrong passwords, and peerlogs.go bounds

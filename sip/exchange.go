@@ -17,11 +17,13 @@ import (
 
 // exchange is one request being answered.
 type exchange struct {
-	s   *Server
-	req *sipmsg.Request
-	tx  sipmsg.ServerTransaction
-	ctx context.Context
-	log *slog.Logger
+	s        *Server
+	req      *sipmsg.Request
+	tx       sipmsg.ServerTransaction
+	ctx      context.Context
+	log      *slog.Logger
+	start    time.Time // when its handler started
+	answered bool      // a final response went out
 }
 
 // requestTimeout bounds the work behind one answer; a UAC gives up after
@@ -35,9 +37,11 @@ func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.Serve
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
+		s.unanswered.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
-		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.peerLog}
+		x := &exchange{s: s, req: req, tx: tx, ctx: ctx, log: s.peerLog, start: time.Now()}
+		defer x.settle()
 		switch s.flood.admit(sourceAddr(req), time.Now()) {
 		case refuse:
 			s.metrics.refused.WithLabelValues("sip.flood.rate").Inc()
@@ -128,7 +132,19 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 	}
 	if code >= 200 {
 		x.s.metrics.answered(x.req.Method, code)
+		x.settle()
 	}
+}
+
+// settle counts the request answered, once: its first final response,
+// or the end of its handler without one. Its latency feeds the admission.
+func (x *exchange) settle() {
+	if x.answered {
+		return
+	}
+	x.answered = true
+	now := time.Now()
+	x.s.admit.done(now.Sub(x.start), x.s.unanswered.Add(-1), now)
 }
 
 // expires returns the request's Expires header, nil when absent, or an

@@ -15,15 +15,35 @@ import (
 // that needs no fragment, whatever the refused message copied into it.
 const maxRefusalBytes = udpLimit
 
-// screen reads one message before sipgo does (inspect): it returns the
-// message to hand on, or nil and the answer to send back to its source
-// (nil too when the message gets none).
-func (s *Server) screen(data []byte, src netip.Addr) (msg, answer []byte) {
+// screen reads one message before sipgo does (inspect) and admits a
+// request only while the server answers in time (admission): it returns
+// the message to hand on, or nil and the answer to send back to its
+// source (nil too when the message gets none).
+//
+// waited is how long the message waited in the socket before it was read,
+// 0 when unknown.
+func (s *Server) screen(data []byte, src netip.Addr, waited time.Duration) (msg, answer []byte) {
 	msg, v := inspect(data)
-	if v == passed {
+	if v != passed {
+		return nil, s.refuse(data, v, src)
+	}
+	if bytes.HasPrefix(msg, []byte("SIP/")) {
 		return msg, nil
 	}
-	return nil, s.refuse(data, v, src)
+	if why := s.admit.admit(msg, s.unanswered.Load(), waited, time.Now()); why != inTime {
+		return nil, s.overloaded(msg, why)
+	}
+	return msg, nil
+}
+
+// overloaded counts a request the admission refused and returns its 503.
+func (s *Server) overloaded(msg []byte, why string) []byte {
+	method, _, _ := bytes.Cut(msg, []byte(" "))
+	s.metrics.refused.WithLabelValues("sip.overload").Inc()
+	s.metrics.answered(sipmsg.RequestMethod(method), 503)
+	retry := strconv.Itoa(int(s.cfg.Overload.RetryAfter / time.Second))
+	return refusalMessage(msg, refusal(503, "Server Overloaded"), s.cfg.userAgent(),
+		"Retry-After: "+retry, `Warning: 399 - "sip.overload: `+why+`"`)
 }
 
 // refuse counts and logs (at debug) a message refused before parsing and
@@ -45,11 +65,12 @@ func (s *Server) refuse(data []byte, v verdict, src netip.Addr) []byte {
 	return answer
 }
 
-// refusalMessage builds the answer to a request inspect refused: its Via,
-// From, To, Call-ID and CSeq lines as they came (RFC 3261 §8.2.6.2), a To
-// tag, the reason, no body. It is nil when there is no Via to answer by or
-// when the answer would pass maxRefusalBytes.
-func refusalMessage(data []byte, v verdict, agent string) []byte {
+// refusalMessage builds the answer to a request refused before parsing:
+// its Via, From, To, Call-ID and CSeq lines as they came (RFC 3261
+// §8.2.6.2), a To tag, the reason, the extra header lines, no body. It is
+// nil when there is no Via to answer by or when the answer would pass
+// maxRefusalBytes.
+func refusalMessage(data []byte, v verdict, agent string, extra ...string) []byte {
 	head, _, _ := bytes.Cut(bytes.TrimLeft(data, "\r\n"), []byte("\r\n\r\n"))
 	_, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	fields, _ := unfold(rest)
@@ -78,6 +99,9 @@ func refusalMessage(data []byte, v verdict, agent string) []byte {
 	if v.code == 505 {
 		b.WriteString("Warning: 399 - \"SIP/2.0 only\"\r\n")
 	}
+	for _, h := range extra {
+		b.WriteString(h + "\r\n")
+	}
 	b.WriteString("Server: " + agent + "\r\nContent-Length: 0\r\n\r\n")
 	if vias == 0 || b.Len() > maxRefusalBytes {
 		return nil
@@ -87,21 +111,33 @@ func refusalMessage(data []byte, v verdict, agent string) []byte {
 
 // screenedPacketConn hands sipgo's UDP transport only the datagrams
 // screen passes; it answers the others itself, to their source address,
-// which a malformed Via cannot redirect.
+// which a malformed Via cannot redirect. Each datagram's wait in the
+// socket is read from the kernel's arrival stamp where there is one.
+// One goroutine reads it (sipgo's reader).
 type screenedPacketConn struct {
-	net.PacketConn
-	screen func(data []byte, src netip.Addr) (msg, answer []byte)
+	*net.UDPConn
+	screen  func(data []byte, src netip.Addr, waited time.Duration) (msg, answer []byte)
+	stamped bool   // the kernel stamps arrivals (stampArrivals)
+	oob     []byte // room for the stamp
+}
+
+func newScreenedPacketConn(c *net.UDPConn, screen func([]byte, netip.Addr, time.Duration) ([]byte, []byte)) *screenedPacketConn {
+	return &screenedPacketConn{UDPConn: c, screen: screen, stamped: stampArrivals(c), oob: make([]byte, stampSpace)}
 }
 
 // ReadFrom implements net.PacketConn.
-func (c screenedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+func (c *screenedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(b)
+		n, oobn, _, src, err := c.ReadMsgUDPAddrPort(b, c.oob)
 		if err != nil {
-			return n, addr, err
+			return n, nil, err
 		}
-		ap, _ := netip.ParseAddrPort(addr.String())
-		msg, answer := c.screen(b[:n], ap.Addr().Unmap())
+		var waited time.Duration
+		if t, ok := arrival(c.oob[:oobn]); ok {
+			waited = time.Since(t)
+		}
+		addr := net.UDPAddrFromAddrPort(src)
+		msg, answer := c.screen(b[:n], src.Addr().Unmap(), waited)
 		if msg != nil && len(msg) <= len(b) { // a rewritten message may have grown by a branch
 			return copy(b, msg), addr, nil
 		}

@@ -52,6 +52,7 @@ type Server struct {
 	tlsConf *tls.Config
 	trusted []netip.Prefix // proxies whose Record-Route is followed
 	flood   *flood
+	admit   *admission
 	conns   *connLimiter
 	peerLog *slog.Logger // for what a request makes us log
 	dialogs dialogCache
@@ -68,9 +69,10 @@ type Server struct {
 	listeners []interface{ Close() error }
 	serving   sync.WaitGroup
 
-	started  atomic.Bool  // Start has set the client: requests may go out
-	draining atomic.Bool  // Drain was called: new requests get 503
-	inflight atomic.Int64 // requests being handled
+	started    atomic.Bool  // Start has set the client: requests may go out
+	draining   atomic.Bool  // Drain was called: new requests get 503
+	inflight   atomic.Int64 // requests being handled
+	unanswered atomic.Int64 // of those, the ones without a final answer yet
 }
 
 // NewServer prepares a server; register roles with ServePresence and
@@ -108,6 +110,7 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 	}
 	s := &Server{
 		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted, flood: flood,
+		admit:   newAdmission(cfg.Overload, time.Now()),
 		conns:   &connLimiter{cfg: cfg.Connections.withDefaults(), exempt: trusted, perAddr: map[netip.Addr]int{}},
 		metrics: newMetrics(reg),
 		peerLog: PeerLogger(log),
@@ -115,6 +118,17 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 		methods: []string{"OPTIONS"},
 	}
 	s.conns.refused = func(limit string) { s.metrics.refused.WithLabelValues(limit).Inc() }
+	if reg != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "switchboard_sip_requests_in_hand",
+				Help: "SIP requests being handled that have no final answer yet.",
+			}, func() float64 { return float64(s.unanswered.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "switchboard_sip_admission_limit",
+				Help: "Requests in hand past which new ones are refused with 503 (sip.overload; 0: off).",
+			}, func() float64 { return float64(s.admit.Limit()) }))
+	}
 	srv.OnOptions(s.handle(s.onOptions))
 	srv.OnNoRoute(s.handle(s.onNoRoute))
 	return s, nil
@@ -179,18 +193,19 @@ func (s *Server) listen(network, addr string) (func(), error) {
 	var bound string
 	switch network {
 	case "udp":
-		c, err := net.ListenPacket("udp", addr)
+		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			return nil, err
 		}
+		c := pc.(*net.UDPConn)
 		// A NOTIFY fan-out brings a burst of answers at once: a default
 		// socket buffer (208 KiB) drops them, and each drop costs a
 		// retransmission (T1). The kernel caps this at net.core.rmem_max.
-		if uc, ok := c.(*net.UDPConn); ok {
-			uc.SetReadBuffer(udpBufferBytes)
-			uc.SetWriteBuffer(udpBufferBytes)
-		}
-		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(screenedPacketConn{c, s.screen}) }
+		// A request that waits in it too long is refused (OverloadConfig).
+		c.SetReadBuffer(udpBufferBytes)
+		c.SetWriteBuffer(udpBufferBytes)
+		sc := newScreenedPacketConn(c, s.screen)
+		closer, bound, serve = c, c.LocalAddr().String(), func() error { return s.srv.ServeUDP(sc) }
 	default:
 		raw, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -4,10 +4,19 @@
 // SUBSCRIBE and its initial NOTIFY per call (testdata/sipp/bench_*.xml),
 // and runs the Go benchmarks for the rest, such as NOTIFY fan-out.
 //
-//	go run ./tools/sbbench [-start 7000] [-factor 1.2] [-step 35s] [-budget 180s] [-users 100000] [-gobench=false]
+//	go run ./tools/sbbench [-start 7000] [-factor 1.2] [-step 35s] [-budget 180s] [-overload-step 30s] [-users 100000] [-gobench=false]
 //	                       [-agents=false] [-agent-count 500] [-only agents]
 //	                       [-web=false] [-only web]
 //	                       [-calls=false] [-call-levels 100,300,500] [-call-window 15s] [-only calls]
+//
+// After each ramp, two steps judge how it behaves near and past its
+// maximum (issue 13): one at 80% of the maximum, whose p99 answer time
+// must stay under 20 ms, and one of -overload-step at twice the maximum
+// with the overload scenarios (bench_*_overload.xml: a 503 ends a call
+// too), which must still serve 90% of the maximum, refuse the rest at
+// once (sip.overload) and see retransmissions under 1% of what was
+// offered. Percentiles are read off SIPp's call-length repartition: the
+// bound of the bucket they fall in.
 //
 // The agents step (agents.go) splits the roles over two servers, ACD and
 // presence, and reports how many agent state changes per second, sent by
@@ -92,14 +101,25 @@ import (
 // loopback is the only address sbbench sends to or listens on.
 const loopback = "127.0.0.1"
 
-// scenarios are the ramps: a metric, its bench scenario and its target.
+// scenarios are the ramps: a metric, its bench scenario, its target, and
+// the scenario offered past the maximum (503 ends a call there too).
 var scenarios = []struct {
 	metric, file string
 	target       float64
+	overload     string
 }{
-	{"PUBLISH/s", "bench_publish.xml", 12000},
-	{"SUBSCRIBE/s", "bench_subscribe.xml", 7000},
+	{"PUBLISH/s", "bench_publish.xml", 12000, "bench_publish_overload.xml"},
+	{"SUBSCRIBE/s", "bench_subscribe.xml", 7000, "bench_subscribe_overload.xml"},
 }
+
+// Targets of the latency and overload steps (issue 13): p99 at 80% of the
+// maximum, and at twice the maximum the share of it still served and
+// the retransmissions as a share of what was offered.
+const (
+	latencyTarget   = 20   // ms
+	deliveredTarget = 0.90 // of the maximum
+	retransTarget   = 1.0  // % of offered
+)
 
 // fanoutTarget bounds BenchmarkNotifyFanout1000, in milliseconds.
 const fanoutTarget = 50
@@ -108,6 +128,7 @@ const fanoutTarget = 50
 type options struct {
 	start, factor float64
 	step, budget  time.Duration
+	overloadStep  time.Duration // length of the step at twice the maximum; 0: skipped
 	users         int
 	goBench       bool
 	agents        bool   // run the agents step
@@ -132,6 +153,7 @@ func main() {
 	flag.Float64Var(&o.factor, "factor", 1.2, "rate multiplier from one step to the next")
 	flag.DurationVar(&o.step, "step", 35*time.Second, "length of one rate step")
 	flag.DurationVar(&o.budget, "budget", 180*time.Second, "time cap of one ramp")
+	flag.DurationVar(&o.overloadStep, "overload-step", 30*time.Second, "after each ramp, a step at 80% of its maximum and one this long at twice it; 0 skips both")
 	flag.IntVar(&o.users, "users", 100000, "distinct users (presentities) in the injection file")
 	flag.BoolVar(&o.goBench, "gobench", true, "also run the Go benchmarks (go test -bench=. ./...)")
 	flag.BoolVar(&o.agents, "agents", true, "also run the agents step: agent state changes reaching watchers")
@@ -201,6 +223,13 @@ func run(o options) error {
 			return err
 		}
 		rows = append(rows, row(sc.metric, best, "1/s", ">=", sc.target))
+		if o.overloadStep > 0 && best > 0 {
+			more, err := overloadSteps(ctx, o, env, root, sc.metric, sc.overload, best)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, more...)
+		}
 	}
 	if o.agents && o.only == "" || o.only == "agents" {
 		fmt.Printf("\nagent state changes reaching watchers (agents.xml, ACD and presence in two processes)\n")
@@ -277,6 +306,37 @@ func ramp(ctx context.Context, o options, env stepEnv) (float64, error) {
 		}
 		best = r
 	}
+}
+
+// overloadSteps runs, after a ramp whose maximum was best, a step at 80%
+// of it (its p99 against the latency target) and one at twice it with
+// the overload scenario (how much of the maximum is still served, and
+// how many retransmissions).
+func overloadSteps(ctx context.Context, o options, env stepEnv, root, metric, file string, best float64) ([][]string, error) {
+	name := strings.TrimSuffix(metric, "/s")
+	at80 := math.Round(best*0.8/10) * 10
+	fmt.Printf("  at 80%% of the maximum:\n")
+	s, err := runStep(ctx, env, at80, o.step)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println(" ", s)
+	p99 := float64(s.p99.Milliseconds())
+	if s.p99 < 0 {
+		p99 = math.Inf(1)
+	}
+	rows := [][]string{row(name+" p99 at 80% of max", p99, "ms", "<", latencyTarget)}
+	env.scenario = filepath.Join(root, "testdata", "sipp", file)
+	fmt.Printf("  at twice the maximum (%s, %s):\n", file, o.overloadStep)
+	s, err = runStep(ctx, env, 2*best, o.overloadStep)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println(" ", s)
+	offered := max(float64(s.calls), 1)
+	return append(rows,
+		row(name+" served at 2x max, share of max", s.delivered()/best, "", ">=", deliveredTarget),
+		row(name+" retransmissions at 2x max", 100*float64(s.retrans)/offered, "%", "<", retransTarget)), nil
 }
 
 // row formats one line of the final table; NaN means not measured.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,10 +21,18 @@ type stepEnv struct{ bin, sipp, users, tmp, scenario string }
 type step struct {
 	rate, achieved     float64 // requested and achieved calls/s
 	calls, ok, failed  int
+	refused            int // calls the server ended with 503 (the overload scenarios)
 	retrans            int // retransmissions SIPp sent or received
 	callLen, elapsed   time.Duration
+	p50, p99           time.Duration // of call lengths: the upper bound of their repartition bucket
 	serverCPU, sippCPU time.Duration
 	serverRSS          int64 // peak, MiB
+}
+
+// delivered is the rate of calls the server served, not refused: SIPp's
+// rate of calls times the share served.
+func (s step) delivered() float64 {
+	return s.achieved * float64(s.ok-s.refused) / float64(max(s.calls, 1))
 }
 
 // pass applies the criteria: every call ended, under 0.1% failed, no
@@ -35,10 +44,22 @@ func (s step) pass() bool {
 
 func (s step) String() string {
 	verdict := map[bool]string{true: "pass", false: "FAIL"}[s.pass()]
-	return fmt.Sprintf("%6.0f/s: achieved %6.0f/s, %d ok, %d failed, %d retrans, mean call %.0f ms, "+
+	refused := ""
+	if s.refused > 0 {
+		refused = fmt.Sprintf(" (%d refused, 503)", s.refused)
+	}
+	return fmt.Sprintf("%6.0f/s: achieved %6.0f/s, %d ok%s, %d failed, %d retrans, mean call %.0f ms, p50 %s p99 %s, "+
 		"CPU server %.1fs sipp %.1fs in %.1fs, server RSS %d MiB: %s",
-		s.rate, s.achieved, s.ok, s.failed, s.retrans, s.callLen.Seconds()*1e3,
+		s.rate, s.achieved, s.ok, refused, s.failed, s.retrans, s.callLen.Seconds()*1e3, bound(s.p50), bound(s.p99),
 		s.serverCPU.Seconds(), s.sippCPU.Seconds(), s.elapsed.Seconds(), s.serverRSS, verdict)
+}
+
+// bound prints a percentile read off a repartition: "< 20 ms", or ">= 1000 ms".
+func bound(d time.Duration) string {
+	if d < 0 {
+		return fmt.Sprintf(">= %d ms", -d.Milliseconds())
+	}
+	return fmt.Sprintf("< %d ms", d.Milliseconds())
 }
 
 // runStep starts a server, runs SIPp at rate for dur against it over UDP,
@@ -86,18 +107,59 @@ func runStep(ctx context.Context, env stepEnv, rate float64, dur time.Duration) 
 	var h, m, sec, us int // HH:MM:SS:uuuuuu
 	fmt.Sscanf(last["CallLength(C)"], "%d:%d:%d:%d", &h, &m, &sec, &us)
 	s.callLen = time.Duration(((h*60+m)*60+sec)*1e6+us) * time.Microsecond
-	// The counts file has a *_Retrans column per message, sent or received.
+	s.p50, s.p99 = percentile(last, 0.50), percentile(last, 0.99)
+	// The counts file has a *_Retrans column per message, sent or
+	// received, and a *_Recv one per message received.
 	if counts, _ := filepath.Glob(filepath.Join(dir, "*_counts.csv")); len(counts) == 1 {
 		if c, err := lastRecord(counts[0]); err == nil {
 			s.retrans = 0
 			for k := range c {
-				if strings.HasSuffix(k, "_Retrans") {
+				switch {
+				case strings.HasSuffix(k, "_Retrans"):
 					s.retrans += int(c.num(k))
+				case strings.HasSuffix(k, "_503_Recv"):
+					s.refused += int(c.num(k))
 				}
 			}
 		}
 	}
 	return s, nil
+}
+
+// percentile reads the q-quantile of call lengths off SIPp's repartition
+// columns (CallLengthRepartition_<20 ...): the upper bound of the bucket
+// it falls in, negative for the open last bucket (>= its bound).
+func percentile(r record, q float64) time.Duration {
+	type bucket struct {
+		bound int
+		n     float64
+	}
+	var bs []bucket
+	var open bucket
+	total := 0.0
+	for k := range r {
+		rest, ok := strings.CutPrefix(k, "CallLengthRepartition_")
+		if !ok {
+			continue
+		}
+		n := r.num(k)
+		total += n
+		if b, ok := strings.CutPrefix(rest, "<"); ok {
+			v, _ := strconv.Atoi(b)
+			bs = append(bs, bucket{v, n})
+		} else if b, ok := strings.CutPrefix(rest, ">="); ok {
+			v, _ := strconv.Atoi(b)
+			open = bucket{v, n}
+		}
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return a.bound - b.bound })
+	seen := 0.0
+	for _, b := range bs {
+		if seen += b.n; total > 0 && seen >= q*total {
+			return time.Duration(b.bound) * time.Millisecond
+		}
+	}
+	return -time.Duration(open.bound) * time.Millisecond
 }
 
 // record is one line of a SIPp CSV file, by column name.
