@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -127,6 +128,9 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 	if errors.Is(err, sipmsg.ErrUDPMTUCongestion) {
 		err = x.s.sendOversized(res, x.req)
 	}
+	if err == nil && code >= 200 {
+		x.keepAnswer(res)
+	}
 	if err != nil {
 		x.log.Warn("sip respond failed", "method", x.req.Method, "status", code, "call_id", callID(x.req), "error", err)
 	}
@@ -134,6 +138,26 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 		x.s.metrics.answered(x.req.Method, code)
 		x.settle()
 	}
+}
+
+// keepAnswer hands the final response of a non-INVITE request that came
+// over UDP to the answered cache, which answers its retransmissions from
+// now on, and ends sipgo's server transaction, which would otherwise keep
+// the request and the response for Timer J.
+func (x *exchange) keepAnswer(res *sipmsg.Response) {
+	if x.req.Transport() != "UDP" || x.req.Method == sipmsg.INVITE || x.tx == nil {
+		return
+	}
+	src, err := netip.ParseAddrPort(x.req.Source())
+	via := x.req.Via()
+	if err != nil || via == nil {
+		return
+	}
+	branch, _ := via.Params.Get("branch")
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	key := transactionKey([]byte(x.req.Method), []byte(branch), src)
+	x.s.answered.put(key, []byte(res.String()), time.Now())
+	x.tx.Terminate()
 }
 
 // settle counts the request answered, once: its first final response,

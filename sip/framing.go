@@ -105,7 +105,7 @@ func (c *framedConn) fill() error {
 			}
 			return err
 		}
-		msg, answer := c.s.screen(c.buf[:size], c.src, 0)
+		msg, answer := c.s.screen(c.buf[:size], netip.AddrPortFrom(c.src, 0), 0)
 		if msg != nil {
 			c.ready = append(c.ready, append([]byte(nil), msg...))
 		} else if answer != nil {

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"bytes"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -114,19 +113,16 @@ func newAdmission(cfg OverloadConfig, now time.Time) *admission {
 func (a *admission) Limit() int64 { return a.limit.Load() }
 
 // admit decides on a request read off the wire after waiting in the
-// socket for waited (0 when unknown), inflight being in hand; msg is the
-// whole message as inspect passed it. It returns inTime ("") or why
-// not.
-func (a *admission) admit(msg []byte, inflight int64, waited time.Duration, now time.Time) string {
+// socket for waited (0 when unknown), inflight being in hand; method is
+// its method, key its transactionKey. It returns inTime ("") or why not.
+func (a *admission) admit(method []byte, key uint64, inflight int64, waited time.Duration, now time.Time) string {
 	if a.cfg.MaxInFlight == 0 {
 		return inTime
 	}
-	method, _, _ := bytes.Cut(msg, []byte(" "))
 	switch string(method) {
 	case "ACK", "CANCEL", "BYE":
 		return inTime
 	}
-	key := branchKey(msg)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.roll(now)
@@ -194,41 +190,4 @@ func (a *admission) roll(now time.Time) {
 	}
 	a.limit.Store(limit)
 	a.window, a.answers, a.late, a.quickestRead, a.binding = now, 0, 0, -1, false
-}
-
-// branchKey hashes (FNV-1a) the method and the top Via's branch, the
-// transaction's key (inspect gave every request one): a CANCEL or the ACK
-// of a non-2xx shares its request's branch, not its method.
-func branchKey(msg []byte) uint64 {
-	h := uint64(14695981039346656037)
-	add := func(b []byte) {
-		for _, c := range b {
-			h = (h ^ uint64(c)) * 1099511628211
-		}
-	}
-	method, _, _ := bytes.Cut(msg, []byte(" "))
-	add(method)
-	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
-	_, head, _ = bytes.Cut(head, []byte("\r\n")) // the request line
-	for len(head) > 0 {
-		var line []byte
-		line, head, _ = bytes.Cut(head, []byte("\r\n"))
-		name, value, ok := splitField(line)
-		if !ok || kindOf(name) != hVia {
-			continue
-		}
-		first, _, _ := bytes.Cut(value, []byte(","))
-		for i := 0; i+len("branch=") <= len(first); i++ {
-			if bytes.EqualFold(first[i:i+len("branch=")], []byte("branch=")) {
-				b := first[i+len("branch="):]
-				if j := bytes.IndexAny(b, "; \t"); j >= 0 {
-					b = b[:j]
-				}
-				add(b)
-				break
-			}
-		}
-		break
-	}
-	return h
 }

@@ -19,26 +19,33 @@ const maxRefusalBytes = udpLimit
 // request only while the server answers in time (admission): it returns
 // the message to hand on, or nil and the answer to send back to its
 // source (nil too when the message gets none).
+// A retransmission of a request answered over UDP gets that answer again
+// (answered).
 //
 // waited is how long the message waited in the socket before it was read,
 // 0 when unknown.
-func (s *Server) screen(data []byte, src netip.Addr, waited time.Duration) (msg, answer []byte) {
+func (s *Server) screen(data []byte, src netip.AddrPort, waited time.Duration) (msg, answer []byte) {
 	msg, v := inspect(data)
 	if v != passed {
-		return nil, s.refuse(data, v, src)
+		return nil, s.refuse(data, v, src.Addr())
 	}
 	if bytes.HasPrefix(msg, []byte("SIP/")) {
 		return msg, nil
 	}
-	if why := s.admit.admit(msg, s.unanswered.Load(), waited, time.Now()); why != inTime {
-		return nil, s.overloaded(msg, why)
+	now := time.Now()
+	key := requestKey(msg, src)
+	if res := s.answered.get(key, now); res != nil {
+		return nil, res
+	}
+	method, _, _ := bytes.Cut(msg, []byte(" "))
+	if why := s.admit.admit(method, key, s.unanswered.Load(), waited, now); why != inTime {
+		return nil, s.overloaded(msg, method, why)
 	}
 	return msg, nil
 }
 
 // overloaded counts a request the admission refused and returns its 503.
-func (s *Server) overloaded(msg []byte, why string) []byte {
-	method, _, _ := bytes.Cut(msg, []byte(" "))
+func (s *Server) overloaded(msg, method []byte, why string) []byte {
 	s.metrics.refused.WithLabelValues("sip.overload").Inc()
 	s.metrics.answered(sipmsg.RequestMethod(method), 503)
 	retry := strconv.Itoa(int(s.cfg.Overload.RetryAfter / time.Second))
@@ -116,12 +123,12 @@ func refusalMessage(data []byte, v verdict, agent string, extra ...string) []byt
 // One goroutine reads it (sipgo's reader).
 type screenedPacketConn struct {
 	*net.UDPConn
-	screen  func(data []byte, src netip.Addr, waited time.Duration) (msg, answer []byte)
+	screen  func(data []byte, src netip.AddrPort, waited time.Duration) (msg, answer []byte)
 	stamped bool   // the kernel stamps arrivals (stampArrivals)
 	oob     []byte // room for the stamp
 }
 
-func newScreenedPacketConn(c *net.UDPConn, screen func([]byte, netip.Addr, time.Duration) ([]byte, []byte)) *screenedPacketConn {
+func newScreenedPacketConn(c *net.UDPConn, screen func([]byte, netip.AddrPort, time.Duration) ([]byte, []byte)) *screenedPacketConn {
 	return &screenedPacketConn{UDPConn: c, screen: screen, stamped: stampArrivals(c), oob: make([]byte, stampSpace)}
 }
 
@@ -137,7 +144,8 @@ func (c *screenedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			waited = time.Since(t)
 		}
 		addr := net.UDPAddrFromAddrPort(src)
-		msg, answer := c.screen(b[:n], src.Addr().Unmap(), waited)
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		msg, answer := c.screen(b[:n], src, waited)
 		if msg != nil && len(msg) <= len(b) { // a rewritten message may have grown by a branch
 			return copy(b, msg), addr, nil
 		}

@@ -53,9 +53,11 @@ type Server struct {
 	trusted []netip.Prefix // proxies whose Record-Route is followed
 	flood   *flood
 	admit   *admission
-	conns   *connLimiter
-	peerLog *slog.Logger // for what a request makes us log
-	dialogs dialogCache
+	// answered keeps what was answered over UDP for retransmissions
+	answered *answered
+	conns    *connLimiter
+	peerLog  *slog.Logger // for what a request makes us log
+	dialogs  dialogCache
 
 	presence  Presence
 	registrar Registrar
@@ -110,12 +112,13 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 	}
 	s := &Server{
 		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted, flood: flood,
-		admit:   newAdmission(cfg.Overload, time.Now()),
-		conns:   &connLimiter{cfg: cfg.Connections.withDefaults(), exempt: trusted, perAddr: map[netip.Addr]int{}},
-		metrics: newMetrics(reg),
-		peerLog: PeerLogger(log),
-		addrs:   make(map[string]string),
-		methods: []string{"OPTIONS"},
+		admit:    newAdmission(cfg.Overload, time.Now()),
+		answered: newAnswered(time.Now()),
+		conns:    &connLimiter{cfg: cfg.Connections.withDefaults(), exempt: trusted, perAddr: map[netip.Addr]int{}},
+		metrics:  newMetrics(reg),
+		peerLog:  PeerLogger(log),
+		addrs:    make(map[string]string),
+		methods:  []string{"OPTIONS"},
 	}
 	s.conns.refused = func(limit string) { s.metrics.refused.WithLabelValues(limit).Inc() }
 	if reg != nil {

@@ -25,6 +25,8 @@ type stack struct {
 	db       *store.DB
 	presence *presence.Service
 	srv      *Server
+	// batchDelay is the store's (1 ms unless a test says otherwise).
+	batchDelay time.Duration
 }
 
 func TestMain(m *testing.M) {
@@ -34,10 +36,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newStack starts a server; edit may change the configs first.
-func newStack(t testing.TB, edit func(*Config, *presence.Config)) *stack {
+// newStack starts a server; edit may change the configs first, and opts
+// the stack itself.
+func newStack(t testing.TB, edit func(*Config, *presence.Config), opts ...func(*stack)) *stack {
 	t.Helper()
-	st := &stack{t: t, dbPath: filepath.Join(t.TempDir(), "sb.db")}
+	st := &stack{t: t, dbPath: filepath.Join(t.TempDir(), "sb.db"), batchDelay: time.Millisecond}
+	for _, o := range opts {
+		o(st)
+	}
 	st.cfg = Config{UDP: "127.0.0.1:0", TCP: "127.0.0.1:0", Host: "127.0.0.1"}
 	st.pcfg = presence.DefaultConfig()
 	st.pcfg.MinNotifyInterval = 0
@@ -52,7 +58,7 @@ func newStack(t testing.TB, edit func(*Config, *presence.Config)) *stack {
 func (st *stack) start() {
 	t := st.t
 	t.Helper()
-	db, err := store.Open(store.Config{Path: st.dbPath, BatchDelay: time.Millisecond})
+	db, err := store.Open(store.Config{Path: st.dbPath, BatchDelay: st.batchDelay})
 	if err != nil {
 		t.Fatal(err)
 	}

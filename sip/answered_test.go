@@ -1,0 +1,57 @@
+package sip
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A PUBLISH retransmitted over UDP after its 200 gets the very same
+// answer, from the answered cache (sipgo's transaction is gone), without
+// being handled twice; the same branch from another port is another
+// transaction (RFC 3261 §17.2.3 keys by sent-by too), handled as such.
+func TestAnswered_RetransmissionGetsTheSameAnswer(t *testing.T) {
+	st := newStack(t, nil)
+	dst, _ := net.ResolveUDPAddr("udp", st.srv.Addr("udp"))
+	listen := func() net.PacketConn {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	roundTrip := func(c net.PacketConn, msg []byte) string {
+		t.Helper()
+		c.WriteTo(msg, dst)
+		buf := make([]byte, 4096)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		return string(buf[:n])
+	}
+	publishFrom := func(c net.PacketConn) []byte {
+		msg := strings.Replace(string(publishBytes(1)), "127.0.0.1:5999", c.LocalAddr().String(), 1)
+		return []byte(strings.Replace(msg, "Content-Length: 0", "Event: presence\r\nContent-Type: application/pidf+xml\r\nContent-Length: "+
+			strconv.Itoa(len(pidfOf(1))), 1) + pidfOf(1))
+	}
+	c := listen()
+	msg := publishFrom(c)
+	first := roundTrip(c, msg)
+	if !strings.HasPrefix(first, "SIP/2.0 200") || !strings.Contains(first, "SIP-ETag: ") {
+		t.Fatalf("first answer:\n%s", first)
+	}
+	// Handled again, it would have made a second publication, with
+	// another SIP-ETag.
+	if again := roundTrip(c, msg); again != first {
+		t.Fatalf("retransmission answered\n%s\nafter\n%s", again, first)
+	}
+	o := listen()
+	if other := roundTrip(o, publishFrom(o)); !strings.HasPrefix(other, "SIP/2.0 200") || other == first {
+		t.Fatalf("the same branch from another port answered\n%s", other)
+	}
+}
