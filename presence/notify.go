@@ -29,7 +29,6 @@ type watcher struct {
 	done     bool        // nothing more will be sent
 	lastSent time.Time   // when the last notification went out
 	wait     *time.Timer // rate-limit wait before the next notification
-	expiry   *time.Timer
 }
 
 // stop cancels the watcher's timers; nothing more is sent.
@@ -39,9 +38,6 @@ func (w *watcher) stop() {
 	w.done = true
 	if w.wait != nil {
 		w.wait.Stop()
-	}
-	if w.expiry != nil {
-		w.expiry.Stop()
 	}
 }
 

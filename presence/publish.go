@@ -2,8 +2,10 @@ package presence
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -55,7 +57,7 @@ func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, e
 
 	var old *publication
 	if r.IfMatch != "" {
-		old = pr.pubs[r.IfMatch]
+		old = pr.pub(r.IfMatch)
 		if old == nil || !old.Expires.After(time.Now()) {
 			return Publication{}, fmt.Errorf("%w: %s", ErrConditionFailed, r.IfMatch)
 		}
@@ -90,8 +92,7 @@ func (s *Service) Publish(ctx context.Context, r PublishRequest) (Publication, e
 		return Publication{}, fmt.Errorf("publish %s: %w", r.Presentity, err)
 	}
 	if old != nil {
-		old.timer.Stop()
-		delete(pr.pubs, old.ETag)
+		pr.drop(old.ETag)
 	}
 	s.addPublication(pr, &publication{Publication: p, doc: doc})
 	s.recompose(pr)
@@ -136,11 +137,12 @@ func (s *Service) grant(req *time.Duration, lo, def, hi time.Duration) (time.Dur
 	return *req, nil
 }
 
-// addPublication indexes p and arms its expiry. pr.mu must be held.
+// addPublication indexes p, in Seq order, and arms its expiry. pr.mu
+// must be held.
 func (s *Service) addPublication(pr *presentity, p *publication) {
-	pr.pubs[p.ETag] = p
-	etag := p.ETag
-	p.timer = time.AfterFunc(time.Until(p.Expires), func() { s.expire(pr, etag) })
+	i, _ := slices.BinarySearchFunc(pr.pubs, p.Seq, func(q *publication, seq uint64) int { return cmp.Compare(q.Seq, seq) })
+	pr.pubs = slices.Insert(pr.pubs, i, p)
+	s.lapses.add(p.Expires, pr, p.ETag)
 }
 
 // unpublish removes old (RFC 3903 §6, step 6). pr.mu must be held.
@@ -148,8 +150,7 @@ func (s *Service) unpublish(ctx context.Context, pr *presentity, old *publicatio
 	if err := s.store.DeletePublication(ctx, pr.uri, old.ETag); err != nil {
 		return fmt.Errorf("unpublish %s: %w", pr.uri, err)
 	}
-	old.timer.Stop()
-	delete(pr.pubs, old.ETag)
+	pr.drop(old.ETag)
 	s.recompose(pr)
 	return nil
 }
@@ -158,7 +159,7 @@ func (s *Service) unpublish(ctx context.Context, pr *presentity, old *publicatio
 func (s *Service) expire(pr *presentity, etag string) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	p := pr.pubs[etag]
+	p := pr.pub(etag)
 	if p == nil || p.Expires.After(time.Now()) {
 		return
 	}

@@ -1,7 +1,7 @@
 package presence
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -31,6 +31,7 @@ type Service struct {
 	seq atomic.Uint64 // last publication Seq handed out
 
 	observer func(presentity string, doc []byte) // see Observe
+	lapses   *expiries                           // when publications and subscriptions lapse
 
 	mu           sync.RWMutex
 	presentities map[resource]*presentity
@@ -58,21 +59,36 @@ type presentity struct {
 	pkg   *eventPackage
 
 	mu       sync.Mutex
-	pubs     map[string]*publication // by entity tag
-	doc      []byte                  // composed document, never nil
+	pubs     []*publication // oldest first (by Seq); a handful at most (max_publications)
+	doc      []byte         // composed document, never nil
 	watchers map[string]*watcher
+}
+
+// pub returns the publication with entity tag etag, nil when none.
+// pr.mu must be held.
+func (pr *presentity) pub(etag string) *publication {
+	for _, p := range pr.pubs {
+		if p.ETag == etag {
+			return p
+		}
+	}
+	return nil
+}
+
+// drop removes the publication with entity tag etag. pr.mu must be held.
+func (pr *presentity) drop(etag string) {
+	pr.pubs = slices.DeleteFunc(pr.pubs, func(p *publication) bool { return p.ETag == etag })
 }
 
 type publication struct {
 	Publication
-	doc   any // parsed by the event package
-	timer *time.Timer
+	doc any // parsed by the event package
 }
 
 // New returns a Service; call Load before serving requests.
 func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{
+	s := &Service{
 		cfg:          cfg,
 		store:        store,
 		notifier:     notifier,
@@ -83,6 +99,14 @@ func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service 
 		perWatcher:   make(map[string]int),
 		watchers:     make(map[string]*watcher),
 	}
+	s.lapses = newExpiries(func(e dueEntry) {
+		if e.pr != nil {
+			s.expire(e.pr, e.key)
+		} else {
+			s.timeout(e.key)
+		}
+	})
+	return s
 }
 
 // Observe has f called with every new composed document of any
@@ -97,14 +121,8 @@ func (s *Service) Close() {
 	s.closed = true
 	s.sendMu.Unlock()
 	s.cancel()
+	s.lapses.close()
 	s.mu.Lock()
-	for _, p := range s.presentities {
-		p.mu.Lock()
-		for _, pub := range p.pubs {
-			pub.timer.Stop()
-		}
-		p.mu.Unlock()
-	}
 	for _, w := range s.watchers {
 		w.stop()
 	}
@@ -233,7 +251,6 @@ func (s *Service) presentity(r resource) *presentity {
 			uri:      r.uri,
 			event:    r.event,
 			pkg:      pkg,
-			pubs:     make(map[string]*publication),
 			watchers: make(map[string]*watcher),
 			doc:      pkg.compose(r.uri, nil),
 		}
@@ -243,19 +260,15 @@ func (s *Service) presentity(r resource) *presentity {
 }
 
 // compose builds the resource's document from its publications, oldest
-// first so the newest wins each tuple or dialog (RFC 3903 §4). pr.mu must
-// be held.
+// first so the newest wins each tuple or dialog (RFC 3903 §4), in a slice
+// of its exact size: it is kept as long as nothing changes. pr.mu must be
+// held.
 func (s *Service) compose(pr *presentity) []byte {
-	pubs := make([]*publication, 0, len(pr.pubs))
-	for _, p := range pr.pubs {
-		pubs = append(pubs, p)
-	}
-	slices.SortFunc(pubs, func(a, b *publication) int { return cmp.Compare(a.Seq, b.Seq) })
-	docs := make([]any, len(pubs))
-	for i, p := range pubs {
+	docs := make([]any, len(pr.pubs))
+	for i, p := range pr.pubs {
 		docs[i] = p.doc
 	}
-	return pr.pkg.compose(pr.uri, docs)
+	return bytes.Clone(pr.pkg.compose(pr.uri, docs))
 }
 
 // newETag returns a fresh, unguessable entity tag.

@@ -167,6 +167,41 @@ func TestExpiry_SubscriptionEndsWithTimeout(t *testing.T) {
 	})
 }
 
+// A refreshed publication and subscription outlive their first expiry
+// (the lapse scheduled for it finds them refreshed and does nothing),
+// then lapse at the refreshed one.
+func TestExpiry_RefreshedOutliveTheirFirstExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := presence.DefaultConfig()
+		cfg.MinNotifyInterval = 0
+		f := newFixture(t, cfg)
+		defer f.close()
+		p := f.publish("", doc("open"), time.Minute)
+		f.subscribe("w1", time.Minute)
+		time.Sleep(30 * time.Second)
+		f.publish(p.ETag, nil, 2*time.Minute)
+		if _, err := f.svc.Refresh(context.Background(), "w1", dur(2*time.Minute), nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if _, ok := f.svc.Document(alice); !ok {
+			t.Fatal("a refreshed publication lapsed at its first expiry")
+		}
+		if _, ok := f.svc.Subscription("w1"); !ok {
+			t.Fatal("a refreshed subscription lapsed at its first expiry")
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if _, ok := f.svc.Document(alice); ok {
+			t.Fatal("publication outlived its refreshed expiry")
+		}
+		if f.svc.Stats().Subscriptions != 0 {
+			t.Fatal("subscription outlived its refreshed expiry")
+		}
+	})
+}
+
 func TestReload_SequenceNeverGoesBackAndExpiryKept(t *testing.T) {
 	cfg := presence.DefaultConfig()
 	cfg.MinNotifyInterval = 0

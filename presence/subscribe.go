@@ -95,14 +95,13 @@ func (s *Service) Refresh(ctx context.Context, id string, expires *time.Duration
 			return Subscription{}, fmt.Errorf("unsubscribe %s: %w", id, err)
 		}
 		w.sub, w.final = sub, ReasonTimeout
-		w.expiry.Stop()
 		return sub, nil
 	}
 	if err := s.store.PutSubscription(ctx, sub); err != nil {
 		return Subscription{}, fmt.Errorf("refresh %s: %w", id, err)
 	}
 	w.sub = sub
-	w.expiry.Reset(d)
+	s.lapses.add(sub.Expires, nil, id)
 	return sub, nil
 }
 
@@ -162,9 +161,8 @@ func (s *Service) attach(w *watcher) {
 	pr.mu.Lock()
 	pr.watchers[w.sub.ID] = w
 	pr.mu.Unlock()
-	id := w.sub.ID
 	w.mu.Lock()
-	w.expiry = time.AfterFunc(time.Until(w.sub.Expires), func() { s.timeout(id) })
+	s.lapses.add(w.sub.Expires, nil, w.sub.ID)
 	w.mu.Unlock()
 }
 
@@ -216,7 +214,7 @@ func (s *Service) timeout(id string) {
 		return
 	}
 	w.mu.Lock()
-	live := w.sub.Expires.After(time.Now())
+	live := w.sub.Expires.After(time.Now()) || w.final != "" // refreshed, or ended otherwise
 	w.mu.Unlock()
 	if live {
 		return
@@ -234,7 +232,6 @@ func (s *Service) end(w *watcher, reason string) {
 	if w.final == "" {
 		w.final = reason
 	}
-	w.expiry.Stop()
 	w.mu.Unlock()
 	s.kick(w)
 }

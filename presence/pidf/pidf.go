@@ -78,8 +78,10 @@ type parser struct {
 // must read open or closed. Zero tuples is valid.
 //
 // The children of <presence> are returned with their exact input bytes;
-// text and comments between them are dropped. The returned Document does not
-// alias body.
+// text and comments between them are dropped. Their Raw bytes are body's
+// own, not a copy (a presence server keeps the body as published and the
+// parsed document side by side, one copy of the bytes between them): the
+// caller must not change body while it uses the Document.
 func ParseDocument(body []byte, presentity string, lim Limits) (*Document, error) {
 	maxBytes, maxDepth := lim.MaxBytes, lim.MaxDepth
 	if maxBytes <= 0 {
@@ -91,7 +93,7 @@ func ParseDocument(body []byte, presentity string, lim Limits) (*Document, error
 	if len(body) > maxBytes {
 		return nil, invalid("document too large", nil)
 	}
-	p := &parser{body: bytes.Clone(body), presentity: presentity, maxDepth: maxDepth}
+	p := &parser{body: body, presentity: presentity, maxDepth: maxDepth}
 	p.dec = xml.NewDecoder(bytes.NewReader(p.body))
 	p.dec.Strict = true
 	if err := p.run(); err != nil {

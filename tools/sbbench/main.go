@@ -4,7 +4,7 @@
 // SUBSCRIBE and its initial NOTIFY per call (testdata/sipp/bench_*.xml),
 // and runs the Go benchmarks for the rest, such as NOTIFY fan-out.
 //
-//	go run ./tools/sbbench [-start 7000] [-factor 1.2] [-step 35s] [-budget 180s] [-overload-step 30s] [-users 100000] [-gobench=false]
+//	go run ./tools/sbbench [-start 4000] [-factor 1.2] [-step 35s] [-budget 180s] [-overload-step 30s] [-users 100000] [-gobench=false]
 //	                       [-agents=false] [-agent-count 500] [-only agents]
 //	                       [-web=false] [-only web]
 //	                       [-calls=false] [-call-levels 100,300,500] [-call-window 15s] [-only calls]
@@ -149,7 +149,7 @@ func main() {
 		return
 	}
 	var o options
-	flag.Float64Var(&o.start, "start", 7000, "first call rate, calls/s")
+	flag.Float64Var(&o.start, "start", 4000, "first call rate, calls/s")
 	flag.Float64Var(&o.factor, "factor", 1.2, "rate multiplier from one step to the next")
 	flag.DurationVar(&o.step, "step", 35*time.Second, "length of one rate step")
 	flag.DurationVar(&o.budget, "budget", 180*time.Second, "time cap of one ramp")

@@ -1,0 +1,110 @@
+package presence
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// expiries is the service's one clock for publications and subscriptions
+// that lapse: a heap of due times and a single timer for the earliest. A
+// timer per publication and per subscription would cost some 250 bytes
+// each (the runtime's timer and its closure) and a place in the
+// runtime's timer heap; an entry here costs 32.
+//
+// Entries are never removed early: a refresh pushes a new one, and an
+// entry that comes due checks whether its publication or subscription
+// still lapses then (expire and timeout do), so a stale one does
+// nothing.
+type expiries struct {
+	mu     sync.Mutex
+	due    dueHeap
+	timer  *time.Timer
+	at     time.Time // when timer fires; zero while it is not armed
+	closed bool
+	fire   func(dueEntry)
+}
+
+// dueEntry is one lapse to check: a publication (pr and its entity tag)
+// or a subscription (its ID, pr nil).
+type dueEntry struct {
+	at  int64 // Unix nanoseconds
+	pr  *presentity
+	key string
+}
+
+func newExpiries(fire func(dueEntry)) *expiries { return &expiries{fire: fire} }
+
+// add schedules e for at.
+func (x *expiries) add(at time.Time, pr *presentity, key string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return
+	}
+	heap.Push(&x.due, dueEntry{at: at.UnixNano(), pr: pr, key: key})
+	x.arm()
+}
+
+// arm sets the timer for the earliest entry, when that is earlier than
+// it is set for. x.mu must be held.
+func (x *expiries) arm() {
+	if len(x.due) == 0 {
+		return
+	}
+	next := time.Unix(0, x.due[0].at)
+	if !x.at.IsZero() && !next.Before(x.at) {
+		return
+	}
+	x.at = next
+	d := time.Until(next)
+	if x.timer == nil {
+		x.timer = time.AfterFunc(d, x.run)
+		return
+	}
+	x.timer.Reset(d)
+}
+
+// run fires every entry that is due, each in a goroutine of its own as a
+// timer of its own would, and re-arms.
+func (x *expiries) run() {
+	x.mu.Lock()
+	now := time.Now().UnixNano()
+	var due []dueEntry
+	for len(x.due) > 0 && x.due[0].at <= now {
+		due = append(due, heap.Pop(&x.due).(dueEntry))
+	}
+	x.at = time.Time{}
+	if !x.closed {
+		x.arm()
+	}
+	x.mu.Unlock()
+	for _, e := range due {
+		go x.fire(e) // each waits for its own store write; together they share commits
+	}
+}
+
+// close stops the timer; nothing fires after it returns, but an entry
+// already firing.
+func (x *expiries) close() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.closed = true
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.due = nil
+}
+
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(v any)        { *h = append(*h, v.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
