@@ -13,10 +13,14 @@ import (
 
 // BenchmarkNotifyFanout1000 measures one PUBLISH to the last of the 1,000
 // NOTIFYs it causes, each watcher subscribed in its own dialog, all over
-// UDP on loopback. The rate limit is off so that every change is sent.
+// UDP on loopback. The rate limit is off so that every change is sent,
+// and the per-watcher cap (one peer plays every watcher) is lifted.
 func BenchmarkNotifyFanout1000(b *testing.B) {
 	const watchers = 1000
-	st := newStack(b, func(_ *Config, pc *presence.Config) { pc.MinNotifyInterval = 0 })
+	st := newStack(b, func(_ *Config, pc *presence.Config) {
+		pc.MinNotifyInterval = 0
+		pc.MaxSubscriptionsPerWatcher = 2 * watchers
+	})
 	var seen atomic.Int64
 	done := make(chan struct{}, 1)
 	var target atomic.Int64

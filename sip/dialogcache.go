@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"bytes"
 	"fmt"
 	"sync"
 
@@ -12,14 +11,26 @@ import (
 // parsed, for the NOTIFYs that follow.
 type parsedDialog struct {
 	*subDialog
-	raw                   []byte
+	sum                   uint64 // of the stored bytes it was decoded from (rawSum)
 	target, local, remote sipmsg.Uri
 	event                 string
 }
 
+// rawSum tells a dialog's stored bytes from others (FNV-1a, 64 bits): the
+// cache keeps it rather than a second copy of the bytes, which the
+// presence service keeps already.
+func rawSum(raw []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range raw {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
 // dialogCache keeps parsed dialogs by subscription ID, so a NOTIFY fan-out
 // does not decode JSON and parse three URIs per watcher. An entry is
-// valid while the stored bytes are unchanged (a refresh replaces them).
+// valid while the stored bytes are unchanged (a refresh replaces them):
+// their checksum is compared.
 // The SUBSCRIBE handlers put what they build; entries are decoded from
 // the stored bytes only after a restart.
 type dialogCache struct {
@@ -31,7 +42,7 @@ func (c *dialogCache) get(id string, raw []byte) (*parsedDialog, error) {
 	c.mu.Lock()
 	pd := c.m[id]
 	c.mu.Unlock()
-	if pd != nil && bytes.Equal(pd.raw, raw) {
+	if pd != nil && pd.sum == rawSum(raw) {
 		return pd, nil
 	}
 	d, err := decodeSubDialog(raw)
@@ -71,7 +82,7 @@ func (c *dialogCache) drop(id string) {
 }
 
 func newParsedDialog(d *subDialog, raw []byte) (*parsedDialog, error) {
-	pd := &parsedDialog{subDialog: d, raw: bytes.Clone(raw), event: "presence"}
+	pd := &parsedDialog{subDialog: d, sum: rawSum(raw), event: "presence"}
 	for _, u := range []struct {
 		text string
 		dst  *sipmsg.Uri

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -120,12 +119,10 @@ func (s *Server) route(req *sipmsg.Request, d *subDialog) {
 	if len(s.routeSet(d)) == 0 && d.Source != "" {
 		req.SetDestination(d.Source)
 	}
-	if transport == "UDP" {
+	if transport == "UDP" && s.udpLaddr.IP != nil {
 		// Send from the listening socket, the address the watcher (and
 		// its NAT) has seen, also after a restart.
-		if host, port, err := sipmsg.ParseAddr(s.Addr("udp")); err == nil {
-			req.Laddr = sipmsg.Addr{IP: net.ParseIP(host), Port: port}
-		}
+		req.Laddr = s.udpLaddr
 	}
 }
 

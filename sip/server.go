@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,10 @@ type Server struct {
 	locator   Locator
 	legs      legs
 	methods   []string // for Allow
+	// contacts (by transport) and udpLaddr, the UDP listener's address,
+	// are set by Start, before any request.
+	contacts map[string]sipmsg.Uri
+	udpLaddr sipmsg.Addr
 
 	mu        sync.Mutex
 	addrs     map[string]string // transport -> bound address
@@ -181,6 +186,13 @@ func (s *Server) Start() error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.client = client
+	s.contacts = map[string]sipmsg.Uri{}
+	for _, t := range []string{"udp", "tcp", "tls", "ws", "wss"} {
+		s.contacts[t] = s.newContactURI(t)
+	}
+	if host, port, err := sipmsg.ParseAddr(s.Addr("udp")); err == nil {
+		s.udpLaddr = sipmsg.Addr{IP: net.ParseIP(host), Port: port}
+	}
 	s.started.Store(true)
 	for _, serve := range serves {
 		s.serving.Add(1)
@@ -328,13 +340,25 @@ func (s *Server) contactHost() string {
 	return "127.0.0.1"
 }
 
-// contactURI is our Contact for dialogs created over transport.
+// contactURI is our Contact for dialogs created over transport, made
+// once per transport at Start (every NOTIFY carries one).
 func (s *Server) contactURI(transport string) sipmsg.Uri {
 	t := strings.ToLower(transport)
+	u, ok := s.contacts[t]
+	if !ok {
+		u = s.newContactURI(t)
+	}
+	if u.UriParams != nil {
+		u.UriParams = u.UriParams.Clone() // the caller's to change
+	}
+	return u
+}
+
+func (s *Server) newContactURI(t string) sipmsg.Uri {
 	u := sipmsg.Uri{Scheme: "sip", Host: s.cfg.Host}
 	if a := s.Addr(t); a != "" {
 		_, port, _ := net.SplitHostPort(a)
-		fmt.Sscan(port, &u.Port)
+		u.Port, _ = strconv.Atoi(port)
 	}
 	if t != "udp" {
 		u.UriParams = sipmsg.NewParams()
