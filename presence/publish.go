@@ -172,11 +172,14 @@ func (s *Service) expire(pr *presentity, etag string) {
 // pr.mu must be held.
 func (s *Service) recompose(pr *presentity) {
 	doc := s.compose(pr)
-	if bytes.Equal(doc, pr.doc) {
+	if bytes.Equal(doc, pr.doc) && (doc == nil) == (pr.doc == nil) {
 		return
 	}
 	pr.doc = doc
 	if s.observer != nil && pr.event == EventPresence {
+		if doc == nil {
+			doc = pr.pkg.compose(pr.uri, nil)
+		}
 		s.observer(pr.uri, doc)
 	}
 	for _, w := range pr.watchers {

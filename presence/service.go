@@ -58,10 +58,13 @@ type presentity struct {
 	event string
 	pkg   *eventPackage
 
-	mu       sync.Mutex
-	pubs     []*publication // oldest first (by Seq); a handful at most (max_publications)
-	doc      []byte         // composed document, never nil
-	watchers map[string]*watcher
+	mu   sync.Mutex
+	pubs []*publication // oldest first (by Seq); a handful at most (max_publications)
+	// doc is the composed document; nil while nothing is published, when
+	// the document (a closed one) is composed whenever it is asked for:
+	// most presentities watched and never published cost nothing more.
+	doc      []byte
+	watchers []*watcher // at most max_subscriptions_per_presentity
 }
 
 // pub returns the publication with entity tag etag, nil when none.
@@ -171,9 +174,11 @@ func (s *Service) Load(ctx context.Context) error {
 	s.mu.RLock()
 	for _, pr := range s.presentities {
 		pr.mu.Lock()
-		pr.doc = s.compose(pr)
-		if s.observer != nil && len(pr.pubs) > 0 && pr.event == EventPresence {
-			s.observer(pr.uri, pr.doc)
+		if len(pr.pubs) > 0 {
+			pr.doc = s.compose(pr)
+			if s.observer != nil && pr.event == EventPresence {
+				s.observer(pr.uri, pr.doc)
+			}
 		}
 		pr.mu.Unlock()
 	}
@@ -198,7 +203,10 @@ func (s *Service) document(r resource) ([]byte, bool) {
 	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	return pr.doc, len(pr.pubs) > 0
+	if pr.doc == nil {
+		return pr.pkg.compose(pr.uri, nil), false
+	}
+	return pr.doc, true
 }
 
 // Stats counts what the service holds.
@@ -247,13 +255,7 @@ func (s *Service) presentity(r resource) *presentity {
 	defer s.mu.Unlock()
 	if pr = s.presentities[r]; pr == nil {
 		pkg := packages[r.event]
-		pr = &presentity{
-			uri:      r.uri,
-			event:    r.event,
-			pkg:      pkg,
-			watchers: make(map[string]*watcher),
-			doc:      pkg.compose(r.uri, nil),
-		}
+		pr = &presentity{uri: r.uri, event: r.event, pkg: pkg}
 		s.presentities[r] = pr
 	}
 	return pr
@@ -261,9 +263,12 @@ func (s *Service) presentity(r resource) *presentity {
 
 // compose builds the resource's document from its publications, oldest
 // first so the newest wins each tuple or dialog (RFC 3903 §4), in a slice
-// of its exact size: it is kept as long as nothing changes. pr.mu must be
-// held.
+// of its exact size: it is kept as long as nothing changes. With no
+// publication it is nil (presentity.doc). pr.mu must be held.
 func (s *Service) compose(pr *presentity) []byte {
+	if len(pr.pubs) == 0 {
+		return nil
+	}
 	docs := make([]any, len(pr.pubs))
 	for i, p := range pr.pubs {
 		docs[i] = p.doc

@@ -3,6 +3,7 @@ package presence
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -159,7 +160,7 @@ func (s *Service) attach(w *watcher) {
 	s.perWatcher[w.from]++
 	s.mu.Unlock()
 	pr.mu.Lock()
-	pr.watchers[w.sub.ID] = w
+	pr.watchers = append(pr.watchers, w)
 	pr.mu.Unlock()
 	w.mu.Lock()
 	s.lapses.add(w.sub.Expires, nil, w.sub.ID)
@@ -200,9 +201,7 @@ func (s *Service) detach(w *watcher) {
 	s.mu.Unlock()
 	if pr != nil {
 		pr.mu.Lock()
-		if pr.watchers[w.sub.ID] == w {
-			delete(pr.watchers, w.sub.ID)
-		}
+		pr.watchers = slices.DeleteFunc(pr.watchers, func(x *watcher) bool { return x == w })
 		pr.mu.Unlock()
 	}
 }
