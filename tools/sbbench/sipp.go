@@ -14,8 +14,18 @@ import (
 	"time"
 )
 
-// stepEnv is what every step needs: binaries, injection file, scenario.
-type stepEnv struct{ bin, sipp, users, tmp, scenario string }
+// stepEnv is what every step needs: binaries, injection file, scenario,
+// and the server each step starts afresh (Switchboard unless kamailio is
+// set: the path of Kamailio, run beside it).
+type stepEnv struct{ bin, sipp, users, tmp, scenario, kamailio string }
+
+// start starts the server under test in dir.
+func (env stepEnv) start(ctx context.Context, dir string) (*server, error) {
+	if env.kamailio != "" {
+		return startKamailio(ctx, env.kamailio, dir)
+	}
+	return startServer(ctx, env.bin, dir)
+}
 
 // step is the outcome of one rate step.
 type step struct {
@@ -71,7 +81,7 @@ func runStep(ctx context.Context, env stepEnv, rate float64, dur time.Duration) 
 		return s, err
 	}
 	defer os.RemoveAll(dir) // the store of a fast step is large
-	srv, err := startServer(ctx, env.bin, dir)
+	srv, err := env.start(ctx, dir)
 	if err != nil {
 		return s, err
 	}
