@@ -123,8 +123,13 @@ const (
 	retransTarget   = 1.0  // % of offered
 )
 
-// fanoutTarget bounds BenchmarkNotifyFanout1000, in milliseconds.
-const fanoutTarget = 50
+// fanoutTarget bounds BenchmarkNotifyFanout1000, in milliseconds;
+// stateTarget the heap a presentity holds beyond its documents
+// (BenchmarkStateScale), in bytes.
+const (
+	fanoutTarget = 50
+	stateTarget  = 1024
+)
 
 // options are the command-line settings.
 type options struct {
@@ -244,7 +249,7 @@ func run(o options) error {
 		fmt.Printf("  Kamailio (%s, in memory), the same ramp:\n", kam)
 		kenv := env
 		kenv.kamailio, kenv.scenario = kam, filepath.Join(root, "testdata", "sipp", sc.file)
-		kbest, err := ramp(ctx, o, kenv, start*0.6)
+		kbest, err := ramp(ctx, o, kenv, start)
 		if err != nil {
 			return err
 		}
@@ -289,15 +294,25 @@ func run(o options) error {
 		rows = append(rows, callRows...)
 		notes = append(notes, callNotes...)
 	}
-	fanout := math.NaN()
+	var figures benchFigures
 	if o.goBench && o.only == "" {
 		fmt.Println("\ngo test -run='^$' -bench=. -benchmem ./...")
-		if fanout, err = goBench(ctx, root); err != nil {
+		if figures, err = goBench(ctx, root); err != nil {
 			fmt.Println("  go benchmarks:", err) // not fatal: the table still shows the SIPp figures
 		}
 	}
 	if o.only == "" {
-		rows = append(rows, row("NOTIFY fan-out, 1000 watchers", fanout, "ms", "<", fanoutTarget))
+		figure := func(name, unit string, scale float64) float64 {
+			if v, ok := figures.get(name, unit); ok {
+				return v * scale
+			}
+			return math.NaN()
+		}
+		rows = append(rows, row("NOTIFY fan-out, 1000 watchers", figure("BenchmarkNotifyFanout1000", "ns/op", 1e-6), "ms", "<", fanoutTarget))
+		for _, n := range []string{"10000", "100000"} {
+			rows = append(rows, row("presence heap beyond documents, "+n+" presentities",
+				figure("BenchmarkStateScale/"+n, "beyond-docs-B/presentity", 1), "B", "<", stateTarget))
+		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nmetric\tvalue\tunit\ttarget\tstatus")
