@@ -32,7 +32,7 @@ func (memoryOnly) LoadSubscriptions(context.Context, func(presence.Subscription)
 // they hold: heap-B/presentity, and the part beyond the document bytes
 // (the body as published, and the document composed for watchers).
 func BenchmarkStateScale(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
 				stateScale(b, n)
