@@ -75,12 +75,10 @@ func (a *answered) rotate(now time.Time) {
 // the method (a CANCEL shares its request's branch), and the address it
 // came from, so that nobody else is ever sent the answer.
 func transactionKey(method, branch []byte, src netip.AddrPort) uint64 {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	add := func(b []byte) {
-		for _, c := range b {
-			h = (h ^ uint64(c)) * 1099511628211
-		}
-		h = (h ^ 0xff) * 1099511628211 // a separator no token holds
+		h = fnv1a(h, b)
+		h = fnv1a(h, []byte{0xff}) // a separator no token holds
 	}
 	add(method)
 	add(branch)
@@ -110,24 +108,4 @@ func requestKey(msg []byte, src netip.AddrPort) uint64 {
 		break
 	}
 	return transactionKey(method, branch, src)
-}
-
-// viaParam returns the value of a Via parameter, by case-insensitive
-// name, nil when absent.
-func viaParam(via []byte, name string) []byte {
-	for {
-		i := bytes.IndexByte(via, ';')
-		if i < 0 {
-			return nil
-		}
-		via = via[i+1:]
-		p := via
-		if j := bytes.IndexByte(p, ';'); j >= 0 {
-			p = p[:j]
-		}
-		k, v, _ := bytes.Cut(p, []byte("="))
-		if bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
-			return bytes.TrimSpace(v)
-		}
-	}
 }

@@ -19,13 +19,7 @@ type parsedDialog struct {
 // rawSum tells a dialog's stored bytes from others (FNV-1a, 64 bits): the
 // cache keeps it rather than a second copy of the bytes, which the
 // presence service keeps already.
-func rawSum(raw []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range raw {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	return h
-}
+func rawSum(raw []byte) uint64 { return fnv1a(fnvOffset, raw) }
 
 // dialogCache keeps parsed dialogs by subscription ID, so a NOTIFY fan-out
 // does not decode JSON and parse three URIs per watcher. An entry is

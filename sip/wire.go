@@ -222,24 +222,39 @@ func rewrite(line []byte, fields [][]byte, body []byte, branchless bool) []byte 
 // of the magic cookie and more (RFC 3261 §8.1.1.7).
 func hasRFC3261Branch(via []byte) bool {
 	first, _, _ := bytes.Cut(via, []byte(","))
-	for len(first) > 0 {
-		i := bytes.IndexByte(first, ';')
+	v := viaParam(first, "branch")
+	return bytes.HasPrefix(v, []byte("z9hG4bK")) && len(v) > len("z9hG4bK")
+}
+
+// viaParam returns the value of a parameter of one Via value, by
+// case-insensitive name, nil when absent.
+func viaParam(via []byte, name string) []byte {
+	for {
+		i := bytes.IndexByte(via, ';')
 		if i < 0 {
-			return false
+			return nil
 		}
-		first = first[i+1:]
-		p := first
+		via = via[i+1:]
+		p := via
 		if j := bytes.IndexByte(p, ';'); j >= 0 {
 			p = p[:j]
 		}
 		k, v, _ := bytes.Cut(p, []byte("="))
-		if bytes.EqualFold(bytes.TrimSpace(k), []byte("branch")) {
-			v = bytes.TrimSpace(v)
-			return bytes.HasPrefix(v, []byte("z9hG4bK")) && len(v) > len("z9hG4bK")
+		if bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
+			return bytes.TrimSpace(v)
 		}
 	}
-	return false
 }
+
+// fnv1a adds b to the FNV-1a (64-bit) hash h; start from fnvOffset.
+func fnv1a(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
+const fnvOffset = 14695981039346656037
 
 // rfc2543Branch hashes the Request-URI, From, Call-ID, CSeq number and top
 // Via: the same for a request, its retransmissions and, the method aside,
