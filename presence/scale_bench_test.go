@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/store"
 )
 
 // memoryOnly is a Store that keeps nothing: what the benchmark weighs is
@@ -74,4 +78,75 @@ func heapInuse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// BenchmarkStateReload stores n presentities, each with one ~215-byte PIDF
+// document and one subscription (a ~200-byte dialog), in a bbolt file,
+// then starts a Service on it and reports how long Load took (ready-s:
+// the time from start to serving) and the heap the loaded state holds.
+func BenchmarkStateReload(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			db, err := store.Open(store.Config{Path: filepath.Join(b.TempDir(), "reload.db"), BatchDelay: 10 * time.Millisecond})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			fill(b, db, n)
+			for b.Loop() {
+				base := heapInuse()
+				start := time.Now()
+				svc := presence.New(presence.DefaultConfig(), db, &recorder{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				if err := svc.Load(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "ready-s")
+				b.ReportMetric(float64(heapInuse()-base)/float64(n), "heap-B/presentity")
+				if st := svc.Stats(); st.Publications != n || st.Subscriptions != n {
+					b.Fatalf("loaded %d publications, %d subscriptions; want %d of each", st.Publications, st.Subscriptions, n)
+				}
+				svc.Close()
+			}
+		})
+	}
+}
+
+// fill stores n publications and n subscriptions, from many goroutines
+// so that they share commits.
+func fill(b *testing.B, db *store.DB, n int) {
+	ctx := context.Background()
+	dialog := []byte(strings.Repeat("d", 200))
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	const workers = 512
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				uri := fmt.Sprintf("sip:u%07d@example.com", i)
+				body := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="` + uri +
+					`"><tuple id="sipp"><status><basic>open</basic></status><note>available</note></tuple></presence>`)
+				err := db.PutPublication(ctx, presence.Publication{Presentity: uri, Event: presence.EventPresence, ETag: fmt.Sprintf("e%07d", i),
+					Expires: time.Now().Add(time.Hour), ContentType: "application/pidf+xml", Body: body, Seq: uint64(i + 1)}, "")
+				if err == nil {
+					err = db.PutSubscription(ctx, presence.Subscription{ID: fmt.Sprintf("d%07d", i), Presentity: uri, Event: presence.EventPresence,
+						Watcher: fmt.Sprintf("sip:w%07d@example.com", i), Expires: time.Now().Add(time.Hour), Dialog: dialog})
+				}
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
 }

@@ -126,9 +126,11 @@ const (
 // fanoutTarget bounds BenchmarkNotifyFanout/1000, in milliseconds;
 // stateTarget the heap a presentity holds beyond its documents
 // (BenchmarkStateScale), in bytes.
+// readyTarget the seconds from start to serving with that state loaded.
 const (
 	fanoutTarget = 50
 	stateTarget  = 1024
+	readyTarget  = 10
 )
 
 // options are the command-line settings.
@@ -313,6 +315,11 @@ func run(o options) error {
 		for _, n := range []string{"10000", "100000", "1000000"} {
 			rows = append(rows, row("presence heap beyond documents, "+n+" presentities",
 				figure("BenchmarkStateScale/"+n, "beyond-docs-B/presentity", 1), "B", "<", stateTarget))
+		}
+		for _, n := range []string{"100000", "1000000"} {
+			rows = append(rows,
+				row("presence ready after a restart, "+n+" presentities", figure("BenchmarkStateReload/"+n, "ready-s", 1), "s", "<", readyTarget),
+				row("presence heap after a restart, "+n+" presentities", figure("BenchmarkStateReload/"+n, "heap-B/presentity", 1), "B", "<", math.Inf(1)))
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
