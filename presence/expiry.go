@@ -12,18 +12,26 @@ import (
 // each (the runtime's timer and its closure) and a place in the
 // runtime's timer heap; an entry here costs 32.
 //
-// Entries are never removed early: a refresh pushes a new one, and an
+// Entries are not removed one by one: a refresh pushes a new one, and an
 // entry that comes due checks whether its publication or subscription
 // still lapses then (expire and timeout do), so a stale one does
-// nothing.
+// nothing. So that refreshes far more frequent than expiries do not
+// pile entries up, the heap is compacted, stale entries dropped, each
+// time it has doubled since the last compaction.
 type expiries struct {
-	mu     sync.Mutex
-	due    dueHeap
-	timer  *time.Timer
-	at     time.Time // when timer fires; zero while it is not armed
-	closed bool
-	fire   func(dueEntry)
+	mu         sync.Mutex
+	due        dueHeap
+	timer      *time.Timer
+	at         time.Time // when timer fires; zero while it is not armed
+	closed     bool
+	fire       func(dueEntry)
+	live       func(dueEntry) bool // whether an entry's item still lapses at its time
+	compactAt  int                 // heap size that starts the next compaction
+	compacting bool
 }
+
+// compactFloor is the least heap size worth compacting.
+const compactFloor = 4096
 
 // dueEntry is one lapse to check: a publication (pr and its entity tag)
 // or a subscription (its ID, pr nil).
@@ -33,7 +41,9 @@ type dueEntry struct {
 	key string
 }
 
-func newExpiries(fire func(dueEntry)) *expiries { return &expiries{fire: fire} }
+func newExpiries(fire func(dueEntry), live func(dueEntry) bool) *expiries {
+	return &expiries{fire: fire, live: live, compactAt: compactFloor}
+}
 
 // add schedules e for at.
 func (x *expiries) add(at time.Time, pr *presentity, key string) {
@@ -43,6 +53,38 @@ func (x *expiries) add(at time.Time, pr *presentity, key string) {
 		return
 	}
 	heap.Push(&x.due, dueEntry{at: at.UnixNano(), pr: pr, key: key})
+	x.arm()
+	if len(x.due) >= x.compactAt && !x.compacting {
+		x.compacting = true
+		go x.compact() // live takes the locks add's callers hold
+	}
+}
+
+// compact drops the stale entries. It takes the heap out, filters it with
+// no lock held (live locks presentities and watchers), and merges what
+// was added meanwhile; entries due meanwhile fire once it is back.
+func (x *expiries) compact() {
+	x.mu.Lock()
+	old := x.due
+	x.due = nil
+	x.mu.Unlock()
+	kept := old[:0]
+	for _, e := range old {
+		if x.live(e) {
+			kept = append(kept, e)
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.due = append(kept, x.due...)
+	heap.Init(&x.due)
+	x.compactAt = max(2*len(x.due), compactFloor)
+	x.compacting = false
+	if x.closed {
+		x.due = nil
+		return
+	}
+	x.at = time.Time{} // re-arm for the merged heap's earliest
 	x.arm()
 }
 

@@ -108,8 +108,27 @@ func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service 
 		} else {
 			s.timeout(e.key)
 		}
-	})
+	}, s.lapsesAt)
 	return s
+}
+
+// lapsesAt reports whether the publication or subscription of e still
+// lapses at e's time: an entry for an earlier expiry, or for one gone, is
+// stale.
+func (s *Service) lapsesAt(e dueEntry) bool {
+	if e.pr != nil {
+		e.pr.mu.Lock()
+		defer e.pr.mu.Unlock()
+		p := e.pr.pub(e.key)
+		return p != nil && p.Expires.UnixNano() == e.at
+	}
+	w := s.watcher(e.key)
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sub.Expires.UnixNano() == e.at
 }
 
 // Observe has f called with every new composed document of any
