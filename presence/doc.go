@@ -25,9 +25,11 @@
 // document. Each carries a sequence number that never goes backwards, across
 // restarts too: the store keeps a reserved high-water mark, not every number.
 //
-// Memory per presentity is kept small (BenchmarkStateScale weighs it): a
-// publication's body and its parsed document share their bytes, the
-// composed document is kept at its exact size, and one scheduler
-// (expiry.go) rather than a timer each tells publications and
-// subscriptions when they lapse.
+// Memory per presentity is kept small (BenchmarkStateScale and
+// BenchmarkStateReload weigh it): a publication's body and its parsed
+// document share their bytes, the composed document is kept at its exact
+// size and composed only when a watcher or the observer (Observe) wants
+// it, a publication loaded from the store is parsed only then too, and
+// one scheduler (expiry.go) rather than a timer each tells publications
+// and subscriptions when they lapse.
 package presence

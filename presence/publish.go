@@ -168,19 +168,22 @@ func (s *Service) expire(pr *presentity, etag string) {
 	}
 }
 
-// recompose rebuilds the document and wakes the watchers when it changed.
-// pr.mu must be held.
+// recompose rebuilds the document and wakes the watchers when it changed;
+// with no watcher and no observer it only marks the document stale, to
+// be composed when somebody asks for it. pr.mu must be held.
 func (s *Service) recompose(pr *presentity) {
-	doc := s.compose(pr)
-	if bytes.Equal(doc, pr.doc) && (doc == nil) == (pr.doc == nil) {
+	observed := s.observed(pr)
+	if len(pr.watchers) == 0 && !observed {
+		pr.stale = true
 		return
 	}
-	pr.doc = doc
-	if s.observer != nil && pr.event == EventPresence {
-		if doc == nil {
-			doc = pr.pkg.compose(pr.uri, nil)
-		}
-		s.observer(pr.uri, doc)
+	was, wasStale := pr.doc, pr.stale
+	pr.doc, pr.stale = s.compose(pr), false
+	if !wasStale && bytes.Equal(pr.doc, was) && (pr.doc == nil) == (was == nil) {
+		return
+	}
+	if observed {
+		s.observer(pr.uri, s.current(pr))
 	}
 	for _, w := range pr.watchers {
 		s.kick(w)

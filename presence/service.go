@@ -31,6 +31,7 @@ type Service struct {
 	seq atomic.Uint64 // last publication Seq handed out
 
 	observer func(presentity string, doc []byte) // see Observe
+	observes func(presentity string) bool        // which presentities observer wants
 	lapses   *expiries                           // when publications and subscriptions lapse
 
 	mu           sync.RWMutex
@@ -63,7 +64,10 @@ type presentity struct {
 	// doc is the composed document; nil while nothing is published, when
 	// the document (a closed one) is composed whenever it is asked for:
 	// most presentities watched and never published cost nothing more.
+	// stale says doc is out of date: the publications changed while
+	// neither a watcher nor the observer wanted it (refresh).
 	doc      []byte
+	stale    bool
 	watchers []*watcher // at most max_subscriptions_per_presentity
 }
 
@@ -131,10 +135,18 @@ func (s *Service) lapsesAt(e dueEntry) bool {
 	return w.sub.Expires.UnixNano() == e.at
 }
 
-// Observe has f called with every new composed document of any
-// presentity, in order, before watchers are notified. Call it before Load;
-// f must not call back into the Service.
-func (s *Service) Observe(f func(presentity string, doc []byte)) { s.observer = f }
+// Observe has f called with every new composed presence document of the
+// presentities want says it wants, in order, before watchers are
+// notified. Call it before Load; neither must call back into the Service.
+// The documents of the others are composed only when somebody watches.
+func (s *Service) Observe(want func(presentity string) bool, f func(presentity string, doc []byte)) {
+	s.observes, s.observer = want, f
+}
+
+// observed reports whether the observer wants pr's documents.
+func (s *Service) observed(pr *presentity) bool {
+	return s.observer != nil && pr.event == EventPresence && s.observes(pr.uri)
+}
 
 // Close stops timers and waits for notifications in flight. State stays in
 // the store, to be loaded by the next Service.
@@ -166,19 +178,17 @@ func (s *Service) Load(ctx context.Context) error {
 			expired = append(expired, p)
 			return nil
 		}
-		pkg, err := packageOf(p.Event)
-		var doc any
-		if err == nil {
-			doc, err = pkg.parse(p.Body, p.Presentity, s.cfg.MaxDocumentBytes)
-		}
-		if err != nil {
+		if _, err := packageOf(p.Event); err != nil {
 			s.log.Warn("dropping stored publication", "presentity", p.Presentity, "etag", p.ETag, "error", err)
 			expired = append(expired, p)
 			return nil
 		}
+		// Parsed, and composed, when somebody needs the document: most
+		// presentities are not watched at start.
 		pr := s.presentity(resourceOf(p.Event, p.Presentity))
 		pr.mu.Lock()
-		s.addPublication(pr, &publication{Publication: p, doc: doc})
+		s.addPublication(pr, &publication{Publication: p})
+		pr.stale = true
 		pr.mu.Unlock()
 		return nil
 	})
@@ -193,11 +203,9 @@ func (s *Service) Load(ctx context.Context) error {
 	s.mu.RLock()
 	for _, pr := range s.presentities {
 		pr.mu.Lock()
-		if len(pr.pubs) > 0 {
-			pr.doc = s.compose(pr)
-			if s.observer != nil && pr.event == EventPresence {
-				s.observer(pr.uri, pr.doc)
-			}
+		if len(pr.pubs) > 0 && s.observed(pr) {
+			s.refresh(pr)
+			s.observer(pr.uri, s.current(pr))
 		}
 		pr.mu.Unlock()
 	}
@@ -222,10 +230,8 @@ func (s *Service) document(r resource) ([]byte, bool) {
 	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	if pr.doc == nil {
-		return pr.pkg.compose(pr.uri, nil), false
-	}
-	return pr.doc, true
+	s.refresh(pr)
+	return s.current(pr), pr.doc != nil
 }
 
 // Stats counts what the service holds.
@@ -283,8 +289,25 @@ func (s *Service) presentity(r resource) *presentity {
 // compose builds the resource's document from its publications, oldest
 // first so the newest wins each tuple or dialog (RFC 3903 §4), in a slice
 // of its exact size: it is kept as long as nothing changes. With no
-// publication it is nil (presentity.doc). pr.mu must be held.
+// publication it is nil (presentity.doc). A publication loaded from the
+// store is parsed here, the first time; one that no longer parses is
+// dropped. pr.mu must be held.
 func (s *Service) compose(pr *presentity) []byte {
+	pr.pubs = slices.DeleteFunc(pr.pubs, func(p *publication) bool {
+		if p.doc != nil {
+			return false
+		}
+		doc, err := pr.pkg.parse(p.Body, p.Presentity, s.cfg.MaxDocumentBytes)
+		if err == nil {
+			p.doc = doc
+			return false
+		}
+		s.log.Warn("dropping stored publication", "presentity", p.Presentity, "etag", p.ETag, "error", err)
+		if err := s.store.DeletePublication(s.ctx, p.Presentity, p.ETag); err != nil {
+			s.log.Error("drop stored publication", "presentity", p.Presentity, "etag", p.ETag, "error", err)
+		}
+		return true
+	})
 	if len(pr.pubs) == 0 {
 		return nil
 	}
@@ -293,6 +316,22 @@ func (s *Service) compose(pr *presentity) []byte {
 		docs[i] = p.doc
 	}
 	return bytes.Clone(pr.pkg.compose(pr.uri, docs))
+}
+
+// refresh composes a stale document. pr.mu must be held.
+func (s *Service) refresh(pr *presentity) {
+	if pr.stale {
+		pr.doc, pr.stale = s.compose(pr), false
+	}
+}
+
+// current is pr's document as sent: the closed one when nothing is
+// published. pr.mu must be held, and pr fresh.
+func (s *Service) current(pr *presentity) []byte {
+	if pr.doc == nil {
+		return pr.pkg.compose(pr.uri, nil)
+	}
+	return pr.doc
 }
 
 // newETag returns a fresh, unguessable entity tag.

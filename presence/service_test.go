@@ -373,3 +373,51 @@ func TestReload_RecordsWithoutEventArePresence(t *testing.T) {
 		t.Fatalf("old publication: %v\n%s", ok, d)
 	}
 }
+
+// After a restart a stored publication is parsed only when its document
+// is needed: the observer sees the presentities it wants at Load, the
+// others' documents are composed when asked for, and a stored document
+// that no longer parses is dropped then, from memory and from the store.
+func TestReload_DocumentsParsedWhenNeeded(t *testing.T) {
+	f := newFixture(t, presence.DefaultConfig())
+	f.publish("", doc("open"), time.Hour)
+	const bob = "sip:bob@example.com"
+	broken := presence.Publication{Presentity: bob, Event: presence.EventPresence, ETag: "broken", Expires: time.Now().Add(time.Hour),
+		ContentType: "application/pidf+xml", Body: []byte(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="` + bob + `"><tuple>`), Seq: 99}
+	if err := f.db.PutPublication(context.Background(), broken, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+
+	db, err := store.Open(store.Config{Path: f.path, BatchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := presence.New(presence.DefaultConfig(), db, &recorder{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer svc.Close()
+	var observed []string
+	svc.Observe(func(uri string) bool { return uri == alice }, func(uri string, _ []byte) { observed = append(observed, uri) })
+	if err := svc.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(observed) != 1 || observed[0] != alice {
+		t.Fatalf("observed at Load: %v, want alice only", observed)
+	}
+	if d, ok := svc.Document(alice); !ok || !strings.Contains(string(d), "open") {
+		t.Fatalf("alice after a restart: %v %s", ok, d)
+	}
+	if d, ok := svc.Document(bob); ok || !strings.Contains(string(d), "closed") {
+		t.Fatalf("bob, whose stored document is broken: %v %s", ok, d)
+	}
+	var left []string
+	if err := db.LoadPublications(context.Background(), func(p presence.Publication) error {
+		left = append(left, p.Presentity)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0] != alice {
+		t.Fatalf("stored after the broken one was met: %v", left)
+	}
+}

@@ -220,10 +220,8 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 		if err := agents.Load(ctx); err != nil {
 			return nil, nil, err
 		}
-		svc.Observe(func(uri string, doc []byte) {
-			if agents.IsAgent(uri) {
-				agents.SetPresence(ctx, uri, acd.PresenceOf(uri, doc))
-			}
+		svc.Observe(agents.IsAgent, func(uri string, doc []byte) {
+			agents.SetPresence(ctx, uri, acd.PresenceOf(uri, doc))
 		})
 		loc.Observe(func(aor string, live bool) { agents.SetRegistered(ctx, aor, live) })
 	}
