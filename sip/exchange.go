@@ -33,7 +33,9 @@ const requestTimeout = 30 * time.Second
 
 // handle wraps a method handler with what every request goes through: the
 // flood admission (503, or silence), the drain (503), the RFC 3261 checks,
-// and a recovery that turns a panic into a 500 instead of a crash.
+// a recovery that turns a panic into a 500 instead of a crash, and the
+// count of requests in hand and of their answers' latency that the
+// overload admission judges by (settle).
 func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.ServerTransaction) {
 	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.inflight.Add(1)

@@ -70,7 +70,7 @@ func (c OverloadConfig) Validate(prefix string) error {
 // measured.
 const minAdmissionLimit = 4
 
-// Why the admission refused a request.
+// Why the admission refused a request (the Warning of its 503), or inTime.
 const (
 	inTime    = ""
 	lateRead  = "waited in the socket longer than target"
