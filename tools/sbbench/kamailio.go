@@ -94,21 +94,10 @@ func startKamailio(ctx context.Context, bin, dir string) (*server, error) {
 		return nil, err
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
-		if answersOptions(addr) {
-			return s, nil
-		}
-		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("kamailio exited at start:\n%s", s.logTail())
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := s.waitReady(ctx, "kamailio", func() bool { return answersOptions(addr) }); err != nil {
+		return nil, err
 	}
-	s.stop()
-	return nil, fmt.Errorf("kamailio not answering after 15s:\n%s", s.logTail())
+	return s, nil
 }
 
 // answersOptions reports whether something at addr answers an OPTIONS over

@@ -54,24 +54,38 @@ func startServer(ctx context.Context, bin, dir string, extra ...string) (*server
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
 	client := http.Client{Timeout: time.Second}
+	err = s.waitReady(ctx, "switchboard", func() bool {
+		res, err := client.Get("http://" + httpAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady polls ready until it says yes, for up to 15 s; it stops the
+// server and says why when it exits first, ctx ends, or time runs out.
+func (s *server) waitReady(ctx context.Context, name string, ready func() bool) error {
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
-		if res, err := client.Get("http://" + httpAddr + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s, nil
-			}
+		if ready() {
+			return nil
 		}
 		select {
 		case <-s.exited:
-			return nil, fmt.Errorf("switchboard exited at start:\n%s", s.logTail())
+			return fmt.Errorf("%s exited at start:\n%s", name, s.logTail())
 		case <-ctx.Done():
 			s.stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	s.stop()
-	return nil, fmt.Errorf("switchboard not ready after 15s:\n%s", s.logTail())
+	return fmt.Errorf("%s not ready after 15s:\n%s", name, s.logTail())
 }
 
 // stop ends the server (SIGTERM, SIGKILL after 15 s) and returns the CPU
