@@ -13,7 +13,10 @@
 // answers what it refuses; overload.go admits a request only while the
 // server answers in time (requests in hand under an adaptive limit, UDP
 // datagrams not left waiting in the socket: 503 at once otherwise),
-// sojourn_linux.go reading the kernel's arrival stamps; framing.go cuts TCP and TLS streams into
+// sojourn_linux.go reading the kernel's arrival stamps; answered.go
+// answers a retransmission of a request answered over UDP with the bytes
+// sent, sipgo's server transaction being ended as soon as it answered;
+// framing.go cuts TCP and TLS streams into
 // messages, each to arrive whole in time; connlimit.go caps connections per
 // address and idle time, flood.go a token bucket per source address (503, then
 // silence), authguard.go backs off wrong passwords, and peerlogs.go bounds
