@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -81,8 +80,15 @@ func refusalMessage(data []byte, v verdict, agent string, extra ...string) []byt
 	head, _, _ := bytes.Cut(bytes.TrimLeft(data, "\r\n"), []byte("\r\n\r\n"))
 	_, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	fields, _ := unfold(rest)
-	var b strings.Builder
-	b.WriteString("SIP/2.0 " + strconv.Itoa(v.code) + " " + v.reason + "\r\n")
+	b := make([]byte, 0, min(len(head)+256, maxRefusalBytes+1))
+	b = append(append(append(append(append(b, "SIP/2.0 "...), strconv.Itoa(v.code)...), ' '), v.reason...), "\r\n"...)
+	header := func(name string, value ...[]byte) {
+		b = append(append(b, name...), ": "...)
+		for _, part := range value {
+			b = append(b, part...)
+		}
+		b = append(b, "\r\n"...)
+	}
 	vias := 0
 	for _, f := range fields {
 		name, value, ok := splitField(f)
@@ -94,26 +100,37 @@ func refusalMessage(data []byte, v verdict, agent string, extra ...string) []byt
 			vias++
 			fallthrough
 		case hFrom, hCallID, hCSeq:
-			b.WriteString(headerNames[kind] + ": " + string(value) + "\r\n")
+			header(headerNames[kind], value)
 		case hTo:
-			to := string(value)
-			if !strings.Contains(strings.ToLower(to), ";tag=") {
-				to += ";tag=" + sipmsg.GenerateTagN(16)
+			if hasTag(value) {
+				header("To", value)
+			} else {
+				header("To", value, []byte(";tag="+sipmsg.GenerateTagN(16)))
 			}
-			b.WriteString("To: " + to + "\r\n")
 		}
 	}
 	if v.code == 505 {
-		b.WriteString("Warning: 399 - \"SIP/2.0 only\"\r\n")
+		b = append(b, "Warning: 399 - \"SIP/2.0 only\"\r\n"...)
 	}
 	for _, h := range extra {
-		b.WriteString(h + "\r\n")
+		b = append(append(b, h...), "\r\n"...)
 	}
-	b.WriteString("Server: " + agent + "\r\nContent-Length: 0\r\n\r\n")
-	if vias == 0 || b.Len() > maxRefusalBytes {
+	b = append(append(append(b, "Server: "...), agent...), "\r\nContent-Length: 0\r\n\r\n"...)
+	if vias == 0 || len(b) > maxRefusalBytes {
 		return nil
 	}
-	return []byte(b.String())
+	return b
+}
+
+// hasTag reports whether a To or From value carries a tag parameter.
+func hasTag(value []byte) bool {
+	const tag = ";tag="
+	for i := 0; i+len(tag) <= len(value); i++ {
+		if bytes.EqualFold(value[i:i+len(tag)], []byte(tag)) {
+			return true
+		}
+	}
+	return false
 }
 
 // screenedPacketConn hands sipgo's UDP transport only the datagrams

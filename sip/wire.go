@@ -289,7 +289,7 @@ func rfc2543Branch(line []byte, fields [][]byte) string {
 // sipgo: a line was folded or a name has white space before its colon.
 // The fields of an unfolded head share its memory.
 func unfold(rest []byte) ([][]byte, bool) {
-	var fields [][]byte
+	fields := make([][]byte, 0, bytes.Count(rest, []byte("\r\n"))+1)
 	rewritten := false
 	for len(rest) > 0 {
 		var l []byte
