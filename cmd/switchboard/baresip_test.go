@@ -111,9 +111,12 @@ func TestBaresip_Publisher(t *testing.T) {
 	mark = b.command("presence_online")
 	b.waitLine(mark, "update status of 'sip:alice@example.com'")
 	w.waitNotify("open after /presence_online", basicIs("open"))
-	if v := scrapeMetrics(t, p)[`switchboard_presence_publications`]; v != 1 {
-		t.Fatalf("%v publications after two status changes, want 1", v)
-	}
+	// One publication again once any orphan has lapsed: a status change
+	// may leave at the moment baresip refreshes, both with the same
+	// SIP-If-Match; the second gets 412 (RFC 3903: the tag was just
+	// replaced), and baresip then publishes afresh without one, orphaning
+	// the other for up to pubint (seen in about one run in ten under -race).
+	waitMetric(t, p, `switchboard_presence_publications`, equals(1))
 
 	// baresip refreshes (PUBLISH with SIP-If-Match, Content-Type but no
 	// body) after 90% of the lifetime. After two refreshes the publication
@@ -155,6 +158,10 @@ func TestBaresip_Publisher(t *testing.T) {
 	if b.printed("<basic>unknown</basic>") {
 		t.Log("baresip published <basic>unknown</basic> before registering; a 400 for it is expected")
 		tolerated = append(tolerated, "PUBLISH 400")
+	}
+	if m[`switchboard_sip_requests_total{method="PUBLISH",status="412"}`] > 0 {
+		t.Log("baresip sent a status change and a refresh with one SIP-If-Match; the second got 412, as RFC 3903 asks")
+		tolerated = append(tolerated, "PUBLISH 412")
 	}
 	checkAnswers(t, m, tolerated...)
 }
