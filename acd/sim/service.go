@@ -191,12 +191,7 @@ func RunService(sc Scenario) Result {
 		ev.f()
 		dispatch()
 	}
-	res.Compared, res.Potential = ofServed.n, ofAbandoned.n
-	if ofServed.n > 0 {
-		res.Coverage = float64(ofServed.covered) / float64(ofServed.n)
-	}
-	res.RMSE, res.MeanError = ofServed.summary()
-	res.PotentialRMSE, res.PotentialMeanError = ofAbandoned.summary()
+	res.scored(&ofServed, &ofAbandoned)
 	return res
 }
 

@@ -336,13 +336,19 @@ func Run(sc Scenario) Result {
 			online.ObserveWait(seconds(ev.t-vis.arrive), true)
 		}
 	}
-	res.Compared, res.Potential = ofServed.n, ofAbandoned.n
-	if ofServed.n > 0 {
-		res.Coverage = float64(ofServed.covered) / float64(ofServed.n)
-	}
-	res.RMSE, res.MeanError = ofServed.summary()
-	res.PotentialRMSE, res.PotentialMeanError = ofAbandoned.summary()
+	res.scored(&ofServed, &ofAbandoned)
 	return res
+}
+
+// scored fills in r's errors and coverage from the scores of served
+// visitors and of abandoners' potential waits.
+func (r *Result) scored(served, abandoned *score) {
+	r.Compared, r.Potential = served.n, abandoned.n
+	if served.n > 0 {
+		r.Coverage = float64(served.covered) / float64(served.n)
+	}
+	r.RMSE, r.MeanError = served.summary()
+	r.PotentialRMSE, r.PotentialMeanError = abandoned.summary()
 }
 
 // staffTick is how often a changing staffing is looked at.
