@@ -93,9 +93,14 @@ func transactionKey(method, branch []byte, src netip.AddrPort) uint64 {
 // one), from src.
 func requestKey(msg []byte, src netip.AddrPort) uint64 {
 	method, _, _ := bytes.Cut(msg, []byte(" "))
+	return transactionKey(method, topBranch(msg), src)
+}
+
+// topBranch is the branch parameter of a message's first Via, nil when
+// there is none.
+func topBranch(msg []byte) []byte {
 	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
-	_, head, _ = bytes.Cut(head, []byte("\r\n")) // the request line
-	var branch []byte
+	_, head, _ = bytes.Cut(head, []byte("\r\n")) // the start line
 	for len(head) > 0 {
 		var line []byte
 		line, head, _ = bytes.Cut(head, []byte("\r\n"))
@@ -104,8 +109,7 @@ func requestKey(msg []byte, src netip.AddrPort) uint64 {
 			continue
 		}
 		first, _, _ := bytes.Cut(value, []byte(","))
-		branch = viaParam(first, "branch")
-		break
+		return viaParam(first, "branch")
 	}
-	return transactionKey(method, branch, src)
+	return nil
 }

@@ -7,13 +7,11 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
-// parsedDialog is a subscription dialog decoded once, with its URIs
-// parsed, for the NOTIFYs that follow.
-type parsedDialog struct {
+// cachedDialog is a subscription dialog decoded once, for the NOTIFYs
+// that follow.
+type cachedDialog struct {
 	*subDialog
-	sum                   uint64 // of the stored bytes it was decoded from (rawSum)
-	target, local, remote sipmsg.Uri
-	event                 string
+	sum uint64 // of the stored bytes it was decoded from (rawSum)
 }
 
 // rawSum tells a dialog's stored bytes from others (FNV-1a, 64 bits): the
@@ -21,18 +19,18 @@ type parsedDialog struct {
 // presence service keeps already.
 func rawSum(raw []byte) uint64 { return fnv1a(fnvOffset, raw) }
 
-// dialogCache keeps parsed dialogs by subscription ID, so a NOTIFY fan-out
-// does not decode JSON and parse three URIs per watcher. An entry is
+// dialogCache keeps decoded dialogs by subscription ID, so a NOTIFY
+// fan-out does not decode JSON per watcher. An entry is
 // valid while the stored bytes are unchanged (a refresh replaces them):
 // their checksum is compared.
 // The SUBSCRIBE handlers put what they build; entries are decoded from
 // the stored bytes only after a restart.
 type dialogCache struct {
 	mu sync.Mutex
-	m  map[string]*parsedDialog
+	m  map[string]*cachedDialog
 }
 
-func (c *dialogCache) get(id string, raw []byte) (*parsedDialog, error) {
+func (c *dialogCache) get(id string, raw []byte) (*cachedDialog, error) {
 	c.mu.Lock()
 	pd := c.m[id]
 	c.mu.Unlock()
@@ -43,7 +41,7 @@ func (c *dialogCache) get(id string, raw []byte) (*parsedDialog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dialog: %w", err)
 	}
-	if pd, err = newParsedDialog(d, raw); err != nil {
+	if pd, err = newCachedDialog(d, raw); err != nil {
 		return nil, err
 	}
 	c.store(id, pd)
@@ -52,7 +50,7 @@ func (c *dialogCache) get(id string, raw []byte) (*parsedDialog, error) {
 
 // put caches d, just created or changed, under id, with raw its encoding.
 func (c *dialogCache) put(id string, d *subDialog, raw []byte) error {
-	pd, err := newParsedDialog(d, raw)
+	pd, err := newCachedDialog(d, raw)
 	if err != nil {
 		return err
 	}
@@ -60,10 +58,10 @@ func (c *dialogCache) put(id string, d *subDialog, raw []byte) error {
 	return nil
 }
 
-func (c *dialogCache) store(id string, pd *parsedDialog) {
+func (c *dialogCache) store(id string, pd *cachedDialog) {
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = make(map[string]*parsedDialog)
+		c.m = make(map[string]*cachedDialog)
 	}
 	c.m[id] = pd
 	c.mu.Unlock()
@@ -75,18 +73,14 @@ func (c *dialogCache) drop(id string) {
 	c.mu.Unlock()
 }
 
-func newParsedDialog(d *subDialog, raw []byte) (*parsedDialog, error) {
-	pd := &parsedDialog{subDialog: d, sum: rawSum(raw), event: "presence"}
-	for _, u := range []struct {
-		text string
-		dst  *sipmsg.Uri
-	}{{d.RemoteTarget, &pd.target}, {d.LocalURI, &pd.local}, {d.RemoteURI, &pd.remote}} {
-		if err := sipmsg.ParseUri(u.text, u.dst); err != nil {
-			return nil, fmt.Errorf("dialog uri %q: %w", u.text, err)
+// newCachedDialog checks that d's URIs parse, which every NOTIFY's
+// recipient needs, and caches it with the checksum of raw.
+func newCachedDialog(d *subDialog, raw []byte) (*cachedDialog, error) {
+	for _, text := range []string{d.RemoteTarget, d.LocalURI, d.RemoteURI} {
+		var u sipmsg.Uri
+		if err := sipmsg.ParseUri(text, &u); err != nil {
+			return nil, fmt.Errorf("dialog uri %q: %w", text, err)
 		}
 	}
-	if d.EventID != "" {
-		pd.event += ";id=" + d.EventID
-	}
-	return pd, nil
+	return &cachedDialog{subDialog: d, sum: rawSum(raw)}, nil
 }

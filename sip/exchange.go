@@ -244,6 +244,6 @@ func (s *Server) sendOversized(res *sipmsg.Response, req *sipmsg.Request) error 
 	if err != nil || udp == nil || req.Transport() != "UDP" {
 		return fmt.Errorf("%w: not sent over UDP", sipmsg.ErrUDPMTUCongestion)
 	}
-	_, err = udp.WriteTo([]byte(res.String()), addr)
+	_, err = udp.conn.WriteTo([]byte(res.String()), addr)
 	return err
 }

@@ -24,6 +24,9 @@ var _ presence.Notifier = (*Server)(nil)
 // subscription's dialog (RFC 6665 §4.2.2) and waits for the answer. A 481,
 // or no answer at all, means the subscription is gone.
 func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
+	if !s.started.Load() {
+		return errNotStarted
+	}
 	pd, err := s.dialogs.get(n.Subscription.ID, n.Subscription.Dialog)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", n.Subscription.ID, err)
@@ -31,7 +34,7 @@ func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
 	if n.State == presence.StateTerminated {
 		s.dialogs.drop(n.Subscription.ID)
 	}
-	res, err := s.do(ctx, s.newNotify(pd, n))
+	code, reason, err := s.sendNotify(ctx, pd.subDialog, n)
 	switch {
 	case err != nil && ctx.Err() == nil &&
 		(errors.Is(err, sipmsg.ErrTransactionTimeout) || errors.Is(err, sipmsg.ErrTransactionTransport)):
@@ -41,48 +44,105 @@ func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
 	case err != nil:
 		s.metrics.notifies.WithLabelValues("failed").Inc()
 		return fmt.Errorf("notify %s: %w", n.Subscription.ID, err)
-	case res.StatusCode == 481:
+	case code == 481:
 		s.dialogs.drop(n.Subscription.ID)
 		s.metrics.notifies.WithLabelValues("gone").Inc()
 		return fmt.Errorf("notify %s: %w: 481", n.Subscription.ID, presence.ErrSubscriptionGone)
-	case !res.IsSuccess():
+	case code >= 300:
 		s.metrics.notifies.WithLabelValues("failed").Inc()
-		return fmt.Errorf("notify %s: %d %s", n.Subscription.ID, res.StatusCode, res.Reason)
+		return fmt.Errorf("notify %s: %d %s", n.Subscription.ID, code, reason)
 	}
 	s.metrics.notifies.WithLabelValues("sent").Inc()
 	return nil
 }
 
-// newNotify builds a NOTIFY within dialog pd (RFC 3261 §12.2.1.1) carrying n.
-func (s *Server) newNotify(pd *parsedDialog, n presence.Notification) *sipmsg.Request {
-	d := pd.subDialog
-	target := pd.target
-	target.UriParams = target.UriParams.Clone() // route may add to it
-	req := sipmsg.NewRequest(sipmsg.NOTIFY, target)
-	from := &sipmsg.FromHeader{Address: pd.local}
-	from.Params.Add("tag", d.LocalTag)
-	to := &sipmsg.ToHeader{Address: pd.remote}
-	to.Params.Add("tag", d.RemoteTag)
-	cid := sipmsg.CallIDHeader(d.CallID)
-	maxFwd := sipmsg.MaxForwardsHeader(70)
-	req.AppendHeader(from)
-	req.AppendHeader(to)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: d.CSeqBase + uint32(n.Seq), MethodName: sipmsg.NOTIFY})
-	req.AppendHeader(&maxFwd)
-	for _, r := range s.routeSet(d) {
-		req.AppendHeader(sipmsg.NewHeader("Route", r))
+// sendNotify sends the NOTIFY carrying n in dialog d and returns its final
+// response's status. A NOTIFY that goes back over UDP to the address the
+// SUBSCRIBE came from, the common case, runs in udpClient; any other
+// (a route set, a stream transport, one too large for UDP) goes through
+// sipgo's transaction layer, which resolves and connects.
+func (s *Server) sendNotify(ctx context.Context, d *subDialog, n presence.Notification) (int, string, error) {
+	if dst, ok := s.notifiesOverUDP(d, n); ok {
+		branch := ownBranch + sipmsg.GenerateTagN(16)
+		return s.udp.do(ctx, s.appendNotify(nil, d, n, branch), dst, branch)
 	}
-	req.AppendHeader(sipmsg.NewHeader("Event", pd.event))
-	req.AppendHeader(sipmsg.NewHeader("Subscription-State", subscriptionState(n)))
-	req.AppendHeader(&sipmsg.ContactHeader{Address: s.contactURI(d.Transport)})
-	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
+	msg, err := sipmsg.ParseMessage(s.appendNotify(nil, d, n, ""))
+	req, ok := msg.(*sipmsg.Request)
+	if err != nil || !ok {
+		return 0, "", fmt.Errorf("notify: our own request does not parse: %v", err)
+	}
+	s.route(req, d)
+	res, err := s.do(ctx, req)
+	if err != nil {
+		return 0, "", err
+	}
+	return res.StatusCode, res.Reason, nil
+}
+
+// notifiesOverUDP reports whether a NOTIFY in d goes back over UDP to the
+// SUBSCRIBE's source address, and that address.
+func (s *Server) notifiesOverUDP(d *subDialog, n presence.Notification) (netip.AddrPort, bool) {
+	if s.udp == nil || (d.Transport != "UDP" && d.Transport != "") || len(s.routeSet(d)) > 0 {
+		return netip.AddrPort{}, false
+	}
+	dst, err := netip.ParseAddrPort(d.Source)
+	if err != nil || !s.udp.reaches(dst) {
+		return netip.AddrPort{}, false
+	}
+	if len(n.Body)+notifyHeadAllowance > udpLimit && s.Addr("tcp") != "" {
+		return netip.AddrPort{}, false // route picks TCP if it is larger than udpLimit
+	}
+	return dst, true
+}
+
+// notifyHeadAllowance is less than any NOTIFY's start line and headers.
+const notifyHeadAllowance = 300
+
+// appendNotify appends to b the NOTIFY carrying n within dialog d (RFC 3261
+// §12.2.1.1, RFC 6665 §8.2), with a Via of branch when branch is not
+// empty (sipgo adds its own otherwise).
+func (s *Server) appendNotify(b []byte, d *subDialog, n presence.Notification, branch string) []byte {
+	line := func(parts ...string) {
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		b = append(b, "\r\n"...)
+	}
+	if b == nil {
+		b = make([]byte, 0, 512+len(n.Body))
+	}
+	line("NOTIFY ", d.RemoteTarget, " SIP/2.0")
+	if branch != "" {
+		line("Via: SIP/2.0/UDP ", s.viaSentBy, ";rport;branch=", branch)
+	}
+	line("From: <", d.LocalURI, ">;tag=", d.LocalTag)
+	line("To: <", d.RemoteURI, ">;tag=", d.RemoteTag)
+	line("Call-ID: ", d.CallID)
+	b = append(b, "CSeq: "...)
+	b = strconv.AppendUint(b, uint64(d.CSeqBase+uint32(n.Seq)), 10)
+	line(" NOTIFY")
+	line("Max-Forwards: 70")
+	for _, r := range s.routeSet(d) {
+		line("Route: ", r)
+	}
+	if d.EventID != "" {
+		line("Event: presence;id=", d.EventID)
+	} else {
+		line("Event: presence")
+	}
+	b = append(b, "Subscription-State: "...)
+	b = appendSubscriptionState(b, n)
+	line()
+	line("Contact: <", s.contactValue(d.Transport), ">")
+	line("User-Agent: ", s.cfg.userAgent())
 	// Exactly this Content-Type, without parameters: some phones refuse
 	// "application/pidf+xml;charset=UTF-8" with 415.
-	req.AppendHeader(sipmsg.NewHeader("Content-Type", presence.ContentType(n.Subscription.Event)))
-	req.SetBody(n.Body)
-	s.route(req, d)
-	return req
+	line("Content-Type: ", presence.ContentType(n.Subscription.Event))
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(n.Body)), 10)
+	line()
+	line()
+	return append(b, n.Body...)
 }
 
 // routeSet is the route set in-dialog requests follow: the dialog's, when
@@ -111,7 +171,7 @@ func (s *Server) route(req *sipmsg.Request, d *subDialog) {
 	}
 	// Serialising to measure costs a copy: only when the body alone is
 	// close to the limit (headers take well over 300 bytes).
-	if transport == "UDP" && len(req.Body())+300 > udpLimit && messageSize(req) > udpLimit && s.Addr("tcp") != "" {
+	if transport == "UDP" && len(req.Body())+notifyHeadAllowance > udpLimit && messageSize(req) > udpLimit && s.Addr("tcp") != "" {
 		transport = "TCP"
 		req.Recipient.UriParams.Add("transport", "tcp")
 	}
@@ -134,14 +194,12 @@ func messageSize(req *sipmsg.Request) int {
 	return sb.Len() + viaAllowance
 }
 
-// subscriptionState renders the Subscription-State header (RFC 6665 §8.2.3).
-func subscriptionState(n presence.Notification) string {
+// appendSubscriptionState appends the Subscription-State header's value
+// (RFC 6665 §8.2.3).
+func appendSubscriptionState(b []byte, n presence.Notification) []byte {
 	if n.State == presence.StateTerminated {
-		return "terminated;reason=" + n.Reason
+		return append(append(b, "terminated;reason="...), n.Reason...)
 	}
-	secs := int(n.Expires.Seconds())
-	if secs < 0 {
-		secs = 0
-	}
-	return "active;expires=" + strconv.Itoa(secs)
+	secs := max(int64(n.Expires.Seconds()), 0)
+	return strconv.AppendInt(append(b, "active;expires="...), secs, 10)
 }

@@ -19,7 +19,7 @@ const maxRefusalBytes = udpLimit
 // the message to hand on, or nil and the answer to send back to its
 // source (nil too when the message gets none).
 // A retransmission of a request answered over UDP gets that answer again
-// (answered).
+// (answered); a response to a request udpClient sent goes to it.
 //
 // waited is how long the message waited in the socket before it was read,
 // 0 when unknown.
@@ -29,6 +29,9 @@ func (s *Server) screen(data []byte, src netip.AddrPort, waited time.Duration) (
 		return nil, s.refuse(data, v, src.Addr())
 	}
 	if bytes.HasPrefix(msg, []byte("SIP/")) {
+		if s.udp != nil && s.udp.answer(msg) {
+			return nil, nil
+		}
 		return msg, nil
 	}
 	now := time.Now()

@@ -67,12 +67,14 @@ type Server struct {
 	methods   []string // for Allow
 	// contacts (by transport) and udpLaddr, the UDP listener's address,
 	// are set by Start, before any request.
-	contacts map[string]sipmsg.Uri
-	udpLaddr sipmsg.Addr
+	contacts      map[string]sipmsg.Uri
+	contactValues map[string]string // contacts as they go on the wire
+	udpLaddr      sipmsg.Addr
+	viaSentBy     string // host:port in the Via of requests udpClient sends
 
 	mu        sync.Mutex
 	addrs     map[string]string // transport -> bound address
-	udp       net.PacketConn    // the UDP listener, for answers sipgo will not send
+	udp       *udpClient        // on the first UDP listener: NOTIFYs, answers sipgo will not send
 	listeners []interface{ Close() error }
 	serving   sync.WaitGroup
 
@@ -186,12 +188,14 @@ func (s *Server) Start() error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	s.client = client
-	s.contacts = map[string]sipmsg.Uri{}
+	s.contacts, s.contactValues = map[string]sipmsg.Uri{}, map[string]string{}
 	for _, t := range []string{"udp", "tcp", "tls", "ws", "wss"} {
-		s.contacts[t] = s.newContactURI(t)
+		u := s.newContactURI(t)
+		s.contacts[t], s.contactValues[t] = u, u.String()
 	}
 	if host, port, err := sipmsg.ParseAddr(s.Addr("udp")); err == nil {
 		s.udpLaddr = sipmsg.Addr{IP: net.ParseIP(host), Port: port}
+		s.viaSentBy = net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
 	}
 	s.started.Store(true)
 	for _, serve := range serves {
@@ -245,8 +249,8 @@ func (s *Server) listen(network, addr string) (func(), error) {
 	}
 	s.mu.Lock()
 	s.addrs[network] = bound
-	if pc, ok := closer.(net.PacketConn); ok {
-		s.udp = pc
+	if c, ok := closer.(*net.UDPConn); ok && s.udp == nil {
+		s.udp = newUDPClient(c)
 	}
 	s.listeners = append(s.listeners, closer)
 	s.mu.Unlock()
@@ -352,6 +356,15 @@ func (s *Server) contactURI(transport string) sipmsg.Uri {
 		u.UriParams = u.UriParams.Clone() // the caller's to change
 	}
 	return u
+}
+
+// contactValue is contactURI(transport) as it goes on the wire.
+func (s *Server) contactValue(transport string) string {
+	if v, ok := s.contactValues[strings.ToLower(transport)]; ok {
+		return v
+	}
+	u := s.contactURI(transport)
+	return u.String()
 }
 
 func (s *Server) newContactURI(t string) sipmsg.Uri {
