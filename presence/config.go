@@ -31,6 +31,9 @@ type Config struct {
 	// MinNotifyInterval is the least time between two notifications to one
 	// watcher; changes in between are coalesced into the next one.
 	MinNotifyInterval time.Duration `yaml:"min_notify_interval"`
+	// NotifyWindow caps the notifications waiting for their answer at
+	// once; the others wait for a place, in order.
+	NotifyWindow int `yaml:"notify_window"`
 	// MaxDocumentBytes caps a published document's size.
 	MaxDocumentBytes int `yaml:"max_document_bytes"`
 	// MaxPublications caps the live publications of one presentity (per
@@ -67,6 +70,7 @@ const (
 	DefaultSubscribeMaxExpires     = 2 * time.Hour
 	DefaultSubscribeDefaultExpires = time.Hour
 	DefaultMinNotifyInterval       = 200 * time.Millisecond
+	DefaultNotifyWindow            = 1000
 	DefaultMaxDocumentBytes        = 64 << 10
 	DefaultMaxPublications         = 8
 	DefaultMaxPresentityBytes      = 128 << 10
@@ -85,6 +89,7 @@ func DefaultConfig() Config {
 		SubscribeMaxExpires:     DefaultSubscribeMaxExpires,
 		SubscribeDefaultExpires: DefaultSubscribeDefaultExpires,
 		MinNotifyInterval:       DefaultMinNotifyInterval,
+		NotifyWindow:            DefaultNotifyWindow,
 		MaxDocumentBytes:        DefaultMaxDocumentBytes,
 
 		MaxPublications:               DefaultMaxPublications,
@@ -130,7 +135,7 @@ func (c Config) Validate(prefix string) error {
 	for _, k := range []struct {
 		name string
 		v    int
-	}{{"max_publications", c.MaxPublications}, {"max_subscriptions_per_watcher", c.MaxSubscriptionsPerWatcher},
+	}{{"notify_window", c.NotifyWindow}, {"max_publications", c.MaxPublications}, {"max_subscriptions_per_watcher", c.MaxSubscriptionsPerWatcher},
 		{"max_subscriptions_per_presentity", c.MaxSubscriptionsPerPresentity}} {
 		if k.v < 1 {
 			return fmt.Errorf("%s.%s: must be at least 1", prefix, k.name)

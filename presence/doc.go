@@ -22,7 +22,9 @@
 //
 // Notifications to one watcher are single-flight and rate-limited: at most one
 // per Config.MinNotifyInterval, and the last one always carries the latest
-// document. Each carries a sequence number that never goes backwards, across
+// document. At most Config.NotifyWindow are in flight at once; the others
+// wait in order for a place, their senders started on demand. Each carries
+// a sequence number that never goes backwards, across
 // restarts too: the store keeps a reserved high-water mark, not every number.
 //
 // Memory per presentity is kept small (BenchmarkStateScale and

@@ -74,7 +74,56 @@ func (s *Service) kick(w *watcher) {
 		return
 	}
 	w.started, w.flush, w.sending = true, false, true
-	go s.send(w)
+	s.window.queue(w, s.send, s.cfg.NotifyWindow)
+}
+
+// sendWindow bounds the notifications in flight, so that a change to a
+// presentity with thousands of watchers goes out at the pace their
+// answers come back rather than as one burst that overflows the socket
+// buffers on both sides (and costs a retransmission per lost datagram).
+// Senders are started on demand, as many as the window allows, and end
+// when nothing waits.
+type sendWindow struct {
+	mu      sync.Mutex
+	waiting []*watcher // in the order they were queued
+	senders int
+}
+
+// queue has w's notification sent by send when a place in a window of
+// size is free.
+func (q *sendWindow) queue(w *watcher, send func(*watcher), size int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.waiting = append(q.waiting, w)
+	if q.senders < max(size, 1) {
+		q.senders++
+		go q.run(send)
+	}
+}
+
+// run sends what waits until nothing does.
+func (q *sendWindow) run(send func(*watcher)) {
+	for {
+		q.mu.Lock()
+		if len(q.waiting) == 0 {
+			q.waiting = nil // let a burst's backing array go
+			q.senders--
+			q.mu.Unlock()
+			return
+		}
+		w := q.waiting[0]
+		q.waiting[0] = nil
+		q.waiting = q.waiting[1:]
+		q.mu.Unlock()
+		send(w)
+	}
+}
+
+// counts returns the notifications in flight and those waiting.
+func (q *sendWindow) counts() (inFlight, waiting int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.senders, len(q.waiting)
 }
 
 // startSend accounts for a notification about to go out, unless the

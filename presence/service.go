@@ -27,6 +27,7 @@ type Service struct {
 	sendMu sync.Mutex // guards closed and sends.Add
 	closed bool
 	sends  sync.WaitGroup
+	window sendWindow // notifications waiting for a place, and their senders
 
 	seq atomic.Uint64 // last publication Seq handed out
 
@@ -253,6 +254,10 @@ func (s *Service) Stats() Stats {
 	}
 	return st
 }
+
+// Notifies returns the notifications waiting for their answer, at most
+// Config.NotifyWindow, and those waiting for a place in the window.
+func (s *Service) Notifies() (inFlight, waiting int) { return s.window.counts() }
 
 // checkURI verifies a canonical presentity URI belongs to a served domain.
 func (s *Service) checkURI(uri string) error {

@@ -421,3 +421,72 @@ func TestReload_DocumentsParsedWhenNeeded(t *testing.T) {
 		t.Fatalf("stored after the broken one was met: %v", left)
 	}
 }
+
+// gated is a Notifier whose deliveries wait until release is closed,
+// counting how many wait at once.
+type gated struct {
+	release       chan struct{}
+	mu            sync.Mutex
+	waiting, most int
+	delivered     int
+}
+
+func (g *gated) Notify(ctx context.Context, _ presence.Notification) error {
+	g.mu.Lock()
+	g.waiting++
+	g.most = max(g.most, g.waiting)
+	g.mu.Unlock()
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	g.waiting--
+	g.delivered++
+	g.mu.Unlock()
+	return nil
+}
+
+// More watchers than presence.notify_window: at most that many
+// notifications wait for their answer at once, the others wait for a
+// place, and every one is delivered.
+func TestNotify_WindowBoundsNotificationsInFlight(t *testing.T) {
+	db, err := store.Open(store.Config{Path: filepath.Join(t.TempDir(), "p.db"), BatchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := presence.DefaultConfig()
+	cfg.NotifyWindow = 3
+	g := &gated{release: make(chan struct{})}
+	svc := presence.New(cfg, db, g, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer svc.Close()
+	const watchers = 10
+	for i := range watchers {
+		id := fmt.Sprint("w", i)
+		if _, _, err := svc.Subscribe(context.Background(), presence.SubscribeRequest{
+			ID: id, Presentity: alice, Watcher: fmt.Sprintf("sip:w%d@example.com", i), Expires: dur(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Flush(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "3 in flight and 7 waiting", func() bool {
+		inFlight, waiting := svc.Notifies()
+		return inFlight == 3 && waiting == 7
+	})
+	close(g.release)
+	eventually(t, "every notification delivered", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.delivered == watchers
+	})
+	if g.most != cfg.NotifyWindow {
+		t.Fatalf("%d notifications waited at once, want the window's %d", g.most, cfg.NotifyWindow)
+	}
+	eventually(t, "nothing in flight or waiting", func() bool {
+		inFlight, waiting := svc.Notifies()
+		return inFlight == 0 && waiting == 0
+	})
+}

@@ -316,6 +316,12 @@ func registerPresenceMetrics(reg prometheus.Registerer, svc *presence.Service) {
 		gauge("switchboard_presence_publications", "Live publications.", func(s presence.Stats) int { return s.Publications }),
 		gauge("switchboard_presence_subscriptions", "Live subscriptions.", func(s presence.Stats) int { return s.Subscriptions }),
 		gauge("switchboard_presence_presentities", "Presentities known.", func(s presence.Stats) int { return s.Presentities }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_presence_notifies_in_flight",
+			Help: "NOTIFYs waiting for their answer, at most presence.notify_window."},
+			func() float64 { n, _ := svc.Notifies(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_presence_notifies_waiting",
+			Help: "NOTIFYs waiting for a place in presence.notify_window."},
+			func() float64 { _, n := svc.Notifies(); return float64(n) }),
 	)
 }
 
