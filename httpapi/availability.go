@@ -41,6 +41,7 @@ func viewOf(st acd.GroupStatus) groupView {
 type snapshot struct {
 	id     uint64 // event id for the stream: rises with every snapshot
 	all    *representation
+	event  []byte // the stream's event carrying all
 	groups map[string]*representation
 	next   chan struct{} // closed when a newer snapshot replaces this one
 }
@@ -103,7 +104,8 @@ func (s *Snapshots) refresh(now time.Time) error {
 	if prev != nil && id <= prev.id {
 		id = prev.id + 1
 	}
-	snap := &snapshot{id: id, all: all, groups: make(map[string]*representation, len(views)), next: make(chan struct{})}
+	snap := &snapshot{id: id, all: all, event: availabilityEvent(id, all.body),
+		groups: make(map[string]*representation, len(views)), next: make(chan struct{})}
 	for _, v := range views {
 		if snap.groups[v.ID], err = represent(v); err != nil {
 			return err

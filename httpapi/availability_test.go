@@ -36,27 +36,68 @@ func (g *groups) set(st ...acd.GroupStatus) {
 
 func startWeb(t *testing.T, g *groups) string {
 	t.Helper()
+	return startWebRole(t, g, Config{Addr: "127.0.0.1:0"}).base
+}
+
+// webRole is the web role serving a test.
+type webRole struct {
+	*Server
+	base         string
+	endSnapshots context.CancelFunc // ends Snapshots.Run
+	stop         func()             // stops everything and waits for its goroutines
+}
+
+// startWebRole starts the web role on cfg, serving g, and stops it when
+// the test ends; tune adjusts its streams before it runs.
+func startWebRole(tb testing.TB, g *groups, cfg Config, tune ...func(*streams)) *webRole {
+	tb.Helper()
+	w := newWebRole(tb, g, cfg, tune...)
+	tb.Cleanup(w.stop)
+	return w
+}
+
+// newWebRole starts the web role on cfg, serving g; the caller stops it.
+func newWebRole(tb testing.TB, g *groups, cfg Config, tune ...func(*streams)) *webRole {
+	tb.Helper()
 	web := WebConfig{RefreshInterval: 100 * time.Millisecond, AllowedOrigins: []string{"https://shop.example.com"},
 		CookieMaxAge: time.Hour, CustomerTokenKey: "site-secret"}
 	snaps, err := NewSnapshots(g.source, web.RefreshInterval)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go snaps.Run(ctx)
-	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Ready: func() error { return nil },
+	s, err := New(cfg, Deps{Ready: func() error { return nil },
 		Snapshots: snaps, Web: web, CookieKey: []byte("test cookie key, 32 bytes long!!")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	go s.Run()
-	t.Cleanup(func() {
+	for _, f := range tune {
+		f(s.streams)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { snaps.Run(ctx) })
+	ran := make(chan struct{})
+	wg.Go(func() { defer close(ran); s.Run() })
+	scheme := "http://"
+	if cfg.CertFile != "" {
+		scheme = "https://"
+	}
+	return &webRole{Server: s, base: scheme + s.Addr(), endSnapshots: cancel, stop: func() {
+		// Shutdown refuses a server that is not running yet.
+		siptest.WaitFor(tb, "server running", func() bool {
+			select {
+			case <-ran:
+				return true
+			default:
+				return s.h.IsRunning()
+			}
+		})
 		cancel()
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		s.Shutdown(sctx)
-	})
-	return "http://" + s.Addr()
+		wg.Wait()
+	}}
 }
 
 var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}

@@ -7,4 +7,14 @@
 // API and console, liveness (/healthz), readiness (/readyz) and the OpenAPI
 // document. Prometheus /metrics is served by MetricsServer on a listener of
 // its own (metrics.go), off the visitors' port.
+//
+// An availability event stream outlives its request: its handler sends the
+// headers and the first event (stream.go), then hands the connection over
+// to streams.go, whose one goroutine writes every later event and
+// heartbeat to all streams (with a few helpers while an event goes to
+// thousands, and one for a client that is behind, dropped past
+// writeTimeout). An open stream so costs its socket and about half a
+// kilobyte, no goroutine; over TLS, whose connection cannot leave Hertz,
+// it keeps its handler's goroutine. Streams end when Server.Run returns
+// (at Shutdown) or Snapshots.Run does.
 package httpapi

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/hertz/pkg/app"
@@ -167,8 +168,9 @@ type Deps struct {
 
 // Server is the HTTP listener and its routes.
 type Server struct {
-	h    *server.Hertz
-	addr string
+	h       *server.Hertz
+	addr    string
+	streams *streams // the availability streams; nil without Snapshots
 }
 
 // New binds the listener and sets up the routes; Run serves them.
@@ -234,10 +236,17 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge, domain: deps.Web.CookieDomain,
 		secure: cfg.CertFile != ""}
+	var all *streams
 	if deps.Snapshots != nil {
+		all = newStreams(deps.Snapshots)
+		if deps.Registerer != nil {
+			deps.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "switchboard_http_availability_streams", Help: "Availability event streams open."},
+				func() float64 { return float64(all.held.Load()) }))
+		}
 		availabilityRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
 		widgetRoutes(&h.RouterGroup)
-		streamRoutes(&h.RouterGroup, deps.Snapshots, deps.Web)
+		streamRoutes(&h.RouterGroup, deps.Snapshots, all, deps.Web)
 		visitorRoutes(&h.RouterGroup, deps.Snapshots, deps.Web, codec)
 	}
 	// Calls are served where the ACD runs, with the web role or not.
@@ -251,21 +260,32 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		}
 	}
 	openAPIRoutes(&h.RouterGroup)
-	return &Server{h: h, addr: ln.Addr().String()}, nil
+	return &Server{h: h, addr: ln.Addr().String(), streams: all}, nil
 }
 
 // Addr returns the bound address.
 func (s *Server) Addr() string { return s.addr }
 
-// Run serves until Shutdown.
+// Run serves until Shutdown. The availability streams, which outlive
+// their requests, end when it returns.
 func (s *Server) Run() error {
-	if err := s.h.Run(); err != nil && !errors.Is(err, net.ErrClosed) {
+	var wg sync.WaitGroup
+	if s.streams != nil {
+		wg.Go(s.streams.run)
+	}
+	err := s.h.Run()
+	if s.streams != nil {
+		s.streams.stop()
+	}
+	wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("http: %w", err)
 	}
 	return nil
 }
 
-// Shutdown stops accepting and waits for requests in flight, up to ctx.
+// Shutdown stops accepting and waits for requests in flight, up to ctx;
+// Run returns as it begins, ending the availability streams.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.h.Shutdown(ctx)
 }
