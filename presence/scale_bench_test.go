@@ -30,6 +30,7 @@ func (memoryOnly) LoadPublications(context.Context, func(presence.Publication) e
 func (memoryOnly) LoadSubscriptions(context.Context, func(presence.Subscription) error) error {
 	return nil
 }
+func (memoryOnly) Counts(context.Context) (int, int, error) { return 0, 0, nil }
 
 // BenchmarkStateScale publishes one ~300-byte PIDF document for each of
 // n presentities and opens one subscription to each, and reports the heap

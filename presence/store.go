@@ -63,6 +63,9 @@ type Store interface {
 	LoadPublications(ctx context.Context, fn func(Publication) error) error
 	// LoadSubscriptions calls fn for every stored subscription.
 	LoadSubscriptions(ctx context.Context, fn func(Subscription) error) error
+	// Counts returns how many publications and subscriptions are
+	// stored, for Load to size its indexes once.
+	Counts(ctx context.Context) (publications, subscriptions int, err error)
 }
 
 // State is a subscription's state as a notification reports it (RFC 6665 §4.1.3).

@@ -103,12 +103,21 @@ func put(tx *bolt.Tx, bucket, key []byte, v any) error {
 	return tx.Bucket(bucket).Put(key, data)
 }
 
-// each decodes every value of bucket into a fresh T and calls fn.
+// each decodes every value of bucket, JSON, into a fresh T and calls fn.
 func each[T any](db *DB, bucket []byte, fn func(T) error) error {
+	return eachDecoded(db, bucket, func(v []byte) (T, error) {
+		var rec T
+		err := json.Unmarshal(v, &rec)
+		return rec, err
+	}, fn)
+}
+
+// eachDecoded decodes every value of bucket with decode and calls fn.
+func eachDecoded[T any](db *DB, bucket []byte, decode func([]byte) (T, error), fn func(T) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-			var rec T
-			if err := json.Unmarshal(v, &rec); err != nil {
+			rec, err := decode(v)
+			if err != nil {
 				return fmt.Errorf("bucket %s key %q: %w", bucket, k, err)
 			}
 			return fn(rec)
