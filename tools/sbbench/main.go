@@ -110,8 +110,8 @@ var scenarios = []struct {
 	overload     string
 	vsKamailio   float64 // target of the ratio to Kamailio's maximum (issue 13)
 }{
-	{"PUBLISH/s", "bench_publish.xml", 5000, 12000, "bench_publish_overload.xml", 2.5},
-	{"SUBSCRIBE/s", "bench_subscribe.xml", 2500, 7000, "bench_subscribe_overload.xml", 3},
+	{"PUBLISH/s", "bench_publish.xml", 8000, 12000, "bench_publish_overload.xml", 2.5},
+	{"SUBSCRIBE/s", "bench_subscribe.xml", 4000, 7000, "bench_subscribe_overload.xml", 3},
 }
 
 // Targets of the latency and overload steps (issue 13): p99 at 80% of the
@@ -160,7 +160,7 @@ func main() {
 		return
 	}
 	var o options
-	flag.Float64Var(&o.start, "start", 0, "first call rate of every ramp, calls/s (default: each ramp's own, 5000 PUBLISH/s, 2500 SUBSCRIBE/s)")
+	flag.Float64Var(&o.start, "start", 0, "first call rate of every ramp, calls/s (default: each ramp's own, 8000 PUBLISH/s, 4000 SUBSCRIBE/s)")
 	flag.Float64Var(&o.factor, "factor", 1.2, "rate multiplier from one step to the next")
 	flag.DurationVar(&o.step, "step", 35*time.Second, "length of one rate step")
 	flag.DurationVar(&o.budget, "budget", 180*time.Second, "time cap of one ramp")
@@ -352,11 +352,13 @@ func run(o options) error {
 }
 
 // ramp runs steps at rising rates and returns the highest that passed (0
-// when none did).
+// when none did). When the first step fails, it steps down instead until
+// one passes: both servers ramp from one start, which may lie above the
+// slower one's maximum.
 func ramp(ctx context.Context, o options, env stepEnv, start float64) (float64, error) {
 	deadline := time.Now().Add(o.budget)
-	best := 0.0
-	for rate := start; ; rate *= o.factor {
+	best, factor := 0.0, o.factor
+	for rate := start; ; rate *= factor {
 		if time.Until(deadline) < o.step {
 			fmt.Println("  time budget spent")
 			return best, nil
@@ -367,10 +369,16 @@ func ramp(ctx context.Context, o options, env stepEnv, start float64) (float64, 
 			return best, err
 		}
 		fmt.Println(" ", s)
-		if !s.pass() {
+		switch {
+		case s.pass() && factor < 1:
+			return r, nil
+		case s.pass():
+			best = r
+		case best == 0 && factor > 1:
+			factor = 1 / factor
+		case factor > 1:
 			return best, nil
 		}
-		best = r
 	}
 }
 
