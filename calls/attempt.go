@@ -53,10 +53,16 @@ func (m *Manager) attempt(cb *callback, agent string) {
 	}
 	pm, err := m.cb.bridger.Bridge()
 	if err != nil {
-		log.Error("callback media", "error", err)
+		wait := time.Second // out of ports: not before a second, or the dispatcher would spin
+		if errors.Is(err, ErrMediaFull) {
+			m.cb.refused("media.max_calls")
+			wait = 5 * time.Second
+			log.Warn("callback attempt postponed", "limit", "media.max_calls", "retry_after", wait)
+		} else {
+			log.Error("callback media", "error", err)
+		}
 		m.acd.Release(ctx, agent, cb.item)
-		// Out of ports: not before a second, or the dispatcher would spin.
-		m.requeue(cb, time.Now().Add(time.Second), Attempt{At: time.Now(), Agent: agent, Outcome: "agent: " + err.Error()})
+		m.requeue(cb, time.Now().Add(wait), Attempt{At: time.Now(), Agent: agent, Outcome: "postponed: " + err.Error()})
 		return
 	}
 	defer pm.Close()

@@ -19,6 +19,10 @@ var (
 	ErrUnknownCall = errors.New("unknown call")
 	// ErrStopped is returned by Place once the manager is stopping.
 	ErrStopped = errors.New("calls are stopping")
+	// ErrMediaFull is what a MediaEngine or Bridger returns while it
+	// relays as many calls as it may: a new call is refused at once
+	// rather than have live calls lose packets.
+	ErrMediaFull = errors.New("the media relay is at capacity")
 )
 
 // RefusedError is a call the group cannot take now; EWT is the group's

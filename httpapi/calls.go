@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudwego/hertz/pkg/app"
 	"github.com/cloudwego/hertz/pkg/route"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard/switchboard/acd"
 	"github.com/switchboard/switchboard/calls"
@@ -54,7 +55,7 @@ func callViewOf(v calls.View) callView {
 // callRoutes serves the visitor's calls: POST /v1/calls, GET
 // /v1/calls/{id}, GET /v1/calls/{id}/events (SSE) and DELETE
 // /v1/calls/{id}. The call id is the capability: 96 random bits.
-func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec) {
+func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec, refused *prometheus.CounterVec) {
 	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
 	r.OPTIONS("/v1/calls", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/calls/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
@@ -76,6 +77,9 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 		}
 		view, answer, err := cs.Place(calls.Request{Group: req.Group, Offer: req.SDP, Visitor: visitorOf(v, req.Group)})
 		if err != nil {
+			if errors.Is(err, calls.ErrMediaFull) {
+				refused.WithLabelValues("media.max_calls").Inc()
+			}
 			placeError(c, err)
 			return
 		}
@@ -165,6 +169,9 @@ func visitorOf(v Visitor, group string) calls.Visitor {
 func placeError(c *app.RequestContext, err error) {
 	var refused *calls.RefusedError
 	switch {
+	case errors.Is(err, calls.ErrMediaFull):
+		c.Header("Retry-After", "5")
+		writeError(c, http.StatusServiceUnavailable, "media_full", err.Error())
 	case errors.Is(err, calls.ErrBadOffer):
 		writeError(c, http.StatusBadRequest, "bad_offer", err.Error())
 	case errors.Is(err, acd.ErrUnknownGroup):

@@ -251,7 +251,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	// Calls are served where the ACD runs, with the web role or not.
 	if deps.Calls != nil {
-		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec)
+		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec, refusals)
 	}
 	if deps.Callbacks != nil {
 		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refusals)

@@ -45,6 +45,9 @@ var (
 
 // Bridge implements calls.Bridger.
 func (e *Engine) Bridge() (calls.PhoneMedia, error) {
+	if err := e.admit(); err != nil {
+		return nil, err
+	}
 	var legs [2]*bridgeLeg
 	for i := range legs {
 		rtpConn, rtcpConn, err := e.ports.open()
@@ -52,6 +55,7 @@ func (e *Engine) Bridge() (calls.PhoneMedia, error) {
 			if i == 1 {
 				legs[0].close()
 			}
+			e.release()
 			return nil, fmt.Errorf("media: %w", err)
 		}
 		legs[i] = &bridgeLeg{plainLeg: newPlainLeg(rtpConn, rtcpConn), sessID: rand.Uint64() >> 1}
@@ -217,5 +221,6 @@ func (b *Bridge) Close() {
 		b.agent.close()
 		b.trunk.close()
 		b.wg.Wait()
+		b.e.release()
 	})
 }

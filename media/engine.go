@@ -24,6 +24,7 @@ type Engine struct {
 	log   *slog.Logger
 
 	toPhone, toBrowser, phoneToPhone atomic.Uint64 // RTP packets relayed
+	calls                            atomic.Int64  // relayed now, up to cfg.MaxCalls
 }
 
 // Stats counts what the relay did since start.
@@ -32,12 +33,27 @@ type Stats struct {
 	// between browsers and phones, PhoneToPhone those between the two
 	// phones of callbacks.
 	ToPhone, ToBrowser, PhoneToPhone uint64
+	// Calls are the calls relayed now, at most Config.MaxCalls.
+	Calls int
 }
 
 // Stats returns the relay's counts.
 func (e *Engine) Stats() Stats {
-	return Stats{ToPhone: e.toPhone.Load(), ToBrowser: e.toBrowser.Load(), PhoneToPhone: e.phoneToPhone.Load()}
+	return Stats{ToPhone: e.toPhone.Load(), ToBrowser: e.toBrowser.Load(), PhoneToPhone: e.phoneToPhone.Load(),
+		Calls: int(e.calls.Load())}
 }
+
+// admit takes a place for one more call, or says which limit refuses it;
+// release gives it back.
+func (e *Engine) admit() error {
+	if e.calls.Add(1) > int64(e.cfg.MaxCalls) {
+		e.calls.Add(-1)
+		return fmt.Errorf("%w: media.max_calls is %d", calls.ErrMediaFull, e.cfg.MaxCalls)
+	}
+	return nil
+}
+
+func (e *Engine) release() { e.calls.Add(-1) }
 
 var _ calls.MediaEngine = (*Engine)(nil)
 
@@ -116,12 +132,17 @@ func (e *Engine) Answer(offer string) (calls.Media, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
 	}
+	if err := e.admit(); err != nil {
+		return nil, "", err
+	}
 	rtpConn, rtcpConn, err := e.ports.open()
 	if err != nil {
+		e.release()
 		return nil, "", fmt.Errorf("media: %w", err)
 	}
 	s, answer, err := e.answer(offer, o, newPlainLeg(rtpConn, rtcpConn))
 	if err != nil {
+		e.release()
 		rtpConn.Close()
 		rtcpConn.Close()
 		return nil, "", err

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard/switchboard/calls"
 	"github.com/switchboard/switchboard/internal/calltest"
 )
 
@@ -63,5 +65,43 @@ func TestAnswer_RealChromiumOffer(t *testing.T) {
 		if !strings.Contains(answer, want) {
 			t.Errorf("the answer lacks %q:\n%s", want, answer)
 		}
+	}
+}
+
+// Past media.max_calls a new call, Talk now or callback, is refused with
+// calls.ErrMediaFull naming the key; a call that ends frees its place.
+func TestEngine_MaxCallsRefusesNewCallsAtOnce(t *testing.T) {
+	offer, err := os.ReadFile(filepath.Join("testdata", "chromium156_offer.sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ICE.HostIPs = []string{"127.0.0.1"}
+	cfg.MaxCalls = 1
+	e, err := NewEngine(cfg, "127.0.0.1", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := e.Answer(string(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Answer(string(offer)); !errors.Is(err, calls.ErrMediaFull) || !strings.Contains(err.Error(), "media.max_calls") {
+		t.Fatalf("second Talk now call: %v, want ErrMediaFull naming media.max_calls", err)
+	}
+	if _, err := e.Bridge(); !errors.Is(err, calls.ErrMediaFull) {
+		t.Fatalf("callback bridge: %v, want ErrMediaFull", err)
+	}
+	if n := e.Stats().Calls; n != 1 {
+		t.Fatalf("%d calls counted, want 1", n)
+	}
+	s.Close()
+	b, err := e.Bridge()
+	if err != nil {
+		t.Fatalf("after the first call ended: %v", err)
+	}
+	b.Close()
+	if n := e.Stats().Calls; n != 0 {
+		t.Fatalf("%d calls counted after both ended, want 0", n)
 	}
 }

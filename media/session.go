@@ -349,5 +349,6 @@ func (s *Session) Close() {
 		s.pc.Close()
 		s.plain.close()
 		s.wg.Wait()
+		s.e.release()
 	})
 }

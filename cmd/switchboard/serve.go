@@ -342,4 +342,6 @@ func registerCallMetrics(reg prometheus.Registerer, mgr *calls.Manager, engine *
 			Help: "RTP packets relayed between browsers and phones, by direction.", ConstLabels: prometheus.Labels{"direction": dir}},
 			func() float64 { return float64(f(engine.Stats())) }))
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_media_calls",
+		Help: "Calls the media relay carries now, at most media.max_calls."}, func() float64 { return float64(engine.Stats().Calls) }))
 }
