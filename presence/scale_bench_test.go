@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -71,7 +74,27 @@ func stateScale(b *testing.B, n int) {
 	held := heapInuse() - base
 	b.ReportMetric(float64(held)/float64(n), "heap-B/presentity")
 	b.ReportMetric(float64(int(held)-docBytes)/float64(n), "beyond-docs-B/presentity")
+	reportRSS(b)
 	runtime.KeepAlive(svc)
+}
+
+// reportRSS reports the process's resident memory once the garbage is
+// collected and handed back, in MB ("rss-MB"): what a server holding the
+// state would keep, the benchmark's own few megabytes included. Not
+// reported where /proc/self/status is missing.
+func reportRSS(b *testing.B) {
+	debug.FreeOSMemory()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB"))); err == nil {
+				b.ReportMetric(float64(kb)/1024, "rss-MB")
+			}
+		}
+	}
 }
 
 func heapInuse() uint64 {
@@ -103,6 +126,7 @@ func BenchmarkStateReload(b *testing.B) {
 				}
 				b.ReportMetric(time.Since(start).Seconds(), "ready-s")
 				b.ReportMetric(float64(heapInuse()-base)/float64(n), "heap-B/presentity")
+				reportRSS(b)
 				if st := svc.Stats(); st.Publications != n || st.Subscriptions != n {
 					b.Fatalf("loaded %d publications, %d subscriptions; want %d of each", st.Publications, st.Subscriptions, n)
 				}

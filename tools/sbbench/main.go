@@ -127,12 +127,14 @@ const (
 // milliseconds; stateTarget the heap a presentity holds beyond its
 // documents (BenchmarkStateScale), in bytes; readyTarget the seconds from
 // start to serving with that state loaded; streamTarget the server memory
-// an open availability stream holds (BenchmarkStreams), in bytes.
+// an open availability stream holds (BenchmarkStreams), in bytes;
+// rssTarget the process's resident memory with 1M presentities.
 const (
 	fanoutTarget = 50
 	stateTarget  = 1024
 	readyTarget  = 10
 	streamTarget = 8192
+	rssTarget    = 4096 // MB, at 1M presentities and 1M subscriptions
 )
 
 // options are the command-line settings.
@@ -333,6 +335,9 @@ func run(o options) error {
 				row("presence ready after a restart, "+n+" presentities", figure("BenchmarkStateReload/"+n, "ready-s", 1), "s", "<", readyTarget),
 				row("presence heap after a restart, "+n+" presentities", figure("BenchmarkStateReload/"+n, "heap-B/presentity", 1), "B", "<", math.Inf(1)))
 		}
+		rows = append(rows,
+			row("RSS, 1M presentities + 1M subscriptions, after the ingest", figure("BenchmarkStateScale/1000000", "rss-MB", 1), "MB", "<", rssTarget),
+			row("RSS, 1M presentities + 1M subscriptions, after a restart", figure("BenchmarkStateReload/1000000", "rss-MB", 1), "MB", "<", rssTarget))
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nmetric\tvalue\tunit\ttarget\tstatus")
