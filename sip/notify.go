@@ -125,10 +125,16 @@ func (s *Server) appendNotify(b []byte, d *subDialog, n presence.Notification, b
 	for _, r := range s.routeSet(d) {
 		line("Route: ", r)
 	}
+	// The package the SUBSCRIBE named (RFC 6665 §8.2.1): presence, or
+	// dialog for a BLF key.
+	event := n.Subscription.Event
+	if event == "" {
+		event = presence.EventPresence
+	}
 	if d.EventID != "" {
-		line("Event: presence;id=", d.EventID)
+		line("Event: ", event, ";id=", d.EventID)
 	} else {
-		line("Event: presence")
+		line("Event: ", event)
 	}
 	b = append(b, "Subscription-State: "...)
 	b = appendSubscriptionState(b, n)

@@ -236,3 +236,23 @@ func TestSubscribe_WatchPolicyList(t *testing.T) {
 		}
 	}
 }
+
+// A BLF key subscribes to the dialog package: its NOTIFYs carry
+// Event: dialog (RFC 6665 §8.2.1: the SUBSCRIBE's package) and dialog-info.
+// Until 2026-12 they said Event: presence, which SIPp's scenario did not
+// check and a phone may refuse with 489.
+func TestSubscribe_DialogPackageNotifiesSayDialog(t *testing.T) {
+	st := newStack(t, nil)
+	w := siptest.NewPeer(t)
+	res := subscribe(w, st, alice, "Event: dialog", "Accept: application/dialog-info+xml", "Expires: 600")
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("subscribe: %d", res.StatusCode)
+	}
+	n := w.NextNotify()
+	if got := siptest.Header(n, "Event"); got != "dialog" {
+		t.Fatalf("Event %q, want dialog", got)
+	}
+	if got := siptest.Header(n, "Content-Type"); got != "application/dialog-info+xml" {
+		t.Fatalf("Content-Type %q", got)
+	}
+}
