@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -89,20 +90,21 @@ func (s *Snapshots) refresh(now time.Time) error {
 	if s.cur.Load() != nil && slices.Equal(views, s.last) {
 		return nil
 	}
-	all, err := represent(map[string]any{
-		"generated_at":             now.UTC().Format(time.RFC3339),
-		"refresh_interval_seconds": int(s.interval.Round(time.Second) / time.Second),
-		"groups":                   views,
-	})
-	if err != nil {
-		return err
-	}
 	// Ids start at the clock, so an id from before a restart never
 	// names a snapshot of this process.
 	id := uint64(now.UnixNano())
 	prev := s.cur.Load()
 	if prev != nil && id <= prev.id {
 		id = prev.id + 1
+	}
+	all, err := represent(map[string]any{
+		"snapshot":                 strconv.FormatUint(id, 10),
+		"generated_at":             now.UTC().Format(time.RFC3339),
+		"refresh_interval_seconds": int(s.interval.Round(time.Second) / time.Second),
+		"groups":                   views,
+	})
+	if err != nil {
+		return err
 	}
 	snap := &snapshot{id: id, all: all, event: availabilityEvent(id, all.body),
 		groups: make(map[string]*representation, len(views)), next: make(chan struct{})}

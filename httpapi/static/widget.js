@@ -409,8 +409,19 @@
     if (id) { K = { id: id }; kPoll(); }
   }
 
-  // Availability: the event stream, else polling with If-None-Match.
-  var etag = '', every = 2000, timer, polling = true;
+  // Availability: the event stream, else polling with If-None-Match. Poll
+  // answers and stream events can cross: each carries its snapshot's id
+  // (a decimal beyond 2^53), and only a newer snapshot than the one drawn
+  // is drawn.
+  var etag = '', every = 2000, timer, polling = true, drawn = '';
+  function newer(id) {
+    return !id || !drawn || id.length > drawn.length || (id.length === drawn.length && id > drawn);
+  }
+  function draw(j, id) {
+    if (!newer(id)) return;
+    if (id) drawn = id;
+    render(j);
+  }
   function poll() {
     clearTimeout(timer);
     fetch(server + '/v1/availability', { headers: etag ? { 'If-None-Match': etag } : {} }).then(function (r) {
@@ -419,11 +430,27 @@
       etag = r.headers.get('ETag') || '';
       return r.json().then(function (j) {
         every = Math.max(1, j.refresh_interval_seconds || 0) * 1000;
-        render(j);
+        draw(j, j.snapshot);
       });
     }).catch(function () { if (!groups.length) say(t('failed')); }).then(function () {
       if (polling) timer = setTimeout(poll, d.hidden ? 5 * every : every);
     });
+  }
+  // The stream replaces polling while it is open. The browser reconnects a
+  // dropped one by itself (with Last-Event-ID); one it gave up on (an error
+  // status) hands back to polling, and is tried again a minute later.
+  function stream() {
+    var es = new EventSource(server + '/v1/availability/stream');
+    es.addEventListener('availability', function (e) {
+      polling = false;
+      clearTimeout(timer);
+      try { draw(JSON.parse(e.data), e.lastEventId); } catch (x) {}
+    });
+    es.onerror = function () {
+      if (es.readyState !== 2) return;
+      if (!polling) { polling = true; poll(); }
+      setTimeout(stream, 60000);
+    };
   }
 
   function start() {
@@ -455,15 +482,7 @@
     callbackUI();
 
     poll();
-    if (window.EventSource) {
-      var es = new EventSource(server + '/v1/availability/stream');
-      es.addEventListener('availability', function (e) {
-        polling = false;
-        clearTimeout(timer);
-        try { render(JSON.parse(e.data)); } catch (x) {}
-      });
-      es.onerror = function () { if (es.readyState === 2 && !polling) { polling = true; poll(); } };
-    }
+    if (window.EventSource) stream();
     // the visitor's last choice (signed cookie)
     req('GET', '/v1/context').then(function (r) { return r.ok ? r.json() : {}; }).then(function (j) {
       var g = j.context && j.context.group;
