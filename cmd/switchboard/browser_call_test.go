@@ -129,11 +129,11 @@ func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 
 // talkingInChromium opens the demo page in headless Chromium with a fake
 // microphone, clicks Talk now for billing and waits until the call talks.
-func talkingInChromium(t *testing.T, chromium string, p *proc) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string)) {
+func talkingInChromium(t *testing.T, chromium string, p *proc, extra ...chromedp.ExecAllocatorOption) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string)) {
 	t.Helper()
-	ctx, pageLog := newBrowser(t, chromium,
+	ctx, pageLog := newBrowser(t, chromium, append([]chromedp.ExecAllocatorOption{
 		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true))
+		chromedp.Flag("use-fake-ui-for-media-stream", true)}, extra...)...)
 	wait := waiter(t, ctx, p, pageLog)
 	talkNow(t, ctx, p, wait, "billing")
 	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)

@@ -1,4 +1,4 @@
-/*! Switchboard widget, plain JS, 24515 bytes. <script src="https://HOST/widget.js" async
+/*! Switchboard widget, plain JS. <script src="https://HOST/widget.js" async
  * data-server="https://HOST" data-call-server="https://ACD-HOST" data-groups="billing,support" data-lang="en"
  * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
 (function () {
@@ -10,11 +10,12 @@
       failed: 'Availability unknown.', unsaved: 'Your choice could not be saved.',
       connecting: 'Connecting…', queued: 'You are number % in the queue.',
       ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
-      hangup: 'Hang up', keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
+      hangup: 'Hang up', mute: 'Mute', unmute: 'Unmute', muted: 'Microphone off.', unmuted: 'Microphone on.',
+      keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
       undelivered: ' (not delivered)',
       about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
       'group closed': 'This team is closed', 'queue full': 'The queue is full', 'unknown group': 'Unknown team',
-      'no agents': 'No agent is available', 'r-visitor-hangup': 'Call ended.', 'r-agent-hangup': 'The agent hung up.',
+      'no agents': 'No agent is available', 'media full': 'The service is busy', 'r-visitor-hangup': 'Call ended.', 'r-agent-hangup': 'The agent hung up.',
       'r-no-data-connection': 'The connection could not be made.', 'r-media-timeout': 'The connection was lost.',
       'r-no-agent': 'No agent is available any more.', 'r-shutdown': 'The service stopped.',
       'r-error': 'The call failed.', offer: 'Leave your number and we will call you back.',
@@ -30,12 +31,13 @@
       callback: 'Être rappelé', chosen: ' choisi.', failed: 'Disponibilité inconnue.', unsaved: 'Choix non enregistré.',
       connecting: 'Connexion…',
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
-      anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', keypad: 'Clavier',
+      anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', mute: 'Couper le micro',
+      unmute: 'Rétablir le micro', muted: 'Micro coupé.', unmuted: 'Micro rétabli.', keypad: 'Clavier',
       msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
       undelivered: ' (non remis)',
       nomic: 'Le micro n’a pas pu être utilisé.', nortc: 'Ce navigateur ne peut pas appeler.',
       'group closed': 'Cette équipe est fermée', 'queue full': 'La file d’attente est pleine',
-      'unknown group': 'Équipe inconnue', 'no agents': 'Aucun agent disponible',
+      'unknown group': 'Équipe inconnue', 'no agents': 'Aucun agent disponible', 'media full': 'Le service est saturé',
       'r-visitor-hangup': 'Appel terminé.', 'r-agent-hangup': 'L’agent a raccroché.',
       'r-no-data-connection': 'La connexion n’a pas pu être établie.', 'r-media-timeout': 'La connexion a été perdue.',
       'r-no-agent': 'Plus aucun agent disponible.', 'r-shutdown': 'Le service s’est arrêté.',
@@ -165,7 +167,7 @@
     c.state = root.dataset.callState = s;
     c.reason = root.dataset.callReason = reason || '';
     ui.call.hidden = !active();
-    ui.keys.hidden = ui.chat.hidden = s !== 'talking';
+    ui.keys.hidden = ui.chat.hidden = ui.mute.hidden = s !== 'talking';
     ui.log.hidden = !ui.log.firstChild;
     buttons();
   }
@@ -177,6 +179,7 @@
     if (!window.RTCPeerConnection || !md) return noData(c, 'unsupported', t('nortc'));
     md.getUserMedia({ audio: true }).then(function (mic) {
       c.mic = mic;
+      mute(c, false);
       if (c.state === 'ended') return stop(c); // hung up meanwhile
       pc = c.pc = new RTCPeerConnection({ iceServers: ice });
       c.dc = pc.createDataChannel('chat', { protocol: 'switchboard-chat+json' }); // with receipts
@@ -194,7 +197,8 @@
         return r && r.json().catch(function () { return {}; }).then(function (j) {
           var e = String(j.error || r.status).replace(/_/g, ' '), w = j.ewt_seconds; // "queue full" or "queue_full"
           if (r.status !== 201) { // 4xx: the error; 503 (closed, queue full): and the wait
-            e = T.en[e] ? t(e) : t('r-error').replace('.', ' (' + (j.message || e) + ')');
+            // the widget's own words for the codes it knows, never the server's English
+            e = T.en[e] ? t(e) : (r.status === 503 ? t('later') : t('r-error')).replace(/\.$/, '');
             return end(c, 'http-' + r.status, e + '.' + (r.status === 503 && w ? ' ' + mins(w) + '.' : ''));
           }
           c.id = j.call_id;
@@ -240,6 +244,17 @@
     }
     if (m !== c.msg) say(c.msg = m);
     setState(c, s);
+  }
+  // Muting disables the microphone's track: the agent hears silence, the
+  // call and its timer go on.
+  function mute(c, on) {
+    if (!c || !c.mic) return;
+    c.muted = on;
+    c.mic.getAudioTracks().forEach(function (k) { k.enabled = !on; });
+    ui.mute.textContent = t(on ? 'unmute' : 'mute');
+    attr(ui.mute, 'aria-pressed', String(on));
+    root.dataset.muted = String(on);
+    say(t(on ? 'muted' : 'unmuted'));
   }
   function stop(c) {
     clearInterval(clock);
@@ -297,6 +312,7 @@
     var p = ui.call = mk('div', form, 'call');
     attr(ui.timer = mk('span', p, 'timer', 'sbw-t'), 'role', 'timer');
     btn('hangup', p, hangup, 'sbw-h').id = 'sbw-hangup';
+    (ui.mute = btn('mute', p, function () { mute(cur, !cur.muted); })).id = 'sbw-mute';
     attr(ui.keys = mk('div', p, 'keypad', 'sbw-k'), 'role', 'group');
     attr(ui.keys, 'aria-label', t('keypad'));
     '123456789*0#'.split('').forEach(function (k) {

@@ -134,18 +134,15 @@ type Browser struct {
 	dtmfReq chan *dtmfJob
 	toneHz  atomic.Uint64 // float64 bits
 	muted   atomic.Bool
+	heard   audioRing // the last second received
 
 	packetsIn, packetsOut, chatDropped atomic.Uint64
 	lastIn                             atomic.Int64 // unix ns
 
-	mu      sync.Mutex
-	pts     map[uint8]law // payload types of the answer's G.711 codecs
-	ring    [SampleRate]int16
-	ringPos int
-	ringLen int
-	scratch []int16
-	probes  map[uint64]time.Time
-	rtts    []time.Duration
+	mu     sync.Mutex
+	pts    map[uint8]law // payload types of the answer's G.711 codecs
+	probes map[uint64]time.Time
+	rtts   []time.Duration
 }
 
 // NewBrowser creates the peer connection, its transceiver and its chat

@@ -228,12 +228,7 @@ func (b *Browser) readTrack(tr *webrtc.TrackRemote) {
 					b.rtts = append(b.rtts, now.Sub(sent))
 				}
 			}
-			b.scratch = l.decode(b.scratch[:0], pkt.Payload)
-			for _, v := range b.scratch {
-				b.ring[b.ringPos] = v
-				b.ringPos = (b.ringPos + 1) % len(b.ring)
-			}
-			b.ringLen = min(len(b.ring), b.ringLen+len(b.scratch))
+			b.heard.addG711(l, pkt.Payload, now)
 		}
 		b.mu.Unlock()
 	}
@@ -241,19 +236,7 @@ func (b *Browser) readTrack(tr *webrtc.TrackRemote) {
 
 // recent returns the last d of audio received, nothing when no packet came
 // within d.
-func (b *Browser) recent(d time.Duration) []int16 {
-	if time.Since(time.Unix(0, b.lastIn.Load())) > d {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := min(b.ringLen, int(d.Seconds()*SampleRate))
-	out := make([]int16, n)
-	for i := range out {
-		out[i] = b.ring[(b.ringPos-n+i+len(b.ring))%len(b.ring)]
-	}
-	return out
-}
+func (b *Browser) recent(d time.Duration) []int16 { return b.heard.recent(d) }
 
 // Heard returns the share of the energy at freq in the last 200 ms of audio
 // received (Goertzel): about 1 when that tone is all there is, 0 when

@@ -33,6 +33,7 @@ type Call struct {
 	ackOnce, endOne sync.Once
 
 	noEcho        atomic.Bool
+	heard         audioRing // the last second of the caller's audio
 	rtpIn, echoed atomic.Uint64
 	lastRTP       atomic.Int64
 	remote        atomic.Pointer[net.UDPAddr]
@@ -108,6 +109,10 @@ func (c *Call) RemoteRTP() *net.UDPAddr { return c.remote.Load() }
 
 // RTPReceived counts the RTP packets received (telephone-event included).
 func (c *Call) RTPReceived() uint64 { return c.rtpIn.Load() }
+
+// Level is the level of the caller's audio in the last 200 ms, in dBFS:
+// -inf when none came, very low for the silence a muted microphone sends.
+func (c *Call) Level() float64 { return LevelDBFS(c.heard.recent(hearWindow)) }
 
 // RTPEchoed counts the packets sent back.
 func (c *Call) RTPEchoed() uint64 { return c.echoed.Load() }
@@ -223,6 +228,9 @@ func (c *Call) rtpLoop() {
 		if c.offer.EventPT >= 0 && int(h.PayloadType) == c.offer.EventPT {
 			c.onTelephoneEvent(h.Timestamp, buf[hl:n])
 			continue
+		}
+		if h.PayloadType == c.offer.PT {
+			c.heard.addG711(lawOf(c.offer.Codec), buf[hl:n], time.Now())
 		}
 		if c.noEcho.Load() {
 			continue

@@ -1,0 +1,79 @@
+package main
+
+import (
+	bin "encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/calltest"
+)
+
+// Mute in the widget, in headless Chromium whose microphone plays a
+// steady 1 kHz tone: the agent hears the tone, then silence while muted
+// (packets still flowing, the call still talking), then the tone again.
+func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
+	chromium := chromiumPath(t)
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	ctx, pageLog, wait := talkingInChromium(t, chromium, p,
+		chromedp.Flag("use-file-for-fake-audio-capture", toneWAV(t, 1000)))
+	call := alice.Call()
+	if call == nil {
+		t.Fatal("the agent has no call")
+	}
+	loud := func() bool { return call.Level() > -30 }
+	calltest.Eventually(t, "the visitor's tone at the agent", loud)
+
+	click := func(what string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-mute`))); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	click("mute")
+	wait("muted", `document.getElementById('switchboard-widget').dataset.muted === 'true' &&
+		document.getElementById('sbw-mute').getAttribute('aria-pressed') === 'true'`)
+	from := call.RTPReceived()
+	calltest.Eventually(t, "silence at the agent, packets still coming", func() bool {
+		return call.Level() < -60 && call.RTPReceived() > from+25
+	})
+	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+	click("unmute")
+	calltest.Eventually(t, "the tone again after unmuting", loud)
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// toneWAV writes two seconds of a sine at freq Hz (16-bit mono, 48 kHz,
+// -6 dBFS) as a WAV file, which Chromium's fake microphone loops.
+func toneWAV(t *testing.T, freq float64) string {
+	t.Helper()
+	const rate, seconds = 48000, 2
+	data := make([]byte, 0, rate*seconds*2)
+	for i := range rate * seconds {
+		v := int16(16384 * math.Sin(2*math.Pi*freq*float64(i)/rate))
+		data = bin.LittleEndian.AppendUint16(data, uint16(v))
+	}
+	h := []byte("RIFF")
+	h = bin.LittleEndian.AppendUint32(h, uint32(36+len(data)))
+	h = append(h, "WAVEfmt "...)
+	h = bin.LittleEndian.AppendUint32(h, 16)
+	h = bin.LittleEndian.AppendUint16(h, 1) // PCM
+	h = bin.LittleEndian.AppendUint16(h, 1) // mono
+	h = bin.LittleEndian.AppendUint32(h, rate)
+	h = bin.LittleEndian.AppendUint32(h, rate*2)
+	h = bin.LittleEndian.AppendUint16(h, 2)
+	h = bin.LittleEndian.AppendUint16(h, 16)
+	h = append(h, "data"...)
+	h = bin.LittleEndian.AppendUint32(h, uint32(len(data)))
+	path := filepath.Join(t.TempDir(), "tone.wav")
+	if err := os.WriteFile(path, append(h, data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
