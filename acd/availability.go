@@ -32,6 +32,9 @@ type GroupStatus struct {
 	// minute while no agent is signed in; 0 when the group takes
 	// visitors. It is not carried in the group's document.
 	RetryAfter time.Duration
+	// OpensAt is the next opening of a group after hours; zero otherwise,
+	// and when its hours have no open day.
+	OpensAt time.Time
 }
 
 // Group states, as the availability API, the widget and the console name
@@ -95,8 +98,11 @@ func (s *Service) status(g *group, now time.Time) GroupStatus {
 	st.Accepting = st.Open && (st.Available > 0 || st.Busy > 0 && room)
 	switch st.State() {
 	case GroupAfterHours:
-		if st.RetryAfter = g.sched.nextOpen(now).Sub(now); st.RetryAfter <= 0 { // no open day
+		opens := g.sched.nextOpen(now)
+		if st.RetryAfter = opens.Sub(now); st.RetryAfter <= 0 { // no open day
 			st.RetryAfter = closedRetry
+		} else {
+			st.OpensAt = opens
 		}
 	case GroupClosed:
 		st.RetryAfter = closedRetry

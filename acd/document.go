@@ -45,6 +45,9 @@ func groupDocument(entity string, st GroupStatus) []byte {
 	} {
 		w.Element(Namespace, f.name, f.value)
 	}
+	if !st.OpensAt.IsZero() {
+		w.Element(Namespace, "opens-at", st.OpensAt.UTC().Format(time.RFC3339))
+	}
 	return w.Bytes()
 }
 
@@ -124,6 +127,7 @@ func ParseGroupDocument(uri string, doc []byte) (st GroupStatus, ok bool) {
 		Band      string `xml:"urn:switchboard:params:xml:ns:acd ewt-band"`
 		Low       int    `xml:"urn:switchboard:params:xml:ns:acd ewt-low-seconds"`
 		High      int    `xml:"urn:switchboard:params:xml:ns:acd ewt-high-seconds"`
+		OpensAt   string `xml:"urn:switchboard:params:xml:ns:acd opens-at"`
 	}
 	i := slices.IndexFunc(d.Others, func(el pidf.Element) bool { return el.Space == Namespace && el.Local == "group" })
 	if i < 0 || d.Decode(d.Others[i], &g) != nil {
@@ -133,6 +137,7 @@ func ParseGroupDocument(uri string, doc []byte) (st GroupStatus, ok bool) {
 		Available: g.Available, Busy: g.Busy, Away: g.Away, QueueLength: g.Queue,
 		EWT: time.Duration(g.EWT) * time.Second, Band: g.Band,
 		EWTLow: time.Duration(g.Low) * time.Second, EWTHigh: time.Duration(g.High) * time.Second}
+	st.OpensAt, _ = time.Parse(time.RFC3339, g.OpensAt) // absent or unreadable: no opening shown
 	for _, t := range d.Tuples {
 		if t.ID == TupleID {
 			st.Accepting = t.Basic == "open"

@@ -29,13 +29,23 @@ type groupView struct {
 	// The wait falls in [low, high] with 60% probability.
 	EWTLowSeconds  int `json:"ewt_low_seconds"`
 	EWTHighSeconds int `json:"ewt_high_seconds"`
+	// OpensAt is the next opening (RFC 3339, UTC) of a group after hours.
+	OpensAt string `json:"opens_at,omitempty"`
 }
 
 func viewOf(st acd.GroupStatus) groupView {
 	return groupView{ID: st.ID, Name: st.Name, Skill: st.Skill, Status: st.State(),
 		AvailableAgents: st.Available, BusyAgents: st.Busy, QueueLength: st.QueueLength,
 		EWTSeconds: int(st.EWT / time.Second), EWTBand: st.Band,
-		EWTLowSeconds: int(st.EWTLow / time.Second), EWTHighSeconds: int(st.EWTHigh / time.Second)}
+		EWTLowSeconds: int(st.EWTLow / time.Second), EWTHighSeconds: int(st.EWTHigh / time.Second),
+		OpensAt: opensAt(st.OpensAt)}
+}
+
+func opensAt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // snapshot is the availability of every group at one moment.

@@ -6,6 +6,7 @@
   var T = {
     en: { title: 'Contact support', loading: 'Loading…', open: 'Available now',
       busy: 'Open, all agents busy', full: 'Queue full', closed: 'Closed', 'after-hours': 'After hours',
+      opens: 'Opens %',
       wait: 'Approximate wait: ', talk: 'Talk now', callback: 'Call me back', chosen: ' selected.',
       failed: 'Availability unknown.', unsaved: 'Your choice could not be saved.',
       connecting: 'Connecting…', queued: 'You are number % in the queue.',
@@ -27,7 +28,8 @@
       'cb-failed': 'We could not reach you at %.', 'cb-cancelled': 'Call-back cancelled.',
       'cb-taken': 'An agent will call you at % shortly.' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
-      full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', wait: 'Attente estimée : ', talk: 'Parler maintenant',
+      full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', opens: 'Ouvre %',
+      wait: 'Attente estimée : ', talk: 'Parler maintenant',
       callback: 'Être rappelé', chosen: ' choisi.', failed: 'Disponibilité inconnue.', unsaved: 'Choix non enregistré.',
       connecting: 'Connexion…',
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
@@ -145,18 +147,26 @@
       if (!picked) say('');
     }
     groups.forEach(function (g) {
-      // busy and full show the wait, open too when more wait than agents are free;
-      // closed and after-hours show none.
+      // busy and full show the wait, open too when more wait than agents are free,
+      // in the widget's words; closed shows none, after-hours the next opening.
       var r = rows[g.id], key = g.status;
-      var w = (key === 'open' || key === 'busy' || key === 'full') && g.ewt_seconds > 0 && g.ewt_band;
+      var w = (key === 'open' || key === 'busy' || key === 'full') && g.ewt_seconds > 0;
       r.name.textContent = g.name;
       r.status.textContent = T.en[key] ? t(key) : g.status;
       r.status.dataset.status = key;
-      r.wait.textContent = w ? t('wait') + g.ewt_band : '';
+      r.wait.textContent = w ? mins(g.ewt_seconds) : key === 'after-hours' && g.opens_at ? opens(g.opens_at) : '';
     });
     var now = group(chosen);
     if (picked && before && now && before.status !== now.status) say(now.name + ': ' + rows[now.id].status.textContent);
     buttons();
+  }
+
+  // opens says when an after-hours group opens, in the visitor's time zone.
+  function opens(at) {
+    var when = new Date(at), o = { hour: '2-digit', minute: '2-digit' };
+    if (isNaN(when)) return '';
+    if (when - Date.now() > 18 * 3600e3) o.weekday = 'long';
+    try { return t('opens').replace('%', when.toLocaleString(lang, o)); } catch (x) { return ''; }
   }
 
   // Talk now: a WebRTC call to an agent's phone (docs/calls.md), window.switchboardCall

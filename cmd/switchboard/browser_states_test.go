@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/chromedp"
+)
+
+// A page in French (<html lang="fr">) with a group outside its opening
+// hours: the widget says so in French with the next opening from the
+// group's acd hours, shows no wait for it, and a group within hours but
+// with nobody signed in reads "Fermé", also without a wait. Nothing of
+// the server's English shows.
+func TestBrowser_FrenchWidgetAfterHoursShowsTheNextOpening(t *testing.T) {
+	chromium := chromiumPath(t)
+	// Open one hour a day, starting two hours from now (UTC): closed now.
+	open := (time.Now().UTC().Hour() + 2) % 24
+	if open == 23 { // Close must follow Open within the day
+		open = 1
+	}
+	conf := filepath.Join(t.TempDir(), "groups.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`acd:
+  groups:
+    - {id: billing, name: Billing, skill: billing, min_proficiency: 1, hours: {time_zone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], open: "%02d:00", close: "%02d:00"}}
+    - {id: support, name: Support technique, skill: support, min_proficiency: 1}
+`, open, open+1)), 0o644)
+	p := startSwitchboard(t, t.TempDir(), "--config="+conf, "web.refresh_interval=300ms")
+	base := "http://" + p.HTTP
+	ctx, pageLog := newBrowser(t, chromium)
+	wait := waiter(t, ctx, p, pageLog)
+	// The visitor's clock reads UTC, as the hours do, whatever this machine's zone.
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The demo page, as a French site would serve it.
+	res, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	french := strings.Replace(string(page), `<html lang="en">`, `<html lang="fr">`, 1)
+	if french == string(page) {
+		t.Fatal(`the demo page has no <html lang="en"> to change`)
+	}
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: base + "/"}}}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: 200,
+				Body: []byte(french), ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html; charset=utf-8"}}})
+		}
+	}()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	wait("billing after hours, in French, with its opening", rowShows("billing", "Billing", "Hors horaires")+
+		fmt.Sprintf(` && document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.startsWith('Ouvre ') &&
+		document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.includes('%02d')`, open))
+	wait("support closed, no wait", rowShows("support", "Support technique", "Fermé")+
+		` && document.querySelector('#switchboard-widget [data-group=support] .sbw-w').textContent === ''`)
+	wait("Talk now in French, disabled", button("Parler maintenant")+`.disabled`)
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('switchboard-widget').innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, english := range []string{"Closed", "After hours", "Talk now", "wait", "Opens"} {
+		if strings.Contains(text, english) {
+			t.Errorf("the French widget shows %q:\n%s", english, text)
+		}
+	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
