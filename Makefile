@@ -6,7 +6,7 @@ BIN      := bin/switchboard
 # Commands the tests need, and the Debian package that brings each.
 NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils svcrack:sipvicious
 
-.PHONY: run build test deps vet bench fuzz clean
+.PHONY: run build test deps deps-debian vet bench fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
@@ -14,9 +14,21 @@ build:
 run: build
 	./$(BIN) serve
 
-# deps installs the Debian packages the tests drive (SIPp, baresip,
+# axe-core, the accessibility rules the browser tests check the widget and
+# the console with, comes from the npm registry into .cache (git-ignored).
+AXE      := axe-core@4.14.1
+AXE_JS   := .cache/axe-core/node_modules/axe-core/axe.min.js
+
+# deps installs what the tests drive: Debian's packages and axe-core.
+deps: deps-debian $(AXE_JS)
+$(AXE_JS):
+	@command -v npm >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix .cache/axe-core --no-save --no-audit --no-fund --silent $(AXE)
+
+# deps-debian installs the Debian packages the tests drive (SIPp, baresip,
 # chromium, xmllint, SIPVicious) when their commands are missing.
-deps:
+deps-debian:
 	@missing=""; for pair in $(NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
@@ -56,6 +68,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzInspect -fuzztime=30s ./sip
 	$(GO) test -run='^$$' -fuzz=FuzzSDP -fuzztime=30s ./media
 	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=30s ./calls
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=30s ./store
 
 clean:
-	rm -rf bin
+	rm -rf bin .cache
