@@ -102,6 +102,12 @@ func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 		calltest.Eventually(t, what, func() bool { return alice.RTPReceived() >= from+50 })
 	}
 	flowing("the visitor's audio at the agent before the digit")
+	wait("the keypad hidden until asked for", `document.getElementById('sbw-keypad').hidden`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad-toggle`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the keypad shown", `!document.getElementById('sbw-keypad').hidden &&
+		document.getElementById('sbw-keypad-toggle').getAttribute('aria-expanded') === 'true'`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad button[data-digit="7"]`))); err != nil {
 		t.Fatal(err)
 	}

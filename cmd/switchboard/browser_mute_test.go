@@ -14,7 +14,8 @@ import (
 
 // Mute in the widget, in headless Chromium whose microphone plays a
 // steady 1 kHz tone: the agent hears the tone, then silence while muted
-// (packets still flowing, the call still talking), then the tone again.
+// (packets still flowing, the call still talking), then the tone again;
+// the widget's microphone meter moves, and rests while muted.
 func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 	chromium := chromiumPath(t)
 	p := startCallServer(t)
@@ -27,6 +28,12 @@ func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 	}
 	loud := func() bool { return call.Level() > -30 }
 	calltest.Eventually(t, "the visitor's tone at the agent", loud)
+	wait("the widget's microphone meter moving", `document.getElementById('sbw-level').value > 0.05`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad-toggle`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the keypad open", `!document.getElementById('sbw-keypad').hidden`)
+	checkAxe(t, ctx, axeScript(t), "widget, talking with the keypad open", "#switchboard-widget")
 
 	click := func(what string) {
 		t.Helper()
@@ -41,7 +48,8 @@ func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 	calltest.Eventually(t, "silence at the agent, packets still coming", func() bool {
 		return call.Level() < -60 && call.RTPReceived() > from+25
 	})
-	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+	wait("still talking, the meter at rest", `document.getElementById('switchboard-widget').dataset.callState === 'talking' &&
+		document.getElementById('sbw-level').value < 0.01`)
 	click("unmute")
 	calltest.Eventually(t, "the tone again after unmuting", loud)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {

@@ -12,6 +12,7 @@
       connecting: 'Connecting…', queued: 'You are number % in the queue.',
       ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
       hangup: 'Hang up', mute: 'Mute', unmute: 'Unmute', muted: 'Microphone off.', unmuted: 'Microphone on.',
+      level: 'Microphone level',
       keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
       undelivered: ' (not delivered)',
       about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
@@ -35,6 +36,7 @@
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
       anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', mute: 'Couper le micro',
       unmute: 'Rétablir le micro', muted: 'Micro coupé.', unmuted: 'Micro rétabli.', keypad: 'Clavier',
+      level: 'Niveau du micro',
       msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
       undelivered: ' (non remis)',
       nomic: 'Le micro n’a pas pu être utilisé.', nortc: 'Ce navigateur ne peut pas appeler.',
@@ -63,7 +65,8 @@
     '.sbw button+button{background:#fff;color:#0b57d0}.sbw button:disabled{opacity:.45}' +
     '.sbw :focus-visible{outline:2px solid #0b57d0;outline-offset:2px}.sbw-l{min-height:1.4em;margin:8px 0 0}' +
     '.sbw [hidden]{display:none!important}.sbw .sbw-h{background:#b3261e;border-color:#b3261e;color:#fff}' +
-    '.sbw-t{margin-right:8px;font-variant-numeric:tabular-nums}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
+    '.sbw-t{margin-right:8px;font-variant-numeric:tabular-nums}.sbw-v{width:5em;margin-left:8px;' +
+    'vertical-align:middle}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
     'grid-template-columns:repeat(3,3em)}.sbw .sbw-k button{margin:0;padding:6px 0;background:#fff;color:#0b57d0}' +
     '.sbw-d,.sbw-m{color:#555}.sbw-log{max-height:9em;overflow-y:auto;margin:8px 0 0;padding:4px 8px;' +
     'border:1px solid #eee}.sbw-log p{margin:0}.sbw input[type=text]{font:inherit;padding:5px;width:60%}' +
@@ -177,19 +180,22 @@
     c.state = root.dataset.callState = s;
     c.reason = root.dataset.callReason = reason || '';
     ui.call.hidden = !active();
-    ui.keys.hidden = ui.chat.hidden = ui.mute.hidden = s !== 'talking';
+    ui.chat.hidden = ui.mute.hidden = ui.keypad.hidden = ui.level.hidden = s !== 'talking';
+    ui.keys.hidden = s !== 'talking' || ui.keypad.getAttribute('aria-expanded') !== 'true';
     ui.log.hidden = !ui.log.firstChild;
     buttons();
   }
   function dial(gid) {
     var c = cur = window.switchboardCall = { group: gid }, md = navigator.mediaDevices, pc;
     ui.log.textContent = ui.digits.textContent = ui.timer.textContent = '';
+    attr(ui.keypad, 'aria-expanded', 'false');
     setState(c, 'connecting');
     say(c.msg = t('connecting'));
     if (!window.RTCPeerConnection || !md) return noData(c, 'unsupported', t('nortc'));
     md.getUserMedia({ audio: true }).then(function (mic) {
       c.mic = mic;
       mute(c, false);
+      meter(c);
       if (c.state === 'ended') return stop(c); // hung up meanwhile
       pc = c.pc = new RTCPeerConnection({ iceServers: ice });
       c.dc = pc.createDataChannel('chat', { protocol: 'switchboard-chat+json' }); // with receipts
@@ -266,8 +272,27 @@
     root.dataset.muted = String(on);
     say(t(on ? 'muted' : 'unmuted'));
   }
+  // meter shows the microphone's level (RMS of the last 50 ms, every 100
+  // ms), so the visitor sees it works, and that muting silences it.
+  function meter(c) {
+    var A = window.AudioContext || window.webkitAudioContext;
+    if (!A) return;
+    try {
+      var ac = c.ac = new A(), an = ac.createAnalyser(), buf = new Float32Array(an.fftSize = 512);
+      ac.createMediaStreamSource(c.mic).connect(an);
+      c.meter = setInterval(function () {
+        an.getFloatTimeDomainData(buf);
+        var sum = 0;
+        for (var i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
+        ui.level.value = Math.min(1, Math.sqrt(sum / buf.length) * 4);
+      }, 100);
+    } catch (x) {}
+  }
   function stop(c) {
     clearInterval(clock);
+    clearInterval(c.meter);
+    c.ac && c.ac.close().catch(function () {});
+    ui.level.value = 0;
     [c.es, c.pc].forEach(function (x) { x && x.close(); });
     c.mic && c.mic.getTracks().forEach(function (k) { k.stop(); });
     ui.audio.srcObject = null;
@@ -323,6 +348,15 @@
     attr(ui.timer = mk('span', p, 'timer', 'sbw-t'), 'role', 'timer');
     btn('hangup', p, hangup, 'sbw-h').id = 'sbw-hangup';
     (ui.mute = btn('mute', p, function () { mute(cur, !cur.muted); })).id = 'sbw-mute';
+    (ui.keypad = btn('keypad', p, function () {
+      attr(ui.keypad, 'aria-expanded', String(ui.keys.hidden));
+      ui.keys.hidden = !ui.keys.hidden;
+    })).id = 'sbw-keypad-toggle';
+    attr(ui.keypad, 'aria-controls', 'sbw-keypad');
+    attr(ui.keypad, 'aria-expanded', 'false');
+    ui.level = mk('meter', p, 'level', 'sbw-v');
+    Object.assign(ui.level, { min: 0, max: 1, value: 0 });
+    attr(ui.level, 'aria-label', t('level'));
     attr(ui.keys = mk('div', p, 'keypad', 'sbw-k'), 'role', 'group');
     attr(ui.keys, 'aria-label', t('keypad'));
     '123456789*0#'.split('').forEach(function (k) {
