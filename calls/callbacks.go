@@ -237,6 +237,9 @@ func (m *Manager) TakeCallback(ctx context.Context, id, agent string) (CallbackV
 	return m.view(cb, time.Now()), nil
 }
 
+// PhonePolicy is the policy callback numbers are checked against.
+func (m *Manager) PhonePolicy() PhonePolicy { return m.cb.cfg.Phone }
+
 // DoneCallback marks a callback agent took by hand as done.
 func (m *Manager) DoneCallback(ctx context.Context, id, agent string) error {
 	cb := m.callback(id)

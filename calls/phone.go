@@ -79,6 +79,20 @@ func (p PhonePolicy) Normalize(raw string) (string, error) {
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
 
+// Example is a mobile number of the default region as its people write
+// it (national format), for a form's hint; "" without a default region.
+func (p PhonePolicy) Example() string {
+	region := strings.ToUpper(p.DefaultRegion)
+	if region == "" {
+		return ""
+	}
+	num := phonenumbers.GetExampleNumberForType(region, phonenumbers.MOBILE)
+	if num == nil {
+		return ""
+	}
+	return phonenumbers.Format(num, phonenumbers.NATIONAL)
+}
+
 // RegionOf is the region (ISO 3166) of an E.164 number, "ZZ" when none.
 func RegionOf(e164 string) string {
 	num, err := phonenumbers.Parse(e164, "")

@@ -40,3 +40,13 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// The call-back form's hint: a mobile number of the default region as its
+// people write it; none without a default region.
+func TestPhonePolicy_Example(t *testing.T) {
+	for region, want := range map[string]string{"FR": "06 12 34 56 78", "be": "0450 00 12 34", "": ""} {
+		if got := (PhonePolicy{DefaultRegion: region}).Example(); got != want {
+			t.Errorf("Example(%q) = %q, want %q", region, got, want)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type Callbacks interface {
 	DoneCallback(ctx context.Context, id, agent string) error
 	Callbacks() []calls.CallbackView
 	Calls() []calls.View
+	PhonePolicy() calls.PhonePolicy
 }
 
 // RateLimits caps callback requests (calls.CallbackConfig's fields).
@@ -92,6 +93,11 @@ func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec vi
 		writeError(c, http.StatusTooManyRequests, "rate_limited", "too many callback requests ("+limit+"); try again later")
 	}
 	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
+	r.GET("/v1/phone", func(_ context.Context, c *app.RequestContext) {
+		allow(c)
+		phoneCheck(c, cbs.PhonePolicy())
+	})
+	r.OPTIONS("/v1/phone", preflightCalls(web, "GET, OPTIONS"))
 	r.OPTIONS("/v1/callbacks", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/callbacks/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
 	r.POST("/v1/callbacks", func(ctx context.Context, c *app.RequestContext) {
@@ -156,6 +162,30 @@ func callbackRoutes(r *route.RouterGroup, cbs Callbacks, web WebConfig, codec vi
 		}
 		c.Status(http.StatusNoContent)
 	})
+}
+
+// phoneCheck answers GET /v1/phone?number=…: the form's hint (the default
+// region and an example number in its national format) and, with a
+// number, whether a callback would take it, as POST /v1/callbacks would
+// judge it: its E.164 form, or the error code. It changes nothing, so the
+// widget can check as the visitor types.
+func phoneCheck(c *app.RequestContext, policy calls.PhonePolicy) {
+	out := map[string]any{"default_region": strings.ToUpper(policy.DefaultRegion), "example": policy.Example()}
+	if raw := strings.TrimSpace(string(c.Query("number"))); raw != "" {
+		e164, err := policy.Normalize(raw)
+		out["valid"] = err == nil
+		switch {
+		case err == nil:
+			out["e164"] = e164
+		case errors.Is(err, calls.ErrBlockedPhoneType):
+			out["error"] = "blocked_phone_type"
+		case errors.Is(err, calls.ErrCountryNotAllowed):
+			out["error"] = "country_not_allowed"
+		default:
+			out["error"] = "bad_phone"
+		}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // callbackError answers a callback request that failed.

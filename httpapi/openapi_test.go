@@ -40,6 +40,7 @@ var documentedPaths = []string{
 	"GET /v1/calls/{id}/events",
 	"POST /v1/callbacks", "OPTIONS /v1/callbacks", "GET /v1/callbacks/{id}", "DELETE /v1/callbacks/{id}",
 	"OPTIONS /v1/callbacks/{id}", "POST /v1/callbacks/{id}/take", "POST /v1/callbacks/{id}/done",
+	"GET /v1/phone", "OPTIONS /v1/phone",
 	"GET /v1/console", "GET /console", "GET /console.js",
 	"GET /widget.js", "GET /",
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,7 +43,34 @@ func TestBrowser_FrenchWidgetAfterHoursShowsTheNextOpening(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The demo page, as a French site would serve it.
+	servedInFrench(t, ctx, base)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	wait("billing after hours, in French, with its opening", rowShows("billing", "Billing", "Hors horaires")+
+		fmt.Sprintf(` && document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.startsWith('Ouvre ') &&
+		document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.includes('%02d')`, open))
+	wait("support closed, no wait", rowShows("support", "Support technique", "Fermé")+
+		` && document.querySelector('#switchboard-widget [data-group=support] .sbw-w').textContent === ''`)
+	wait("Talk now in French, disabled", button("Parler maintenant")+`.disabled`)
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('switchboard-widget').innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, english := range []string{"Closed", "After hours", "Talk now", "wait", "Opens"} {
+		if strings.Contains(text, english) {
+			t.Errorf("the French widget shows %q:\n%s", english, text)
+		}
+	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// servedInFrench has the browser get the demo page as a French site would
+// serve it: <html lang="fr">, the widget tag unchanged.
+func servedInFrench(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
 	res, err := http.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -66,24 +94,49 @@ func TestBrowser_FrenchWidgetAfterHoursShowsTheNextOpening(t *testing.T) {
 				Body: []byte(french), ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html; charset=utf-8"}}})
 		}
 	}()
+}
+
+// The call-back form in French: a hint with an example number of the
+// default region, the number checked as it is typed (libphonenumber on
+// the server, as the call-back will read it), consent text, and a
+// refusal in the widget's French, not the server's English.
+func TestBrowser_FrenchCallbackFormChecksTheNumberAsItIsTyped(t *testing.T) {
+	chromium := chromiumPath(t)
+	p := startSwitchboard(t, t.TempDir(), "web.refresh_interval=300ms")
+	base := "http://" + p.HTTP
+	ctx, pageLog := newBrowser(t, chromium)
+	wait := waiter(t, ctx, p, pageLog)
+	servedInFrench(t, ctx, base)
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
 	}
-	wait("billing after hours, in French, with its opening", rowShows("billing", "Billing", "Hors horaires")+
-		fmt.Sprintf(` && document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.startsWith('Ouvre ') &&
-		document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.includes('%02d')`, open))
-	wait("support closed, no wait", rowShows("support", "Support technique", "Fermé")+
-		` && document.querySelector('#switchboard-widget [data-group=support] .sbw-w').textContent === ''`)
-	wait("Talk now in French, disabled", button("Parler maintenant")+`.disabled`)
-	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('switchboard-widget').innerText`))
-	if err != nil {
+	wait("billing listed", rowShows("billing", "Billing", "Fermé"))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="callback"]`))); err != nil {
 		t.Fatal(err)
 	}
-	for _, english := range []string{"Closed", "After hours", "Talk now", "wait", "Opens"} {
-		if strings.Contains(text, english) {
-			t.Errorf("the French widget shows %q:\n%s", english, text)
+	const phone, hint = `document.getElementById('sbw-cb-phone')`, `document.getElementById('sbw-cb-hint').textContent`
+	wait("the form, its hint and consent", phone+`.placeholder === 'ex. 06 12 34 56 78' &&
+		document.getElementById('sbw-cb-consent').textContent.startsWith('Nous appellerons ce numéro une fois')`)
+	typeNumber := func(number string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(i => (i.value = '', i.dispatchEvent(new Event('input')), true))(`+phone+`)`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbw-cb-phone`), number)); err != nil {
+			t.Fatal(err)
 		}
 	}
+	typeNumber("12")
+	wait("a short number refused as typed", hint+` === 'Ce numéro n’est pas valide.' && `+phone+`.getAttribute('aria-invalid') === 'true'`)
+	typeNumber("06 12 34 56 78")
+	wait("a mobile number taken as typed", hint+` === 'Nous appellerons le +33612345678.' && `+phone+`.getAttribute('aria-invalid') === 'false'`)
+	typeNumber("12")
+	wait("refused again", hint+` === 'Ce numéro n’est pas valide.'`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-cb-send`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("the server's refusal, in French", `document.getElementById('switchboard-widget').dataset.callbackState === 'error' &&
+		document.getElementById('sbw-cb-status').textContent.startsWith('Ce numéro n’est pas valide.')`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}

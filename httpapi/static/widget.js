@@ -27,7 +27,10 @@
       'cb-queued': 'We will call you back at %: you are number #.', 'cb-calling': 'We are calling you at %.',
       'cb-talking': 'You are on the phone with an agent.', 'cb-done': 'Call-back done. Thank you!',
       'cb-failed': 'We could not reach you at %.', 'cb-cancelled': 'Call-back cancelled.',
-      'cb-taken': 'An agent will call you at % shortly.' },
+      'cb-taken': 'An agent will call you at % shortly.', eg: 'e.g. %', 'phone ok': 'We will call %.',
+      consent: 'We will call this number once, about this request only.', 'bad phone': 'This number is not valid',
+      'blocked phone type': 'We cannot call this kind of number', 'country not allowed': 'We cannot call numbers of this country',
+      'rate limited': 'Too many requests' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
       full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', opens: 'Ouvre %',
       wait: 'Attente estimée : ', talk: 'Parler maintenant',
@@ -53,7 +56,10 @@
       'cb-queued': 'Nous vous rappellerons au % : vous êtes en position # dans la file.',
       'cb-calling': 'Nous vous appelons au %.', 'cb-talking': 'Vous êtes en ligne avec un agent.',
       'cb-done': 'Rappel effectué. Merci !', 'cb-failed': 'Nous n’avons pas pu vous joindre au %.',
-      'cb-cancelled': 'Rappel annulé.', 'cb-taken': 'Un agent va vous appeler au % sous peu.' }
+      'cb-cancelled': 'Rappel annulé.', 'cb-taken': 'Un agent va vous appeler au % sous peu.', eg: 'ex. %',
+      'phone ok': 'Nous appellerons le %.', consent: 'Nous appellerons ce numéro une fois, pour cette demande seulement.',
+      'bad phone': 'Ce numéro n’est pas valide', 'blocked phone type': 'Nous ne pouvons pas appeler ce type de numéro',
+      'country not allowed': 'Nous ne pouvons pas appeler les numéros de ce pays', 'rate limited': 'Trop de demandes' }
   };
   var CSS = '.sbw{font:15px/1.4 system-ui,sans-serif;color:#222;background:#fff;max-width:24rem;' +
     'border:1px solid #ccc;border-radius:8px;padding:12px 16px}.sbw fieldset{border:0;margin:0;padding:0}' +
@@ -99,7 +105,7 @@
     var o = { method: method, credentials: 'include' };
     if (body) { o.headers = { 'Content-Type': 'application/json' }; o.body = JSON.stringify(body); }
     if (method === 'DELETE') o.keepalive = true; // also when the page goes away
-    return fetch((/^\/v1\/call/.test(path) ? callServer : server) + path, o);
+    return fetch((/^\/v1\/(call|phone)/.test(path) ? callServer : server) + path, o);
   }
   function emit(name, detail) {
     root.dispatchEvent(new CustomEvent('switchboard:' + name, { bubbles: true, detail: detail }));
@@ -400,8 +406,25 @@
     if (kBusy()) return;
     clearTimeout(K.timer);
     K = { group: gid };
+    kui.phone.value = kui.name.value = kui.hint.textContent = ''; // nothing of an earlier attempt
+    kui.phone.removeAttribute('aria-invalid');
     kState('form', t('offer'));
     kui.phone.focus();
+    req('GET', '/v1/phone').then(function (r) { return r.json(); }).then(function (j) {
+      kui.phone.placeholder = j.example ? t('eg').replace('%', j.example) : '';
+    }).catch(function () {});
+  }
+  // kCheck asks the server, which reads numbers with libphonenumber as the
+  // call-back will, what it makes of the number typed; the last answer wins.
+  function kCheck() {
+    var v = kui.phone.value.trim(), n = kui.checks = (kui.checks || 0) + 1;
+    if (!v) { kui.hint.textContent = ''; return kui.phone.removeAttribute('aria-invalid'); }
+    req('GET', '/v1/phone?number=' + encodeURIComponent(v)).then(function (r) { return r.json(); }).then(function (j) {
+      if (n !== kui.checks || typeof j.valid !== 'boolean') return;
+      attr(kui.phone, 'aria-invalid', String(!j.valid));
+      kui.hint.textContent = j.valid ? t('phone ok').replace('%', j.e164) :
+        (t(String(j.error).replace(/_/g, ' ')) || t('bad phone')) + '.';
+    }).catch(function () {});
   }
   function kShow(j) {
     var s = j.state, p = K.phone = j.phone || K.phone, m = (t('cb-' + s) || s).replace('%', p);
@@ -428,8 +451,8 @@
     req('POST', '/v1/callbacks', body).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (k !== K) return;
-        if (r.status !== 202) { // 400 bad_phone…, 429 rate_limited, 503 group_closed…: the server's words
-          var m = (j.message || t('unsent')).replace(/([^.])$/, '$1.');
+        if (r.status !== 202) { // 400 bad_phone…, 429 rate_limited, 503 group_closed…: in the widget's words
+          var code = String(j.error || '').replace(/_/g, ' '), m = (T.en[code] ? t(code) : t('unsent')).replace(/([^.])$/, '$1.');
           if (r.status === 503 && j.ewt_seconds) m += ' ' + mins(j.ewt_seconds) + '.';
           return kState('error', m + (r.status === 429 || r.status === 503 ? ' ' + t('later') : ''));
         }
@@ -458,6 +481,11 @@
       Object.assign(i, { id: 'sbw-cb-' + k, name: k, type: k === 'phone' ? 'tel' : 'text', maxLength: k === 'phone' ? 32 : 64,
         autocomplete: k === 'phone' ? 'tel' : 'name', required: k === 'phone' });
     });
+    attr(kui.hint = el('p', f, 'sbw-m'), 'aria-live', 'polite');
+    kui.hint.id = 'sbw-cb-hint';
+    attr(kui.phone, 'aria-describedby', 'sbw-cb-hint sbw-cb-consent');
+    kui.phone.oninput = function () { clearTimeout(kui.typing); kui.typing = setTimeout(kCheck, 300); };
+    el('p', f, 'sbw-m', t('consent')).id = 'sbw-cb-consent';
     (kui.send = btn('send', f)).type = 'submit';
     kui.send.id = 'sbw-cb-send';
     btn('close', f, function () { kState('idle'); });
