@@ -6,7 +6,7 @@ BIN      := bin/switchboard
 # Commands the tests need, and the Debian package that brings each.
 NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils svcrack:sipvicious
 
-.PHONY: run build test deps deps-debian vet bench fuzz clean
+.PHONY: run build test deps deps-debian vet bench fuzz screenshots clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
@@ -57,6 +57,13 @@ bench: deps
 	fi
 	$(GO) run ./tools/sbbench
 
+# screenshots saves the widget's states and the console, as the browser
+# tests drive them, into screenshots/ (git-ignored).
+screenshots: deps
+	rm -rf screenshots && mkdir -p screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(GO) test -count=1 -run 'PassAxe|French|Mute' ./cmd/switchboard
+	@ls screenshots
+
 # fuzz gives each fuzz target a short run; corpora live in testdata/fuzz.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseDocument -fuzztime=30s ./presence/pidf
@@ -71,4 +78,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=30s ./store
 
 clean:
-	rm -rf bin .cache
+	rm -rf bin .cache screenshots

@@ -96,6 +96,7 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	}
 	wait("billing closed", rowShows("billing", "Billing", "Closed"))
 	checkAxe(t, ctx, script, "widget, every team closed", "#switchboard-widget")
+	snap(t, ctx, "widget-closed", "#switchboard-widget")
 
 	alice := siptest.NewPeer(t)
 	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
@@ -115,18 +116,21 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	}
 	wait("billing chosen", `document.getElementById('sbw-g-billing').checked`)
 	checkAxe(t, ctx, script, "widget, a team available and chosen", "#switchboard-widget")
+	snap(t, ctx, "widget-available", "#switchboard-widget")
 
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="callback"]`))); err != nil {
 		t.Fatal(err)
 	}
 	wait("the call-back form", `document.getElementById('switchboard-widget').dataset.callbackState === 'form'`)
 	checkAxe(t, ctx, script, "widget, call-back form", "#switchboard-widget")
+	snap(t, ctx, "widget-callback-form", "#switchboard-widget")
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console")); err != nil {
 		t.Fatal(err)
 	}
 	wait("the console's sign-in", `!!document.getElementById('sbc-token')`)
 	checkAxe(t, ctx, script, "console, sign-in", "body")
+	snap(t, ctx, "console-sign-in", "body")
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbc-token`), "alice-demo-token-change-me")); err != nil {
 		t.Fatal(err)
 	}
@@ -135,4 +139,5 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	}
 	wait("the console signed in", `!!document.getElementById('sbc-callbacks') && document.getElementById('sbc-login').hidden`)
 	checkAxe(t, ctx, script, "console, signed in", "body")
+	snap(t, ctx, "console", "body")
 }

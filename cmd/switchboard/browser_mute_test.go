@@ -34,6 +34,7 @@ func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 	}
 	wait("the keypad open", `!document.getElementById('sbw-keypad').hidden`)
 	checkAxe(t, ctx, axeScript(t), "widget, talking with the keypad open", "#switchboard-widget")
+	snap(t, ctx, "widget-talking", "#switchboard-widget")
 
 	click := func(what string) {
 		t.Helper()

@@ -53,6 +53,7 @@ func TestBrowser_FrenchWidgetAfterHoursShowsTheNextOpening(t *testing.T) {
 	wait("support closed, no wait", rowShows("support", "Support technique", "Fermé")+
 		` && document.querySelector('#switchboard-widget [data-group=support] .sbw-w').textContent === ''`)
 	wait("Talk now in French, disabled", button("Parler maintenant")+`.disabled`)
+	snap(t, ctx, "widget-after-hours-fr", "#switchboard-widget")
 	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('switchboard-widget').innerText`))
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +131,7 @@ func TestBrowser_FrenchCallbackFormChecksTheNumberAsItIsTyped(t *testing.T) {
 	wait("a short number refused as typed", hint+` === 'Ce numéro n’est pas valide.' && `+phone+`.getAttribute('aria-invalid') === 'true'`)
 	typeNumber("06 12 34 56 78")
 	wait("a mobile number taken as typed", hint+` === 'Nous appellerons le +33612345678.' && `+phone+`.getAttribute('aria-invalid') === 'false'`)
+	snap(t, ctx, "widget-callback-form-fr", "#switchboard-widget")
 	typeNumber("12")
 	wait("refused again", hint+` === 'Ce numéro n’est pas valide.'`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-cb-send`))); err != nil {

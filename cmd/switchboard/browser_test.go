@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -312,5 +313,23 @@ func newBrowser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption
 			}
 		}
 		return b.String()
+	}
+}
+
+// snap saves what selector shows as name.png in $SCREENSHOTS_DIR
+// (make screenshots), and does nothing when it is not set: the browser
+// tests double as the screenshots of the widget's states and the console.
+func snap(t *testing.T, ctx context.Context, name, selector string) {
+	t.Helper()
+	dir := os.Getenv("SCREENSHOTS_DIR")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(selector)))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
