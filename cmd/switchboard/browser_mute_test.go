@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/calltest"
@@ -85,4 +86,47 @@ func toneWAV(t *testing.T, freq float64) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Leaving the page mid-call asks first: staying keeps the call; leaving
+// hangs it up, and the agent gets a BYE.
+func TestBrowser_LeavingMidCallAsksFirst(t *testing.T) {
+	chromium := chromiumPath(t)
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	ctx, pageLog, wait := talkingInChromium(t, chromium, p)
+	dialogs := make(chan page.EventJavascriptDialogOpening, 4)
+	go func() {
+		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			dialogs <- ev
+		}
+	}()
+	leave := func(stay bool) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`setTimeout(() => { location.href = '/openapi.json'; }, 0)`)); err != nil {
+			t.Fatal(err)
+		}
+		ev := calltest.Next(t, dialogs, "the browser asking before leaving")
+		if ev.Type != page.DialogTypeBeforeunload {
+			t.Fatalf("a %s dialog, want beforeunload", ev.Type)
+		}
+		if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: !stay}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leave(true)
+	wait("still talking after staying", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
+	leave(false)
+	for {
+		ev := calltest.Next(t, alice.Events(), "the agent's BYE once the visitor left")
+		if ev.Kind == calltest.EventBye {
+			break
+		}
+	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
 }

@@ -385,6 +385,9 @@
     (ui.audio = mk('audio', root, 'audio')).autoplay = true;
     root.dataset.callState = 'idle';
     p.hidden = ui.log.hidden = ui.chat.hidden = true;
+    // Leaving the page mid-call asks first (the browser's own words); if the
+    // visitor leaves, pagehide hangs up.
+    addEventListener('beforeunload', function (e) { if (active()) { e.preventDefault(); e.returnValue = ''; } });
     addEventListener('pagehide', hangup);
   }
 
