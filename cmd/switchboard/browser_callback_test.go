@@ -29,9 +29,7 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 	wait := waiter(t, ctx, p, pageLog)
 	talkNow(t, ctx, p, wait, "billing")
 	wait("the callback form, offered by itself", `document.getElementById('switchboard-widget').dataset.callbackState === 'form'`)
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbw-cb-phone`), "06 12 34 56 78")); err != nil {
-		t.Fatal(err)
-	}
+	typeInto(t, ctx, "sbw-cb-phone", "06 12 34 56 78")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-cb-send`))); err != nil {
 		t.Fatal(err)
 	}

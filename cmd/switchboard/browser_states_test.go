@@ -118,15 +118,7 @@ func TestBrowser_FrenchCallbackFormChecksTheNumberAsItIsTyped(t *testing.T) {
 	const phone, hint = `document.getElementById('sbw-cb-phone')`, `document.getElementById('sbw-cb-hint').textContent`
 	wait("the form, its hint and consent", phone+`.placeholder === 'ex. 06 12 34 56 78' &&
 		document.getElementById('sbw-cb-consent').textContent.startsWith('Nous appellerons ce numéro une fois')`)
-	typeNumber := func(number string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(i => (i.value = '', i.dispatchEvent(new Event('input')), true))(`+phone+`)`)); err != nil {
-			t.Fatal(err)
-		}
-		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbw-cb-phone`), number)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	typeNumber := func(number string) { t.Helper(); typeInto(t, ctx, "sbw-cb-phone", number) }
 	typeNumber("12")
 	wait("a short number refused as typed", hint+` === 'Ce numéro n’est pas valide.' && `+phone+`.getAttribute('aria-invalid') === 'true'`)
 	typeNumber("06 12 34 56 78")

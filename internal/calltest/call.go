@@ -235,8 +235,9 @@ func (c *Call) rtpLoop() {
 		if c.noEcho.Load() {
 			continue
 		}
-		if _, err := c.rtp.WriteTo(buf[:n], from); err == nil {
-			c.echoed.Add(1)
+		c.echoed.Add(1) // before the echo can arrive, so a test that got it reads the count
+		if _, err := c.rtp.WriteTo(buf[:n], from); err != nil {
+			c.echoed.Add(^uint64(0))
 		}
 	}
 }
