@@ -9,7 +9,9 @@
 // Files, one concept each:
 //
 //   - engine.go: Engine, which answers a browser's offer with a Session
-//     (pion's API, codecs and ICE settings);
+//     (pion's API, codecs and ICE settings) and caps the calls relayed at
+//     once, Sessions and Bridges together (Config.MaxCalls: past it
+//     calls.ErrMediaFull);
 //   - session.go: Session, one Talk now call (negotiation, both relay
 //     directions, timeouts, RTCP reports);
 //   - track.go: relayTrack, the browser leg's outgoing track that keeps

@@ -9,9 +9,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	sipmsg "github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // axeVersion is the axe-core that `make deps` installs from the npm
@@ -98,18 +95,7 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	checkAxe(t, ctx, script, "widget, every team closed", "#switchboard-widget")
 	snap(t, ctx, "widget-closed", "#switchboard-widget")
 
-	alice := siptest.NewPeer(t)
-	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
-	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}
-	if res := alice.DoAuth(reg, "alice", "alice-secret"); res.StatusCode != 200 {
-		t.Fatalf("REGISTER: %d", res.StatusCode)
-	}
-	const aor = "sip:alice@example.com"
-	pub := alice.Request("PUBLISH", aor, "alice", p.UDP, siptest.PIDF(aor, "phone", "open", ""),
-		"Event: presence", "Content-Type: application/pidf+xml")
-	if res := alice.DoAuth(pub, "alice", "alice-secret"); res.StatusCode != 200 {
-		t.Fatalf("PUBLISH: %d", res.StatusCode)
-	}
+	aliceAvailable(t, p)
 	wait("billing available", rowShows("billing", "Billing", "Available now"))
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
 		t.Fatal(err)

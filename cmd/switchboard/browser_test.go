@@ -103,18 +103,7 @@ func testWidget(t *testing.T, blockStream bool) {
 		`+button("Talk now")+`.disabled && !`+button("Call me back")+`.disabled`)
 
 	// An agent of billing (and support) signs in and is available.
-	alice := siptest.NewPeer(t)
-	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
-	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}
-	if res := alice.DoAuth(reg, "alice", "alice-secret"); res.StatusCode != 200 {
-		t.Fatalf("REGISTER: %d", res.StatusCode)
-	}
-	const aor = "sip:alice@example.com"
-	pub := alice.Request("PUBLISH", aor, "alice", p.UDP, siptest.PIDF(aor, "phone", "open", ""),
-		"Event: presence", "Content-Type: application/pidf+xml")
-	if res := alice.DoAuth(pub, "alice", "alice-secret"); res.StatusCode != 200 {
-		t.Fatalf("PUBLISH: %d", res.StatusCode)
-	}
+	aliceAvailable(t, p)
 	wait("billing available, Talk now enabled", rowShows("billing", "Billing", "Available now")+
 		` && !`+button("Talk now")+`.disabled`)
 
@@ -344,5 +333,23 @@ func typeInto(t *testing.T, ctx context.Context, id, text string) {
 	js := fmt.Sprintf(`(i => (i.value = %q, i.dispatchEvent(new Event('input', {bubbles: true})), true))(document.getElementById(%q))`, text, id)
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
 		t.Fatalf("type into #%s: %v", id, err)
+	}
+}
+
+// aliceAvailable has alice, an agent of billing and support, register a
+// phone and publish it open, as her desk phone would.
+func aliceAvailable(t *testing.T, p *proc) {
+	t.Helper()
+	alice := siptest.NewPeer(t)
+	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
+	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}
+	if res := alice.DoAuth(reg, "alice", "alice-secret"); res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %d", res.StatusCode)
+	}
+	const aor = "sip:alice@example.com"
+	pub := alice.Request("PUBLISH", aor, "alice", p.UDP, siptest.PIDF(aor, "phone", "open", ""),
+		"Event: presence", "Content-Type: application/pidf+xml")
+	if res := alice.DoAuth(pub, "alice", "alice-secret"); res.StatusCode != 200 {
+		t.Fatalf("PUBLISH: %d", res.StatusCode)
 	}
 }

@@ -5,9 +5,6 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	sipmsg "github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard/switchboard/internal/siptest"
 )
 
 // holdFirstPoll wraps the page's fetch so that the answer to the first
@@ -56,18 +53,7 @@ func TestBrowser_WidgetNeverDrawsAnOlderSnapshot(t *testing.T) {
 	wait("the first poll held", `typeof window.releasePoll === 'function'`)
 	wait("billing closed, from the stream", rowShows("billing", "Billing", "Closed"))
 
-	alice := siptest.NewPeer(t)
-	reg := alice.Request("REGISTER", "sip:example.com", "alice", p.UDP, "", "Expires: 600")
-	reg.To().Address = sipmsg.Uri{Scheme: "sip", User: "alice", Host: "example.com"}
-	if res := alice.DoAuth(reg, "alice", "alice-secret"); res.StatusCode != 200 {
-		t.Fatalf("REGISTER: %d", res.StatusCode)
-	}
-	const aor = "sip:alice@example.com"
-	pub := alice.Request("PUBLISH", aor, "alice", p.UDP, siptest.PIDF(aor, "phone", "open", ""),
-		"Event: presence", "Content-Type: application/pidf+xml")
-	if res := alice.DoAuth(pub, "alice", "alice-secret"); res.StatusCode != 200 {
-		t.Fatalf("PUBLISH: %d", res.StatusCode)
-	}
+	aliceAvailable(t, p)
 	wait("billing available, from the stream", rowShows("billing", "Billing", "Available now"))
 
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.releasePoll()`)); err != nil {
