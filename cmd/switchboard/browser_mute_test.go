@@ -2,6 +2,7 @@ package main
 
 import (
 	bin "encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -126,6 +127,46 @@ func TestBrowser_LeavingMidCallAsksFirst(t *testing.T) {
 			break
 		}
 	}
+	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
+		t.Errorf("the page threw:\n%s", exceptions)
+	}
+}
+
+// The visitor picks another microphone and speaker mid-call (Chromium's
+// fake devices): the new microphone's track replaces the old one on the
+// connection, the agent keeps hearing the visitor, and the call's audio
+// goes to the speaker chosen.
+func TestBrowser_MicrophoneAndSpeakerChoiceMidCall(t *testing.T) {
+	chromium := chromiumPath(t)
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	ctx, pageLog, wait := talkingInChromium(t, chromium, p,
+		chromedp.Flag("use-file-for-fake-audio-capture", toneWAV(t, 1000)))
+	call := alice.Call()
+	if call == nil {
+		t.Fatal("the agent has no call")
+	}
+	calltest.Eventually(t, "the visitor's tone at the agent", func() bool { return call.Level() > -30 })
+	wait("microphones and speakers listed", `!document.getElementById('sbw-mic').hidden &&
+		!document.getElementById('sbw-spk').hidden &&
+		[...document.getElementById('sbw-mic').options].some(o => o.text === 'Fake Audio Input 1')`)
+	choose := func(id, label string) {
+		t.Helper()
+		js := fmt.Sprintf(`(s => { const o = [...s.options].find(o => o.text === %q); s.value = o.value;
+			s.dispatchEvent(new Event('change', {bubbles: true})); return true; })(document.getElementById(%q))`, label, id)
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
+			t.Fatalf("choose %s in #%s: %v", label, id, err)
+		}
+	}
+	choose("sbw-mic", "Fake Audio Input 1")
+	wait("the call on the chosen microphone", `window.switchboardCall.mic.getAudioTracks()[0].label === 'Fake Audio Input 1' &&
+		window.switchboardCall.sender.track === window.switchboardCall.mic.getAudioTracks()[0]`)
+	from := call.RTPReceived()
+	calltest.Eventually(t, "the visitor still heard", func() bool { return call.Level() > -30 && call.RTPReceived() > from+25 })
+	choose("sbw-spk", "Fake Audio Output 1")
+	wait("the call's audio on the chosen speaker", `document.getElementById('sbw-audio').sinkId ===
+		document.getElementById('sbw-spk').value && document.getElementById('sbw-spk').value !== 'default'`)
+	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}

@@ -12,7 +12,7 @@
       connecting: 'Connecting…', queued: 'You are number % in the queue.',
       ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
       hangup: 'Hang up', mute: 'Mute', unmute: 'Unmute', muted: 'Microphone off.', unmuted: 'Microphone on.',
-      level: 'Microphone level',
+      level: 'Microphone level', micSel: 'Microphone', spkSel: 'Speaker',
       keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
       undelivered: ' (not delivered)',
       about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
@@ -39,7 +39,7 @@
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
       anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', mute: 'Couper le micro',
       unmute: 'Rétablir le micro', muted: 'Micro coupé.', unmuted: 'Micro rétabli.', keypad: 'Clavier',
-      level: 'Niveau du micro',
+      level: 'Niveau du micro', micSel: 'Microphone', spkSel: 'Haut-parleur',
       msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
       undelivered: ' (non remis)',
       nomic: 'Le micro n’a pas pu être utilisé.', nortc: 'Ce navigateur ne peut pas appeler.',
@@ -72,7 +72,7 @@
     '.sbw :focus-visible{outline:2px solid #0b57d0;outline-offset:2px}.sbw-l{min-height:1.4em;margin:8px 0 0}' +
     '.sbw [hidden]{display:none!important}.sbw .sbw-h{background:#b3261e;border-color:#b3261e;color:#fff}' +
     '.sbw-t{margin-right:8px;font-variant-numeric:tabular-nums}.sbw-v{width:5em;margin-left:8px;' +
-    'vertical-align:middle}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
+    'vertical-align:middle}.sbw-x{font:inherit;margin:8px 8px 0 0;max-width:12em}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
     'grid-template-columns:repeat(3,3em)}.sbw .sbw-k button{margin:0;padding:6px 0;background:#fff;color:#0b57d0}' +
     '.sbw-d,.sbw-m{color:#555}.sbw-log{max-height:9em;overflow-y:auto;margin:8px 0 0;padding:4px 8px;' +
     'border:1px solid #eee}.sbw-log p{margin:0}.sbw input[type=text]{font:inherit;padding:5px;width:60%}' +
@@ -187,6 +187,8 @@
     c.reason = root.dataset.callReason = reason || '';
     ui.call.hidden = !active();
     ui.chat.hidden = ui.mute.hidden = ui.keypad.hidden = ui.level.hidden = s !== 'talking';
+    ui.mic.hidden = s !== 'talking' || ui.mic.options.length < 2;
+    ui.spk.hidden = s !== 'talking' || ui.spk.options.length < 2;
     ui.keys.hidden = s !== 'talking' || ui.keypad.getAttribute('aria-expanded') !== 'true';
     ui.log.hidden = !ui.log.firstChild;
     buttons();
@@ -207,6 +209,7 @@
       c.dc = pc.createDataChannel('chat', { protocol: 'switchboard-chat+json' }); // with receipts
       c.dc.onmessage = function (e) { chatIn(c, e.data); };
       c.sender = pc.addTrack(mic.getAudioTracks()[0], mic);
+      devices(c);
       pc.ontrack = function (e) { ui.audio.srcObject = e.streams[0] || new MediaStream([e.track]); };
       return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
         return new Promise(function (ok) { // no trickle: all the candidates, or those of the first 3 s
@@ -294,6 +297,43 @@
       }, 100);
     } catch (x) {}
   }
+  // devices lists the microphones and, where the browser can route audio
+  // (setSinkId), the speakers, once the microphone is allowed and labels
+  // are known; the microphone in use is selected.
+  function devices(c) {
+    var md = navigator.mediaDevices, used = c.mic.getAudioTracks()[0].getSettings().deviceId;
+    if (!md.enumerateDevices) return;
+    md.enumerateDevices().then(function (ds) {
+      [['mic', 'audioinput', used], ['spk', 'audiooutput', ui.audio.sinkId]].forEach(function (x) {
+        var sel = ui[x[0]];
+        sel.textContent = '';
+        if (x[1] === 'audiooutput' && !ui.audio.setSinkId) return;
+        ds.filter(function (d) { return d.kind === x[1]; }).forEach(function (d, i) {
+          var o = el('option', sel, '', d.label || t(x[0] === 'mic' ? 'micSel' : 'spkSel') + ' ' + (i + 1));
+          o.value = d.deviceId;
+          o.selected = d.deviceId === x[2];
+        });
+      });
+      setState(c, c.state, c.reason);
+    }).catch(function () {});
+  }
+  // pickMic moves the call to the microphone chosen: the new track replaces
+  // the old one on the connection, keeps the mute, and feeds the meter.
+  function pickMic() {
+    var c = cur, id = ui.mic.value;
+    if (!active() || !c.sender) return;
+    navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: id } } }).then(function (mic) {
+      var track = mic.getAudioTracks()[0], old = c.mic;
+      track.enabled = !c.muted;
+      return c.sender.replaceTrack(track).then(function () {
+        c.mic = mic;
+        old.getTracks().forEach(function (k) { k.stop(); });
+        clearInterval(c.meter);
+        c.ac && c.ac.close().catch(function () {});
+        meter(c);
+      });
+    }).catch(function () { say(t('nomic')); });
+  }
   function stop(c) {
     clearInterval(clock);
     clearInterval(c.meter);
@@ -363,6 +403,14 @@
     ui.level = mk('meter', p, 'level', 'sbw-v');
     Object.assign(ui.level, { min: 0, max: 1, value: 0 });
     attr(ui.level, 'aria-label', t('level'));
+    // The visitor's microphone and speaker, where there is a choice.
+    [['mic', 'micSel', pickMic], ['spk', 'spkSel', function () { ui.audio.setSinkId(ui.spk.value).catch(function () {}); }]]
+      .forEach(function (x) {
+        var sel = ui[x[0]] = mk('select', p, x[0], 'sbw-x');
+        attr(sel, 'aria-label', t(x[1]));
+        sel.onchange = x[2];
+        sel.hidden = true;
+      });
     attr(ui.keys = mk('div', p, 'keypad', 'sbw-k'), 'role', 'group');
     attr(ui.keys, 'aria-label', t('keypad'));
     '123456789*0#'.split('').forEach(function (k) {
