@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	bin "encoding/binary"
 	"fmt"
 	"math"
@@ -19,17 +20,8 @@ import (
 // (packets still flowing, the call still talking), then the tone again;
 // the widget's microphone meter moves, and rests while muted.
 func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
-	chromium := chromiumPath(t)
-	p := startCallServer(t)
-	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	ctx, pageLog, wait := talkingInChromium(t, chromium, p,
-		chromedp.Flag("use-file-for-fake-audio-capture", toneWAV(t, 1000)))
-	call := alice.Call()
-	if call == nil {
-		t.Fatal("the agent has no call")
-	}
+	ctx, pageLog, wait, call := talkingWithTone(t)
 	loud := func() bool { return call.Level() > -30 }
-	calltest.Eventually(t, "the visitor's tone at the agent", loud)
 	wait("the widget's microphone meter moving", `document.getElementById('sbw-level').value > 0.05`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad-toggle`))); err != nil {
 		t.Fatal(err)
@@ -58,6 +50,24 @@ func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}
+}
+
+// talkingWithTone has the demo page in Chromium, whose microphone plays a
+// steady 1 kHz tone, talk with alice, an answering SIP agent, and returns
+// her call once she hears the tone.
+func talkingWithTone(t *testing.T) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string), *calltest.Call) {
+	t.Helper()
+	chromium := chromiumPath(t)
+	p := startCallServer(t)
+	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
+	ctx, pageLog, wait := talkingInChromium(t, chromium, p,
+		chromedp.Flag("use-file-for-fake-audio-capture", toneWAV(t, 1000)))
+	call := alice.Call()
+	if call == nil {
+		t.Fatal("the agent has no call")
+	}
+	calltest.Eventually(t, "the visitor's tone at the agent", func() bool { return call.Level() > -30 })
+	return ctx, pageLog, wait, call
 }
 
 // toneWAV writes two seconds of a sine at freq Hz (16-bit mono, 48 kHz,
@@ -137,16 +147,7 @@ func TestBrowser_LeavingMidCallAsksFirst(t *testing.T) {
 // connection, the agent keeps hearing the visitor, and the call's audio
 // goes to the speaker chosen.
 func TestBrowser_MicrophoneAndSpeakerChoiceMidCall(t *testing.T) {
-	chromium := chromiumPath(t)
-	p := startCallServer(t)
-	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	ctx, pageLog, wait := talkingInChromium(t, chromium, p,
-		chromedp.Flag("use-file-for-fake-audio-capture", toneWAV(t, 1000)))
-	call := alice.Call()
-	if call == nil {
-		t.Fatal("the agent has no call")
-	}
-	calltest.Eventually(t, "the visitor's tone at the agent", func() bool { return call.Level() > -30 })
+	ctx, pageLog, wait, call := talkingWithTone(t)
 	wait("microphones and speakers listed", `!document.getElementById('sbw-mic').hidden &&
 		!document.getElementById('sbw-spk').hidden &&
 		[...document.getElementById('sbw-mic').options].some(o => o.text === 'Fake Audio Input 1')`)
