@@ -314,7 +314,7 @@
           o.selected = d.deviceId === x[2];
         });
       });
-      setState(c, c.state, c.reason);
+      if (c === cur) setState(c, c.state, c.reason); // shows the choices while talking
     }).catch(function () {});
   }
   // pickMic moves the call to the microphone chosen: the new track replaces
@@ -324,6 +324,7 @@
     if (!active() || !c.sender) return;
     navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: id } } }).then(function (mic) {
       var track = mic.getAudioTracks()[0], old = c.mic;
+      if (c !== cur || !active()) return track.stop(); // the call ended meanwhile
       track.enabled = !c.muted;
       return c.sender.replaceTrack(track).then(function () {
         c.mic = mic;
