@@ -42,7 +42,7 @@ var documentedPaths = []string{
 	"OPTIONS /v1/callbacks/{id}", "POST /v1/callbacks/{id}/take", "POST /v1/callbacks/{id}/done",
 	"GET /v1/phone", "OPTIONS /v1/phone",
 	"GET /v1/console", "GET /console", "GET /console.js",
-	"GET /widget.js", "GET /",
+	"GET /widget.js", "GET /", "GET /docs",
 }
 
 // oaAgents is a one-agent ACD for the agent API.

@@ -23,12 +23,14 @@ func loadAsset(name, contentType string) *representation {
 }
 
 // widgetRoutes serves the widget a site embeds with one script tag,
-// GET /widget.js, and a demo page that embeds it, GET /. The script's URL
+// GET /widget.js, a demo support page that embeds it, GET /, and how to
+// embed it, GET /docs. The script's URL
 // is not versioned, so it is cached for five minutes and then revalidated
 // with its entity tag; sites on other origins may load it (CORP).
 func widgetRoutes(r *route.RouterGroup) {
 	js := loadAsset("widget.js", "application/javascript; charset=utf-8")
 	page := loadAsset("index.html", "text/html; charset=utf-8")
+	docs := loadAsset("docs.html", "text/html; charset=utf-8")
 	r.GET("/widget.js", func(_ context.Context, c *app.RequestContext) {
 		c.Header("Cross-Origin-Resource-Policy", "cross-origin")
 		c.Header("Vary", "Accept-Encoding")
@@ -37,5 +39,9 @@ func widgetRoutes(r *route.RouterGroup) {
 	r.GET("/", func(_ context.Context, c *app.RequestContext) {
 		c.Header("Vary", "Accept-Encoding")
 		page.serve(c, "no-cache")
+	})
+	r.GET("/docs", func(_ context.Context, c *app.RequestContext) {
+		c.Header("Vary", "Accept-Encoding")
+		docs.serve(c, "no-cache")
 	})
 }

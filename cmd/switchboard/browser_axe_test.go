@@ -103,6 +103,8 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	wait("billing chosen", `document.getElementById('sbw-g-billing').checked`)
 	checkAxe(t, ctx, script, "widget, a team available and chosen", "#switchboard-widget")
 	snap(t, ctx, "widget-available", "#switchboard-widget")
+	checkAxe(t, ctx, script, "the demo support page", "body")
+	snap(t, ctx, "demo-page", "body")
 
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="callback"]`))); err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func testWidget(t *testing.T, blockStream bool) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
 	}
-	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || title != "Switchboard demo" {
+	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || title != "Help centre · Example Telecom" {
 		t.Fatalf("title %q, %v", title, err)
 	}
 	// Record the widget's events for the Talk now check below.
