@@ -68,7 +68,7 @@ type Server struct {
 	// contacts (by transport) and udpLaddr, the UDP listener's address,
 	// are set by Start, before any request.
 	contacts      map[string]sipmsg.Uri
-	contactValues map[string]string // contacts as they go on the wire
+	contactValues map[string]string // contacts as they go on the wire, by transport as dialogs spell it (UDP…)
 	udpLaddr      sipmsg.Addr
 	viaSentBy     string // host:port in the Via of requests udpClient sends
 
@@ -191,7 +191,7 @@ func (s *Server) Start() error {
 	s.contacts, s.contactValues = map[string]sipmsg.Uri{}, map[string]string{}
 	for _, t := range []string{"udp", "tcp", "tls", "ws", "wss"} {
 		u := s.newContactURI(t)
-		s.contacts[t], s.contactValues[t] = u, u.String()
+		s.contacts[t], s.contactValues[strings.ToUpper(t)] = u, u.String()
 	}
 	if host, port, err := sipmsg.ParseAddr(s.Addr("udp")); err == nil {
 		s.udpLaddr = sipmsg.Addr{IP: net.ParseIP(host), Port: port}
@@ -358,9 +358,11 @@ func (s *Server) contactURI(transport string) sipmsg.Uri {
 	return u
 }
 
-// contactValue is contactURI(transport) as it goes on the wire.
+// contactValue is contactURI(transport) as it goes on the wire; transport
+// spelt as dialogs keep it (newSubDialog), so a NOTIFY finds it without
+// changing case.
 func (s *Server) contactValue(transport string) string {
-	if v, ok := s.contactValues[strings.ToLower(transport)]; ok {
+	if v, ok := s.contactValues[transport]; ok {
 		return v
 	}
 	u := s.contactURI(transport)
