@@ -88,27 +88,21 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	base := "http://" + p.HTTP
 	ctx, pageLog := newBrowser(t, chromium)
 	wait := waiter(t, ctx, p, pageLog)
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, base+"/")
 	wait("billing closed", rowShows("billing", "Billing", "Closed"))
 	checkAxe(t, ctx, script, "widget, every team closed", "#switchboard-widget")
 	snap(t, ctx, "widget-closed", "#switchboard-widget")
 
 	aliceAvailable(t, p)
 	wait("billing available", rowShows("billing", "Billing", "Available now"))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
-		t.Fatal(err)
-	}
-	wait("billing chosen", `document.getElementById('sbw-g-billing').checked`)
+	clickWidget(t, ctx, `label[for="sbw-g-billing"]`)
+	wait("billing chosen", `sbw('sbw-g-billing').checked`)
 	checkAxe(t, ctx, script, "widget, a team available and chosen", "#switchboard-widget")
 	snap(t, ctx, "widget-available", "#switchboard-widget")
 	checkAxe(t, ctx, script, "the demo support page", "body")
 	snap(t, ctx, "demo-page", "body")
 
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="callback"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickWidget(t, ctx, `button[data-action="callback"]`)
 	wait("the call-back form", `document.getElementById('switchboard-widget').dataset.callbackState === 'form'`)
 	checkAxe(t, ctx, script, "widget, call-back form", "#switchboard-widget")
 	snap(t, ctx, "widget-callback-form", "#switchboard-widget")

@@ -71,9 +71,7 @@ func TestBrowser_TalkNowToSIPpEchoAgent(t *testing.T) {
 	}
 	t.Logf("inbound audio at the page: %d packets, total energy %.4f", got.Packets, got.Energy)
 
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-hangup`))); err != nil {
-		t.Fatal(err)
-	}
+	clickWidget(t, ctx, `#sbw-hangup`)
 	wait("ended", `document.getElementById('switchboard-widget').dataset.callState === 'ended'`)
 	if err := uas.Wait(); err != nil { // SIPp got the BYE and ended its one call
 		b, _ := os.ReadFile(filepath.Join(uas.Dir, "agent_uas_errors.log"))
@@ -102,32 +100,24 @@ func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 		calltest.Eventually(t, what, func() bool { return alice.RTPReceived() >= from+50 })
 	}
 	flowing("the visitor's audio at the agent before the digit")
-	wait("the keypad hidden until asked for", `document.getElementById('sbw-keypad').hidden`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad-toggle`))); err != nil {
-		t.Fatal(err)
-	}
-	wait("the keypad shown", `!document.getElementById('sbw-keypad').hidden &&
-		document.getElementById('sbw-keypad-toggle').getAttribute('aria-expanded') === 'true'`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad button[data-digit="7"]`))); err != nil {
-		t.Fatal(err)
-	}
+	wait("the keypad hidden until asked for", `sbw('sbw-keypad').hidden`)
+	clickWidget(t, ctx, `#sbw-keypad-toggle`)
+	wait("the keypad shown", `!sbw('sbw-keypad').hidden &&
+		sbw('sbw-keypad-toggle').getAttribute('aria-expanded') === 'true'`)
+	clickWidget(t, ctx, `#sbw-keypad button[data-digit="7"]`)
 	if got := calltest.Next(t, alice.DTMF(), "the keypad digit at the agent"); got != '7' {
 		t.Errorf("digit %q, want 7", got)
 	}
 	flowing("the visitor's audio at the agent after the digit")
 	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
 
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#sbw-chat-input`), "bonjour")); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-chat-send`))); err != nil {
-		t.Fatal(err)
-	}
+	typeInto(t, ctx, "sbw-chat-input", "bonjour")
+	clickWidget(t, ctx, `#sbw-chat-send`)
 	if got := calltest.Next(t, alice.Messages(), "the chat at the agent"); got != "bonjour" {
 		t.Errorf("agent got %q", got)
 	}
 	wait("the chat line marked delivered", `(p => !!p && p.dataset.state === 'delivered')(
-		document.querySelector('#sbw-chat-log [data-chat-id="m1"]'))`)
+		sbwq('#sbw-chat-log [data-chat-id="m1"]'))`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}

@@ -30,9 +30,7 @@ func TestBrowser_NoMicrophoneCallbackReachesTheTrunk(t *testing.T) {
 	talkNow(t, ctx, p, wait, "billing")
 	wait("the callback form, offered by itself", `document.getElementById('switchboard-widget').dataset.callbackState === 'form'`)
 	typeInto(t, ctx, "sbw-cb-phone", "06 12 34 56 78")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-cb-send`))); err != nil {
-		t.Fatal(err)
-	}
+	clickWidget(t, ctx, `#sbw-cb-send`)
 
 	ac := calltest.Next(t, alice.Answered(), "the agent called first")
 	if got := ac.Header("Switchboard-Phone"); got != "+33612345678" {
@@ -104,17 +102,11 @@ func TestBrowser_LongWaitOffersACallback(t *testing.T) {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true))
 	wait := waiter(t, ctx, p, pageLog)
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, "http://"+p.HTTP+"/")
 	wait("billing busy", rowShows("billing", "Billing", "Open, all agents busy"))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-billing"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickWidget(t, ctx, `label[for="sbw-g-billing"]`)
 	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickWidget(t, ctx, `button[data-action="talk"]`)
 	wait("the callback form, the call still queued", `(w => w.dataset.callbackState === 'form' && w.dataset.callState === 'queued')(
 		document.getElementById('switchboard-widget'))`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {

@@ -22,30 +22,22 @@ import (
 func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 	ctx, pageLog, wait, call := talkingWithTone(t)
 	loud := func() bool { return call.Level() > -30 }
-	wait("the widget's microphone meter moving", `document.getElementById('sbw-level').value > 0.05`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-keypad-toggle`))); err != nil {
-		t.Fatal(err)
-	}
-	wait("the keypad open", `!document.getElementById('sbw-keypad').hidden`)
+	wait("the widget's microphone meter moving", `sbw('sbw-level').value > 0.05`)
+	clickWidget(t, ctx, `#sbw-keypad-toggle`)
+	wait("the keypad open", `!sbw('sbw-keypad').hidden`)
 	checkAxe(t, ctx, axeScript(t), "widget, talking with the keypad open", "#switchboard-widget")
 	snap(t, ctx, "widget-talking", "#switchboard-widget")
 
-	click := func(what string) {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-mute`))); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	click("mute")
+	clickWidget(t, ctx, `#sbw-mute`) // mute
 	wait("muted", `document.getElementById('switchboard-widget').dataset.muted === 'true' &&
-		document.getElementById('sbw-mute').getAttribute('aria-pressed') === 'true'`)
+		sbw('sbw-mute').getAttribute('aria-pressed') === 'true'`)
 	from := call.RTPReceived()
 	calltest.Eventually(t, "silence at the agent, packets still coming", func() bool {
 		return call.Level() < -60 && call.RTPReceived() > from+25
 	})
 	wait("still talking, the meter at rest", `document.getElementById('switchboard-widget').dataset.callState === 'talking' &&
-		document.getElementById('sbw-level').value < 0.01`)
-	click("unmute")
+		sbw('sbw-level').value < 0.01`)
+	clickWidget(t, ctx, `#sbw-mute`) // unmute
 	calltest.Eventually(t, "the tone again after unmuting", loud)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
@@ -148,13 +140,13 @@ func TestBrowser_LeavingMidCallAsksFirst(t *testing.T) {
 // goes to the speaker chosen.
 func TestBrowser_MicrophoneAndSpeakerChoiceMidCall(t *testing.T) {
 	ctx, pageLog, wait, call := talkingWithTone(t)
-	wait("microphones and speakers listed", `!document.getElementById('sbw-mic').hidden &&
-		!document.getElementById('sbw-spk').hidden &&
-		[...document.getElementById('sbw-mic').options].some(o => o.text === 'Fake Audio Input 1')`)
+	wait("microphones and speakers listed", `!sbw('sbw-mic').hidden &&
+		!sbw('sbw-spk').hidden &&
+		[...sbw('sbw-mic').options].some(o => o.text === 'Fake Audio Input 1')`)
 	choose := func(id, label string) {
 		t.Helper()
 		js := fmt.Sprintf(`(s => { const o = [...s.options].find(o => o.text === %q); s.value = o.value;
-			s.dispatchEvent(new Event('change', {bubbles: true})); return true; })(document.getElementById(%q))`, label, id)
+			s.dispatchEvent(new Event('change', {bubbles: true})); return true; })(sbw(%q))`, label, id)
 		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
 			t.Fatalf("choose %s in #%s: %v", label, id, err)
 		}
@@ -165,8 +157,8 @@ func TestBrowser_MicrophoneAndSpeakerChoiceMidCall(t *testing.T) {
 	from := call.RTPReceived()
 	calltest.Eventually(t, "the visitor still heard", func() bool { return call.Level() > -30 && call.RTPReceived() > from+25 })
 	choose("sbw-spk", "Fake Audio Output 1")
-	wait("the call's audio on the chosen speaker", `document.getElementById('sbw-audio').sinkId ===
-		document.getElementById('sbw-spk').value && document.getElementById('sbw-spk').value !== 'default'`)
+	wait("the call's audio on the chosen speaker", `sbw('sbw-audio').sinkId ===
+		sbw('sbw-spk').value && sbw('sbw-spk').value !== 'default'`)
 	wait("still talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)

@@ -44,17 +44,15 @@ func TestBrowser_FrenchWidgetAfterHoursShowsTheNextOpening(t *testing.T) {
 	}
 
 	servedInFrench(t, ctx, base)
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, base+"/")
 	wait("billing after hours, in French, with its opening", rowShows("billing", "Billing", "Hors horaires")+
-		fmt.Sprintf(` && document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.startsWith('Ouvre ') &&
-		document.querySelector('#switchboard-widget [data-group=billing] .sbw-w').textContent.includes('%02d')`, open))
+		fmt.Sprintf(` && sbwq('[data-group=billing] .sbw-w').textContent.startsWith('Ouvre ') &&
+		sbwq('[data-group=billing] .sbw-w').textContent.includes('%02d')`, open))
 	wait("support closed, no wait", rowShows("support", "Support technique", "Fermé")+
-		` && document.querySelector('#switchboard-widget [data-group=support] .sbw-w').textContent === ''`)
+		` && sbwq('[data-group=support] .sbw-w').textContent === ''`)
 	wait("Talk now in French, disabled", button("Parler maintenant")+`.disabled`)
 	snap(t, ctx, "widget-after-hours-fr", "#switchboard-widget")
-	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('switchboard-widget').innerText`))
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sbw('sbw-panel').innerText`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,16 +106,12 @@ func TestBrowser_FrenchCallbackFormChecksTheNumberAsItIsTyped(t *testing.T) {
 	ctx, pageLog := newBrowser(t, chromium)
 	wait := waiter(t, ctx, p, pageLog)
 	servedInFrench(t, ctx, base)
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, base+"/")
 	wait("billing listed", rowShows("billing", "Billing", "Fermé"))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="callback"]`))); err != nil {
-		t.Fatal(err)
-	}
-	const phone, hint = `document.getElementById('sbw-cb-phone')`, `document.getElementById('sbw-cb-hint').textContent`
+	clickWidget(t, ctx, `button[data-action="callback"]`)
+	const phone, hint = `sbw('sbw-cb-phone')`, `sbw('sbw-cb-hint').textContent`
 	wait("the form, its hint and consent", phone+`.placeholder === 'ex. 06 12 34 56 78' &&
-		document.getElementById('sbw-cb-consent').textContent.startsWith('Nous appellerons ce numéro une fois')`)
+		sbw('sbw-cb-consent').textContent.startsWith('Nous appellerons ce numéro une fois')`)
 	typeNumber := func(number string) { t.Helper(); typeInto(t, ctx, "sbw-cb-phone", number) }
 	typeNumber("12")
 	wait("a short number refused as typed", hint+` === 'Ce numéro n’est pas valide.' && `+phone+`.getAttribute('aria-invalid') === 'true'`)
@@ -126,11 +120,9 @@ func TestBrowser_FrenchCallbackFormChecksTheNumberAsItIsTyped(t *testing.T) {
 	snap(t, ctx, "widget-callback-form-fr", "#switchboard-widget")
 	typeNumber("12")
 	wait("refused again", hint+` === 'Ce numéro n’est pas valide.'`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbw-cb-send`))); err != nil {
-		t.Fatal(err)
-	}
+	clickWidget(t, ctx, `#sbw-cb-send`)
 	wait("the server's refusal, in French", `document.getElementById('switchboard-widget').dataset.callbackState === 'error' &&
-		document.getElementById('sbw-cb-status').textContent.startsWith('Ce numéro n’est pas valide.')`)
+		sbw('sbw-cb-status').textContent.startsWith('Ce numéro n’est pas valide.')`)
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {
 		t.Errorf("the page threw:\n%s", exceptions)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -79,16 +80,9 @@ func testWidget(t *testing.T, blockStream bool) {
 	}
 
 	wait := waiter(t, ctx, p, pageLog)
-	click := func(selector string) {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(selector))); err != nil {
-			t.Fatalf("click %s: %v", selector, err)
-		}
-	}
+	click := func(selector string) { t.Helper(); clickWidget(t, ctx, selector) }
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, base+"/")
 	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || title != "Help centre · Example Telecom" {
 		t.Fatalf("title %q, %v", title, err)
 	}
@@ -99,7 +93,7 @@ func testWidget(t *testing.T, blockStream bool) {
 	}
 	wait("billing closed", rowShows("billing", "Billing", "Closed"))
 	click(`label[for="sbw-g-billing"]`)
-	wait("billing chosen, Talk now disabled", `document.getElementById('sbw-g-billing').checked &&
+	wait("billing chosen, Talk now disabled", `sbw('sbw-g-billing').checked &&
 		`+button("Talk now")+`.disabled && !`+button("Call me back")+`.disabled`)
 
 	// An agent of billing (and support) signs in and is available.
@@ -109,15 +103,15 @@ func testWidget(t *testing.T, blockStream bool) {
 
 	// Talk now in a browser without a microphone: it fires its event, and
 	// the call-back form opens instead.
-	click(`#switchboard-widget button[data-action="talk"]`)
+	click(`button[data-action="talk"]`)
 	wait("Talk now falls back to the call-back form", `window.talked.join() === 'billing' &&
 		document.getElementById('switchboard-widget').dataset.callbackState === 'form' &&
-		(f => !!f && !f.hidden && !!f.offsetParent)(document.getElementById('sbw-cb-form'))`)
+		(f => !!f && !f.hidden && !!f.offsetParent)(sbw('sbw-cb-form'))`)
 
 	// The visitor chooses Technical support: the context cookie follows.
 	wait("support listed", rowShows("support", "Technical support", "Available now"))
 	click(`label[for="sbw-g-support"]`)
-	wait("support saved", `document.getElementById('sbw-g-support').checked &&
+	wait("support saved", `sbw('sbw-g-support').checked &&
 		document.getElementById('switchboard-widget').dataset.saved === 'support'`)
 	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
 	if err != nil {
@@ -157,8 +151,9 @@ func testWidget(t *testing.T, blockStream bool) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
 	}
+	wait("the launcher open as it was left", `document.getElementById('switchboard-widget').dataset.open === 'true'`)
 	wait("support pre-selected from the cookie", rowShows("support", "Technical support", "Available now")+
-		` && document.getElementById('sbw-g-support').checked && !`+button("Talk now")+`.disabled`)
+		` && sbw('sbw-g-support').checked && !`+button("Talk now")+`.disabled`)
 
 	mu.Lock()
 	stream, polls := statuses["/v1/availability/stream"], len(statuses["/v1/availability"])
@@ -185,7 +180,7 @@ func waiter(t *testing.T, ctx context.Context, p *proc, pageLog func(...chromedp
 		_, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate,
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 		if err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('switchboard-widget') || document.body).innerText`))
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(sbw('sbw-panel') || document.body).innerText`))
 			t.Fatalf("waiting for %s: %v\nthe widget shows:\n%s\npage console:\n%s\nswitchboard log:\n%s",
 				what, err, text, pageLog(), p.logs())
 		}
@@ -196,17 +191,52 @@ func waiter(t *testing.T, ctx context.Context, p *proc, pageLog func(...chromedp
 // clicks Talk now.
 func talkNow(t *testing.T, ctx context.Context, p *proc, wait func(what, predicate string), group string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+p.HTTP+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, "http://"+p.HTTP+"/")
 	wait(group+" available", fmt.Sprintf(`(r => !!r && r.innerText.includes('Available now'))(
-		document.querySelector('#switchboard-widget [data-group=%q]'))`, group))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`label[for="sbw-g-`+group+`"]`))); err != nil {
+		sbwq('[data-group=%q]'))`, group))
+	clickWidget(t, ctx, `label[for="sbw-g-`+group+`"]`)
+	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
+	clickWidget(t, ctx, `button[data-action="talk"]`)
+}
+
+// widgetHelpers gives every page of the tests sbw(id), sbwq(selector) and
+// sbwqa(selector): the widget's elements, inside its shadow root.
+const widgetHelpers = `(() => {
+  const root = () => { const h = document.getElementById('switchboard-widget'); return h && h.shadowRoot; };
+  window.sbw = id => root() ? root().getElementById(id) : null;
+  window.sbwq = sel => root() ? root().querySelector(sel) : null;
+  window.sbwqa = sel => root() ? [...root().querySelectorAll(sel)] : [];
+})();`
+
+// openWidget opens url, a page with the widget's launcher, and opens the
+// widget's panel with a click on the launcher, as a visitor does.
+func openWidget(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
-	wait("Talk now enabled", `!`+button("Talk now")+`.disabled`)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#switchboard-widget button[data-action="talk"]`))); err != nil {
-		t.Fatal(err)
+	clickWidget(t, ctx, "#sbw-launch")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('switchboard-widget').dataset.open === 'true'`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the launcher does not open the widget: %v", err)
+	}
+}
+
+// clickWidget clicks, with the mouse, the centre of the widget's element
+// that selector names inside its shadow root, once it is shown.
+func clickWidget(t *testing.T, ctx context.Context, selector string) {
+	t.Helper()
+	at, err := chromedp.Run(ctx, chromedp.Poll[[]float64](fmt.Sprintf(`(e => {
+		if (!e || !e.offsetParent) return null;
+		e.scrollIntoView({block: 'center'});
+		const r = e.getBoundingClientRect();
+		return r.width && r.height ? [r.x + r.width / 2, r.y + r.height / 2] : null;
+	})(sbwq(%q))`, selector), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil || len(at) != 2 {
+		t.Fatalf("click %s in the widget: %v", selector, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(at[0], at[1])); err != nil {
+		t.Fatalf("click %s in the widget: %v", selector, err)
 	}
 }
 
@@ -214,12 +244,12 @@ func talkNow(t *testing.T, ctx context.Context, p *proc, wait func(what, predica
 // status as text.
 func rowShows(id, name, status string) string {
 	return fmt.Sprintf(`(r => !!r && r.innerText.includes(%q) && r.innerText.includes(%q))(
-		document.querySelector('#switchboard-widget [data-group=%q]'))`, name, status, id)
+		sbwq('[data-group=%q]'))`, name, status, id)
 }
 
 // button is an expression for the widget's button labelled text.
 func button(text string) string {
-	return fmt.Sprintf(`[...document.querySelectorAll('#switchboard-widget button')].find(b => b.textContent === %q)`, text)
+	return fmt.Sprintf(`sbwqa('button').find(b => b.textContent === %q)`, text)
 }
 
 // chromiumPath finds Debian's chromium; without it the test is skipped,
@@ -279,6 +309,10 @@ func newBrowser(t *testing.T, path string, extra ...chromedp.ExecAllocatorOption
 	if err := chromedp.Do(tabCtx); err != nil { // starts the browser, bound to tabCtx
 		t.Fatalf("start chromium: %v", err)
 	}
+	if _, err := chromedp.Call(tabCtx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: widgetHelpers}); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(tabCtx, time.Minute)
 	t.Cleanup(cancel)
 	console := chromedp.Console(ctx)
@@ -330,7 +364,7 @@ func snap(t *testing.T, ctx context.Context, name, selector string) {
 // aria-invalid as it is checked.
 func typeInto(t *testing.T, ctx context.Context, id, text string) {
 	t.Helper()
-	js := fmt.Sprintf(`(i => (i.value = %q, i.dispatchEvent(new Event('input', {bubbles: true})), true))(document.getElementById(%q))`, text, id)
+	js := fmt.Sprintf(`(i => (i.value = %q, i.dispatchEvent(new Event('input', {bubbles: true})), true))(sbw(%q))`, text, id)
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
 		t.Fatalf("type into #%s: %v", id, err)
 	}

@@ -47,9 +47,7 @@ func TestBrowser_WidgetNeverDrawsAnOlderSnapshot(t *testing.T) {
 		page.AddScriptToEvaluateOnNewDocumentParams{Source: holdFirstPoll}); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
-		t.Fatal(err)
-	}
+	openWidget(t, ctx, base+"/")
 	wait("the first poll held", `typeof window.releasePoll === 'function'`)
 	wait("billing closed, from the stream", rowShows("billing", "Billing", "Closed"))
 
@@ -63,7 +61,7 @@ func TestBrowser_WidgetNeverDrawsAnOlderSnapshot(t *testing.T) {
 	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](rowShows("billing", "Billing", "Available now")+
 		` && !`+button("Talk now")+`.disabled`))
 	if err != nil || !shown {
-		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('switchboard-widget').innerText`))
+		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`sbw('sbw-panel').innerText`))
 		t.Fatalf("after the older poll answer the widget shows (%v):\n%s", err, text)
 	}
 	if exceptions := pageLog(chromedp.ConsoleException); exceptions != "" {

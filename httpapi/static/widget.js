@@ -1,6 +1,8 @@
 /*! Switchboard widget, plain JS. <script src="https://HOST/widget.js" async
  * data-server="https://HOST" data-call-server="https://ACD-HOST" data-groups="billing,support" data-lang="en"
- * data-ice-servers='[{"urls":"stun:stun.example.com"}]'> (all optional) */
+ * data-ice-servers='[{"urls":"stun:stun.example.com"}]' data-mode="launcher|inline" data-position="right|left"
+ * data-color="#0b57d0" data-text="Contact us" data-logo="/logo.svg"> (all optional). Inline in the page's
+ * #switchboard-widget when it has one, else a launcher button in a corner. */
 (function () {
   'use strict';
   var T = {
@@ -61,19 +63,35 @@
       'bad phone': 'Ce numéro n’est pas valide', 'blocked phone type': 'Nous ne pouvons pas appeler ce type de numéro',
       'country not allowed': 'Nous ne pouvons pas appeler les numéros de ce pays', 'rate limited': 'Trop de demandes' }
   };
-  var CSS = '.sbw{font:15px/1.4 system-ui,sans-serif;color:#222;background:#fff;max-width:24rem;' +
-    'border:1px solid #ccc;border-radius:8px;padding:12px 16px}.sbw fieldset{border:0;margin:0;padding:0}' +
+  // In the widget's shadow root: the site's CSS does not reach it, and it
+  // does not reach the site. Colours are custom properties the site may set
+  // on #switchboard-widget (--sbw-accent, --sbw-bg, --sbw-text).
+  var CSS = ':host{all:initial;display:block;--a:var(--sbw-accent,#0b57d0);--b:var(--sbw-bg,#fff);' +
+    '--c:var(--sbw-text,#222)}:host([data-mode=launcher]){position:fixed;z-index:2147483000;bottom:20px;' +
+    'right:20px;display:flex;flex-direction:column;align-items:flex-end}:host([data-position=left]){right:auto;' +
+    'left:20px;align-items:flex-start}.sbw{font:15px/1.4 system-ui,sans-serif;color:var(--c);background:var(--b);' +
+    'max-width:24rem;border:1px solid #ccc;border-radius:8px;padding:12px 16px;box-sizing:border-box}' +
+    ':host([data-mode=launcher]) .sbw{width:min(24rem,calc(100vw - 40px));max-height:calc(100vh - 110px);' +
+    'overflow-y:auto;margin-bottom:12px;box-shadow:0 8px 28px rgba(0,0,0,.22)}@media (prefers-reduced-motion:' +
+    'no-preference){:host([data-mode=launcher]) .sbw{animation:sbw-in .15s ease-out}}@keyframes sbw-in{from' +
+    '{opacity:0;transform:translateY(8px)}}.sbw-launch{font:600 15px/1.2 system-ui,sans-serif;display:flex;' +
+    'align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:24px;background:var(--a);color:#fff;' +
+    'cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}.sbw-launch img{height:22px;width:auto}' +
+    '.sbw-launch .sbw-s:before{margin:0;border:2px solid #fff}.sbw-vh{position:absolute;width:1px;height:1px;' +
+    'overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}:focus-visible{outline:2px solid var(--a);' +
+    'outline-offset:2px}.sbw-launch:focus-visible{outline-color:var(--c)}' +
+    '.sbw fieldset{border:0;margin:0;padding:0}' +
     '.sbw legend,.sbw-n{font-weight:600}.sbw-g{display:flex;gap:8px;padding:6px 0;border-top:1px solid #eee}' +
     '.sbw-n,.sbw-w{display:block}.sbw-w{color:#555}.sbw-s:before{content:"";display:inline-block;width:.6em;' +
-    'height:.6em;border-radius:50%;margin-right:.4em;background:#888}.sbw [data-status=open]:before{background:' +
-    '#1a7f37}.sbw [data-status=busy]:before{background:#b35900}.sbw button{font:inherit;padding:6px 12px;' +
-    'margin:10px 8px 0 0;border-radius:6px;border:1px solid #0b57d0;background:#0b57d0;color:#fff}' +
-    '.sbw button+button{background:#fff;color:#0b57d0}.sbw button:disabled{opacity:.45}' +
-    '.sbw :focus-visible{outline:2px solid #0b57d0;outline-offset:2px}.sbw-l{min-height:1.4em;margin:8px 0 0}' +
-    '.sbw [hidden]{display:none!important}.sbw .sbw-h{background:#b3261e;border-color:#b3261e;color:#fff}' +
+    'height:.6em;border-radius:50%;margin-right:.4em;background:#888}[data-status=open]:before{background:' +
+    '#1a7f37}[data-status=busy]:before{background:#b35900}.sbw button{font:inherit;padding:6px 12px;' +
+    'margin:10px 8px 0 0;border-radius:6px;border:1px solid var(--a);background:var(--a);color:#fff}' +
+    '.sbw button+button{background:var(--b);color:var(--a)}.sbw button:disabled{opacity:.45}' +
+    '.sbw-l{min-height:1.4em;margin:8px 0 0}' +
+    '[hidden]{display:none!important}.sbw .sbw-h{background:#b3261e;border-color:#b3261e;color:#fff}' +
     '.sbw-t{margin-right:8px;font-variant-numeric:tabular-nums}.sbw-v{width:5em;margin-left:8px;' +
     'vertical-align:middle}.sbw-x{font:inherit;margin:8px 8px 0 0;max-width:12em}.sbw-k{display:grid;gap:6px;margin-top:10px;' +
-    'grid-template-columns:repeat(3,3em)}.sbw .sbw-k button{margin:0;padding:6px 0;background:#fff;color:#0b57d0}' +
+    'grid-template-columns:repeat(3,3em)}.sbw .sbw-k button{margin:0;padding:6px 0;background:var(--b);color:var(--a)}' +
     '.sbw-d,.sbw-m{color:#555}.sbw-log{max-height:9em;overflow-y:auto;margin:8px 0 0;padding:4px 8px;' +
     'border:1px solid #eee}.sbw-log p{margin:0}.sbw input[type=text]{font:inherit;padding:5px;width:60%}' +
     '.sbw-f{margin-top:10px;border-top:1px solid #eee}.sbw-f label{display:block;margin-top:8px}.sbw .sbw-f input' +
@@ -89,7 +107,7 @@
   var lang = (ds.lang || d.documentElement.lang || 'en').toLowerCase().split('-')[0];
   var ice = [];
   try { ice = ds.iceServers ? [].concat(JSON.parse(ds.iceServers)) : []; } catch (x) {}
-  var root, form, list, talk, cb, live, groups = [], rows = {}, shown, chosen = null, picked = false;
+  var root, panel, launch, dot, lstat, form, list, talk, cb, live, groups = [], rows = {}, shown, chosen = null, picked = false;
   var cur = null, ui = {}, clock; // the call, its elements, its timer
   function t(k) { return (T[lang] || T.en)[k] || T.en[k]; }
   function el(tag, parent, cls, text) {
@@ -168,6 +186,13 @@
     var now = group(chosen);
     if (picked && before && now && before.status !== now.status) say(now.name + ': ' + rows[now.id].status.textContent);
     buttons();
+    if (!launch) return;
+    // the launcher's dot: the best any team offers
+    var best = ['open', 'busy', 'full', 'after-hours'].filter(function (k) {
+      return groups.some(function (g) { return g.status === k; });
+    })[0] || 'closed';
+    dot.dataset.status = best;
+    lstat.textContent = ', ' + t(best);
   }
 
   // opens says when an after-hours group opens, in the visitor's time zone.
@@ -431,7 +456,7 @@
     attr(ui.input, 'aria-label', t('msg'));
     ui.input.onkeydown = function (e) { if (e.key === 'Enter') { e.preventDefault(); send(); } };
     btn('send', ui.chat, send).id = 'sbw-chat-send';
-    (ui.audio = mk('audio', root, 'audio')).autoplay = true;
+    (ui.audio = mk('audio', panel, 'audio')).autoplay = true;
     root.dataset.callState = 'idle';
     p.hidden = ui.log.hidden = ui.chat.hidden = true;
     // Leaving the page mid-call asks first (the browser's own words); if the
@@ -525,7 +550,7 @@
     }, function () { k === K && kPoll(); });
   }
   function callbackUI() {
-    var box = el('div', root), f = kui.form = el('form', box, 'sbw-f'), id;
+    var box = el('div', panel), f = kui.form = el('form', box, 'sbw-f'), id;
     f.id = 'sbw-cb-form';
     f.onsubmit = kSend;
     ['phone', 'name'].forEach(function (k) {
@@ -593,21 +618,51 @@
     };
   }
 
+  // The launcher opens and closes the panel (Escape too), and the page's
+  // next pages open it as it was left.
+  var OPEN = 'sbw-open';
+  function show(on, focus) {
+    panel.hidden = !on;
+    attr(launch, 'aria-expanded', String(on));
+    root.dataset.open = String(on);
+    try { on ? sessionStorage.setItem(OPEN, '1') : sessionStorage.removeItem(OPEN); } catch (x) {}
+    if (focus) (on ? panel.querySelector('input:checked') || panel.querySelector('input,button:enabled') : launch).focus();
+  }
+  function launcher(sr) {
+    var open = false;
+    launch = el('button', sr, 'sbw-launch');
+    Object.assign(launch, { type: 'button', id: 'sbw-launch', onclick: function () { show(panel.hidden, true); } });
+    attr(launch, 'aria-controls', 'sbw-panel');
+    if (ds.logo) attr(el('img', launch), 'alt', '').src = ds.logo;
+    dot = el('span', launch, 'sbw-s');
+    el('span', launch, '', ds.text || t('title'));
+    lstat = el('span', launch, 'sbw-vh');
+    panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') show(false, true); });
+    try { open = sessionStorage.getItem(OPEN) === '1'; } catch (x) {}
+    show(open, false);
+  }
+
   function start() {
+    var sr, inline = ds.mode ? ds.mode === 'inline' : !!d.getElementById(ID);
     root = d.getElementById(ID);
-    if (!root) { // after the script, else at the end of the body
+    if (!root) { // inline: after the script, else (or a launcher) at the end of the body
       root = el('div');
       root.id = ID;
       var p = script.parentNode;
-      p && p !== d.head && p.isConnected ? p.insertBefore(root, script.nextSibling) : d.body.appendChild(root);
+      inline && p && p !== d.head && p.isConnected ? p.insertBefore(root, script.nextSibling) : d.body.appendChild(root);
     }
-    if (root.classList.contains('sbw')) return; // loaded twice
-    root.classList.add('sbw');
-    attr(root, 'role', 'region');
-    attr(root, 'aria-label', t('title'));
-    el('style', d.head, '', CSS);
-    root.textContent = '';
-    form = el('form', root);
+    if (root.shadowRoot) return; // loaded twice
+    sr = root.attachShadow({ mode: 'open' });
+    root.dataset.mode = inline ? 'inline' : 'launcher';
+    if (ds.position) root.dataset.position = ds.position;
+    if (ds.color) root.style.setProperty('--sbw-accent', ds.color);
+    el('style', sr, '', CSS);
+    panel = el('div', sr, 'sbw');
+    panel.id = 'sbw-panel';
+    attr(panel, 'role', inline ? 'region' : 'dialog');
+    attr(panel, 'aria-label', t('title'));
+    if (!inline) launcher(sr);
+    form = el('form', panel);
     form.onsubmit = function (e) { e.preventDefault(); };
     var fs = el('fieldset', form);
     el('legend', fs, '', t('title'));
