@@ -164,13 +164,20 @@ func (s *Service) SetRegistered(ctx context.Context, uri string, live bool) {
 	s.update(ctx, uri, func(a *Agent) { a.Registered = live })
 }
 
+// SetSoftphone records whether the agent has a browser softphone
+// connected: a device like a registered phone, so either makes it online.
+func (s *Service) SetSoftphone(ctx context.Context, uri string, live bool) {
+	s.update(ctx, uri, func(a *Agent) { a.Softphone = live })
+}
+
 // SetPresence records what the agent's phone published.
 func (s *Service) SetPresence(ctx context.Context, uri string, p Presence) {
 	s.update(ctx, uri, func(a *Agent) { a.Presence = p })
 }
 
 // ErrOffline is returned by SetAway for an agent asked to be available
-// whose phone is not registered: it cannot take calls.
+// whose phone is not registered and who has no softphone connected: it
+// cannot take calls.
 var ErrOffline = errors.New("the agent's phone is not registered")
 
 // SetAway records the agent's own choice through the agent API: away, or
@@ -181,7 +188,7 @@ func (s *Service) SetAway(ctx context.Context, uri string, away bool) error {
 	offline := false
 	s.update(ctx, uri, func(a *Agent) {
 		a.ManualAway = away
-		offline = !away && !a.Registered
+		offline = !away && !a.online()
 		if !away {
 			a.Misses = 0
 			if a.Call == callWrapUp {
@@ -228,7 +235,7 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 	if wasWrapping && a.Call != callWrapUp {
 		s.wrappedUp(a, now)
 	}
-	if a.Registered && a.IdleSince.IsZero() {
+	if a.online() && a.IdleSince.IsZero() {
 		a.IdleSince = now
 	}
 	from, to := a.State, a.derive(now)

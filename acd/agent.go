@@ -11,7 +11,7 @@ type State int
 // Agent states. The zero value is StateUnknown.
 const (
 	StateUnknown   State = iota
-	StateOffline         // no live registration: the phone cannot ring
+	StateOffline         // no live registration nor softphone: nothing can ring
 	StateAvailable       // registered, present, no call: may be routed to
 	StateReserved        // ringing for a routed visitor
 	StateBusy            // on a call
@@ -91,6 +91,7 @@ type Agent struct {
 	Config AgentConfig
 
 	Registered  bool      // has a live registration
+	Softphone   bool      // has a browser softphone connected
 	Presence    Presence  // what its phone published
 	ManualAway  bool      // set away through the agent API
 	Call        call      // where it stands with routed calls
@@ -119,7 +120,7 @@ type handling struct {
 // derive computes the state from the inputs at now.
 func (a *Agent) derive(now time.Time) State {
 	switch {
-	case !a.Registered:
+	case !a.online():
 		return StateOffline
 	case a.Call == callReserved:
 		return StateReserved
@@ -132,6 +133,10 @@ func (a *Agent) derive(now time.Time) State {
 	}
 	return StateAvailable
 }
+
+// online reports whether something can ring for the agent: a registered
+// phone or a connected browser softphone, each a device alike.
+func (a *Agent) online() bool { return a.Registered || a.Softphone }
 
 // signedIn reports whether the agent takes calls at all: registered and
 // not away (it may be on a call).

@@ -3,7 +3,8 @@
 // transport package; the adapters drive it through small interfaces.
 //
 // An agent's state (offline, available, reserved, busy, wrap-up, away) is
-// derived from its inputs: its registration (location.Service reports it),
+// derived from its inputs: its registration (location.Service reports it)
+// or its browser softphone (SetSoftphone: a device like a phone),
 // what its phone PUBLISHes (PresenceOf reads the composed PIDF document
 // through presence/pidf, which parses and writes every PIDF document here),
 // the calls the B2BUA routes to it (Offer, Answered, Missed, Failed,
@@ -11,7 +12,7 @@
 // of state, and of that choice, is stored (Store) and the choice restored
 // at start.
 //
-//	REGISTER / PUBLISH ─▶ SetRegistered / SetPresence ─▶ derive ─▶ Store
+//	REGISTER / softphone / PUBLISH ─▶ SetRegistered / SetSoftphone / SetPresence ─▶ derive ─▶ Store
 //	                                                     └─▶ Run ─▶ Publisher.Publish (SIP PUBLISH)
 //
 // Each skill group has a queue (Enqueue, Leave). Route picks the next

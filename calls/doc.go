@@ -15,4 +15,7 @@
 // ACD interface, a MediaEngine answers the visitor's offer (pion/webrtc in
 // media/), a Dialer places the agent's leg and a Trunk the visitor's (the
 // SIP B2BUA in sip/), a Bridger gives callbacks their RTP legs.
+// Devices (devices.go) is the Dialer of agents with two kinds of device:
+// the browser softphone in the agent console while one is connected
+// (Softphones, media/), else the SIP phone.
 package calls

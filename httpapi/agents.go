@@ -20,7 +20,8 @@ type Agents interface {
 	// AgentState returns an agent's state name and since when.
 	AgentState(uri string) (state string, since time.Time, ok bool)
 	// SetAway sets the agent away, or back to available (ending wrap-up);
-	// acd.ErrOffline when it cannot be available, its phone unregistered.
+	// acd.ErrOffline when it cannot be available, its phone unregistered
+	// and no softphone connected.
 	SetAway(ctx context.Context, uri string, away bool) error
 	// AgentName is the agent's display name.
 	AgentName(uri string) string
@@ -30,12 +31,17 @@ type Agents interface {
 
 // agentRoutes serves the agent API, authenticated by a bearer token per
 // agent: GET /v1/agents/me, and PUT /v1/agents/me/state with
-// {"state": "available" | "away"}.
-func agentRoutes(r *route.RouterGroup, agents Agents) {
+// {"state": "available" | "away"}. With phones (nil: none), the agent's
+// view says whether its browser softphone is connected.
+func agentRoutes(r *route.RouterGroup, agents Agents, phones Softphones) {
 	auth := bearer(agents)
 	show := func(c *app.RequestContext, uri string) {
 		state, since, _ := agents.AgentState(uri)
-		c.JSON(http.StatusOK, map[string]any{"agent": uri, "state": state, "since": since.UTC().Format(time.RFC3339)})
+		view := map[string]any{"agent": uri, "state": state, "since": since.UTC().Format(time.RFC3339)}
+		if phones != nil {
+			view["softphone"] = phones.Connected(uri)
+		}
+		c.JSON(http.StatusOK, view)
 	}
 	r.GET("/v1/agents/me", func(_ context.Context, c *app.RequestContext) {
 		if uri, ok := auth(c); ok {
@@ -56,7 +62,8 @@ func agentRoutes(r *route.RouterGroup, agents Agents) {
 		switch body.State {
 		case "available", "away":
 			if err := agents.SetAway(ctx, uri, body.State == "away"); errors.Is(err, acd.ErrOffline) {
-				writeError(c, http.StatusConflict, "offline", "your phone is not registered: register it to take calls")
+				writeError(c, http.StatusConflict, "offline",
+					"no phone of yours is registered nor softphone connected: register your phone, or use the browser as your phone, to take calls")
 				return
 			}
 			show(c, uri)

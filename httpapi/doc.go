@@ -4,7 +4,9 @@
 // address from the socket unless a trusted proxy says otherwise; JSON
 // bodies only, refused past http.max_body_bytes before they are read,
 // jsonbody.go), the agent
-// API and console, liveness (/healthz), readiness (/readyz) and the OpenAPI
+// API and console with the agent's browser softphone (softphone.go: its
+// offer and answer; rings go over its own data channel, media/),
+// liveness (/healthz), readiness (/readyz) and the OpenAPI
 // document. Prometheus /metrics is served by MetricsServer on a listener of
 // its own (metrics.go), off the visitors' port.
 //

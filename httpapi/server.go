@@ -160,6 +160,9 @@ type Deps struct {
 	CookieKey []byte
 	// Calls serves the visitors' calls (the ACD role).
 	Calls Calls
+	// Softphones serves, with Agents, the agents' browser softphones (the
+	// ACD role, with Calls).
+	Softphones Softphones
 	// Callbacks serves callbacks and, with Agents, the agent console,
 	// limited by CallbackLimits.
 	Callbacks      Callbacks
@@ -232,7 +235,10 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
 	if deps.Agents != nil {
-		agentRoutes(&h.RouterGroup, deps.Agents)
+		agentRoutes(&h.RouterGroup, deps.Agents, deps.Softphones)
+		if deps.Softphones != nil {
+			softphoneRoutes(&h.RouterGroup, deps.Agents, deps.Softphones, refusals)
+		}
 	}
 	codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge, domain: deps.Web.CookieDomain,
 		secure: cfg.CertFile != ""}

@@ -24,10 +24,11 @@ type Config struct {
 	// Timeout ends a call whose leg sent no RTP or RTCP (or, toward the
 	// browser, lost ICE consent) for that long: reason media-timeout.
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxCalls caps the calls relayed at once, Talk now calls and
-	// callbacks together: past it a new one is refused (calls.ErrMediaFull)
-	// before live ones lose packets. 500 relayed without loss on 2 cores
-	// (make bench); scale it with the cores.
+	// MaxCalls caps the calls relayed at once, Talk now calls, callbacks
+	// and agents' browser softphones together (a softphone counts as one
+	// while it is connected): past it a new one is refused
+	// (calls.ErrMediaFull) before live ones lose packets. 500 relayed
+	// without loss on 2 cores (make bench); scale it with the cores.
 	MaxCalls int `yaml:"max_calls"`
 }
 

@@ -33,7 +33,8 @@ type Stats struct {
 	// between browsers and phones, PhoneToPhone those between the two
 	// phones of callbacks.
 	ToPhone, ToBrowser, PhoneToPhone uint64
-	// Calls are the calls relayed now, at most Config.MaxCalls.
+	// Calls are the calls relayed now, softphones included, at most
+	// Config.MaxCalls.
 	Calls int
 }
 

@@ -80,57 +80,8 @@ func (e *Engine) answer(offer string, o browserOffer, plain *plainLeg) (*Session
 // negotiate answers offer with the one law of the call and, when offered,
 // telephone-event, waiting for ICE gathering to complete (no trickle).
 func (s *Session) negotiate(offer string) (string, error) {
-	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
-	}
-	sender, err := s.pc.AddTrack(s.track)
-	if err != nil {
-		return "", fmt.Errorf("media: add track: %w", err)
-	}
-	for _, tr := range s.pc.GetTransceivers() {
-		if tr.Sender() != sender {
-			continue
-		}
-		if err := tr.SetCodecPreferences(s.codecs()); err != nil {
-			return "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
-		}
-	}
-	s.wg.Add(1)
-	go func() { // RTCP from the browser: read, so that interceptors see it
-		defer s.wg.Done()
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-			s.lastBrowserRx.Store(time.Now().UnixNano())
-		}
-	}()
-	answer, err := s.pc.CreateAnswer(nil)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", calls.ErrBadOffer, err)
-	}
-	gathered := webrtc.GatheringCompletePromise(s.pc)
-	if err := s.pc.SetLocalDescription(answer); err != nil {
-		return "", fmt.Errorf("media: %w", err)
-	}
-	<-gathered
-	return s.pc.LocalDescription().SDP, nil
-}
-
-// codecs are what the answer gives the browser: the call's law and, if
-// the browser offered it, telephone-event under the offer's own payload
-// type (RFC 3264 §6.1; Chrome sends events with the answer's number).
-func (s *Session) codecs() []webrtc.RTPCodecParameters {
-	cs := []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: s.law.mime(), ClockRate: 8000}, PayloadType: webrtc.PayloadType(s.law.pt)},
-	}
-	if s.browserEventPT >= 0 {
-		cs = append(cs, webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"},
-			PayloadType:        webrtc.PayloadType(s.browserEventPT)})
-	}
-	return cs
+	return answerBrowser(s.pc, s.track, offer, browserCodecs(s.law, s.browserEventPT), &s.wg,
+		func() { s.lastBrowserRx.Store(time.Now().UnixNano()) })
 }
 
 func (s *Session) onState(st webrtc.PeerConnectionState) {

@@ -57,6 +57,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var agents *acd.Service
 	var pres *presence.Service
 	var callMgr *calls.Manager
+	var softphones *media.Softphones
 	if cfg.runs("presence") || cfg.runs("acd") {
 		if pres, agents, err = startPresence(runCtx, cfg, db, sipSrv, reg, log); err != nil {
 			return err
@@ -95,7 +96,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		agents.SetPublisher(pub)
 		background.Add(1)
 		go func() { defer background.Done(); agents.Run(runCtx) }()
-		if callMgr, err = startCalls(runCtx, cfg, db, agents, sipSrv, reg, log, &background); err != nil {
+		if callMgr, softphones, err = startCalls(runCtx, cfg, db, agents, sipSrv, reg, log, &background); err != nil {
 			return err
 		}
 	}
@@ -121,6 +122,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if callMgr != nil {
 		deps.Calls = callMgr
+		deps.Softphones = softphones
 		if cfg.Callbacks.Enabled {
 			deps.Callbacks = callMgr
 			deps.CallbackLimits = httpapi.RateLimits{PerVisitor: cfg.Callbacks.PerVisitor, PerIP: cfg.Callbacks.PerIP,
@@ -242,26 +244,30 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 }
 
 // startCalls runs the visitors' calls: media on the SIP host's address,
-// agents' legs placed by the SIP server at the registrar's contacts.
-// Calls end (BYE) before background is done.
+// agents' legs placed in their browser softphone when one is connected
+// (a device for the ACD, like a registration), else by the SIP server at
+// the registrar's contacts. Calls end (BYE), then softphones close,
+// before background is done.
 func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Service, sipSrv *sip.Server,
-	reg prometheus.Registerer, log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, error) {
+	reg prometheus.Registerer, log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, *media.Softphones, error) {
 	engine, err := media.NewEngine(cfg.Media, sipSrv.Host(), log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	mgr := calls.NewManager(cfg.Calls, agents, engine, sipSrv, log)
+	devices := context.WithoutCancel(ctx) // a softphone closed at shutdown is still recorded
+	phones := media.NewSoftphones(engine, func(agent string, live bool) { agents.SetSoftphone(devices, agent, live) })
+	mgr := calls.NewManager(cfg.Calls, agents, engine, calls.Devices{Softphones: phones, Phones: sipSrv}, log)
 	if cfg.Callbacks.Enabled {
 		refusals := refused.Counter(reg)
 		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk),
 			func(limit string) { refusals.WithLabelValues(limit).Inc() })
 		if err := mgr.LoadCallbacks(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	registerCallMetrics(reg, mgr, engine)
-	background.Go(func() { mgr.Run(ctx) })
-	return mgr, nil
+	background.Go(func() { mgr.Run(ctx); phones.Close() })
+	return mgr, phones, nil
 }
 
 // loopbackOf turns a listener address into one this process can send to:

@@ -1,5 +1,5 @@
-/* Switchboard agent console (docs/callbacks.md): plain JS, no framework, nothing loaded from elsewhere.
- * Every string from the server goes in with textContent, never as markup. */
+/* Switchboard agent console (docs/callbacks.md, docs/softphone.md): plain JS, no framework, nothing loaded
+ * from elsewhere. Every string from the server goes in with textContent, never as markup. */
 (function () {
   'use strict';
   var d = document, KEY = 'sbc-token', EVERY = 3000;
@@ -44,6 +44,7 @@
     refresh();
   }
   function signOut(msg) {
+    phoneOff();
     gen++;
     clearTimeout(timer);
     token = '';
@@ -144,6 +145,7 @@
 
   function render(j) {
     me = j.agent || {};
+    (j.groups || []).forEach(function (g) { groupNames[g.id] = g.name || g.id; });
     renderAgent(me);
 
     fill($('sbc-groups'), j.groups || [], 'data-group', function (tr, g) {
@@ -196,6 +198,198 @@
       el('td', tr, c.agent || '');
     }, 'No live call.', 4);
   }
+
+  // The browser phone (docs/softphone.md): one WebRTC connection to Switchboard, set up once and kept; calls
+  // ring over its "softphone" data channel and their audio is switched on it. Between calls the microphone
+  // track stays on the connection, disabled (silence), so that answering is instant.
+  var ph = { state: 'off', gen: 0, muted: false }, groupNames = {};
+  var phoneBox = $('sbc-phone'), toggle = $('sbc-phone-toggle'), phoneStatus = $('sbc-phone-status'), audio = $('sbc-audio');
+  var OFF = 'Off: calls ring your SIP phone.', LABELS = { group: 'Group', language: 'Language', page: 'Page',
+    customer: 'Customer', tier: 'Tier', name: 'Name' };
+
+  function phoneState(s, msg) {
+    ph.state = s;
+    phoneBox.dataset.state = s;
+    toggle.textContent = s === 'off' ? 'Use this browser as my phone' : 'Stop using this browser as my phone';
+    toggle.className = s === 'off' ? '' : 'sbc-2';
+    toggle.disabled = s === 'connecting';
+    $('sbc-ring').hidden = s !== 'ringing' && s !== 'answering';
+    $('sbc-answer').disabled = $('sbc-decline').disabled = s !== 'ringing';
+    $('sbc-incall').hidden = s !== 'talking';
+    $('sbc-mute').setAttribute('aria-pressed', String(ph.muted));
+    if (ph.track) ph.track.enabled = s === 'talking' && !ph.muted;
+    if (msg !== undefined) phoneStatus.textContent = msg;
+    ringTone(s === 'ringing');
+    clearInterval(ph.timer);
+    if (s === 'talking') { tick(); ph.timer = setInterval(tick, 1000); }
+  }
+  function tick() {
+    var n = ph.call && ph.call.start ? Math.floor((Date.now() - ph.call.start) / 1000) : 0;
+    $('sbc-timer').textContent = ('0' + Math.floor(n / 60)).slice(-2) + ':' + ('0' + n % 60).slice(-2);
+  }
+  // ringTone plays the ringing cadence (440 + 480 Hz) while a call rings, on the page's own audio context
+  // (made in the click that turned the phone on), never into the call.
+  function ringTone(on) {
+    clearInterval(ph.ringing);
+    ph.ringing = 0;
+    var ctx = ph.ctx;
+    if (!on || !ctx) return;
+    var beep = function () {
+      var t = ctx.currentTime, g = ctx.createGain();
+      g.gain.value = 0.05;
+      g.connect(ctx.destination);
+      [440, 480].forEach(function (f) { var o = ctx.createOscillator(); o.frequency.value = f; o.connect(g); o.start(t); o.stop(t + 1.5); });
+    };
+    beep();
+    ph.ringing = setInterval(beep, 4000);
+  }
+
+  function phoneOn() {
+    var md = navigator.mediaDevices, g = ++ph.gen;
+    if (!window.RTCPeerConnection || !md) return phoneState('off', 'This browser cannot be a phone (no WebRTC).');
+    try { ph.ctx = ph.ctx || new (window.AudioContext || window.webkitAudioContext)(); } catch (x) {}
+    phoneState('connecting', 'Asking for the microphone…');
+    (ph.stopping || Promise.resolve()).then(function () {
+      return md.getUserMedia({ audio: true }).catch(function () { throw new Error('the microphone was refused'); });
+    }).then(function (mic) {
+      if (g !== ph.gen) return mic.getTracks().forEach(function (t) { t.stop(); });
+      ph.mic = mic;
+      ph.track = mic.getAudioTracks()[0];
+      ph.track.enabled = false;
+      var pc = ph.pc = new RTCPeerConnection(), dc;
+      ph.sender = pc.addTrack(ph.track, mic);
+      dc = ph.dc = pc.createDataChannel('softphone', { protocol: 'switchboard-softphone+json' });
+      dc.onopen = function () { if (g === ph.gen) { phoneState('idle', 'On: calls ring here.'); if (token) refresh(); } };
+      dc.onclose = function () { if (g === ph.gen) phoneDown('The browser phone disconnected.'); };
+      dc.onmessage = function (e) { if (g === ph.gen) control(e.data); };
+      pc.ontrack = function (e) { audio.srcObject = e.streams[0] || new MediaStream([e.track]); };
+      pc.onconnectionstatechange = function () {
+        if (g === ph.gen && pc.connectionState === 'failed') phoneDown('The browser phone lost its connection.');
+      };
+      phoneStatus.textContent = 'Connecting…';
+      return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
+        return new Promise(function (ok) { // no trickle: all the candidates, or those of the first 3 s
+          setTimeout(ok, 3000);
+          (pc.onicegatheringstatechange = function () { pc.iceGatheringState === 'complete' && ok(); })();
+        });
+      }).then(function () {
+        return g === ph.gen && api('POST', '/v1/agents/me/softphone', { sdp: pc.localDescription.sdp });
+      }).then(function (r) {
+        if (!r) return;
+        if (!r.ok) return reason(r).then(function (m) { throw new Error(m); });
+        return r.json().then(function (j) { if (g === ph.gen) return pc.setRemoteDescription({ type: 'answer', sdp: j.sdp }); });
+      });
+    }).catch(function (e) {
+      if (e && g === ph.gen) phoneDown('The browser phone could not start: ' + (e.message || e) + '.');
+    });
+  }
+  // phoneDown drops the connection here (the server sees its channel close).
+  function phoneDown(msg) {
+    ph.gen++;
+    if (ph.pc) ph.pc.close();
+    if (ph.mic) ph.mic.getTracks().forEach(function (t) { t.stop(); });
+    ph.pc = ph.dc = ph.mic = ph.track = ph.sender = ph.call = null;
+    ph.muted = false;
+    audio.srcObject = null;
+    phoneState('off', msg || OFF);
+  }
+  // phoneOff turns the phone off: the server first, then here.
+  function phoneOff() {
+    if (ph.state === 'off') return;
+    if (token) {
+      ph.stopping = api('DELETE', '/v1/agents/me/softphone').catch(function () {}).then(function () {
+        ph.stopping = null;
+        if (token) refresh();
+      });
+    }
+    phoneDown();
+  }
+
+  function send(type, text) {
+    if (ph.dc && ph.dc.readyState === 'open' && ph.call) ph.dc.send(JSON.stringify({ type: type, call: ph.call.id, text: text }));
+  }
+  // control takes a message of the data channel.
+  function control(data) {
+    var f, c = ph.call;
+    try { f = JSON.parse(data); } catch (x) { return; }
+    if (f.type === 'ring') {
+      ph.call = { id: f.call, from: f.from || 'Web visitor', kind: f.kind, phone: f.phone, context: f.context || {} };
+      showRing(ph.call);
+      return phoneState('ringing', 'Ringing: ' + ph.call.from + '.');
+    }
+    if (f.type === 'replaced') return phoneDown('The browser phone moved to another tab or window.');
+    if (!c || c.id !== f.call) return;
+    switch (f.type) {
+      case 'cancel':
+        ph.call = null;
+        return phoneState('idle', f.reason === 'no-answer' ? 'Missed call from ' + c.from + '.' : c.from + ' hung up before you answered.');
+      case 'talking':
+        c.start = Date.now();
+        $('sbc-chat-log').textContent = '';
+        $('sbc-chat-log').hidden = true;
+        return phoneState('talking', 'On a call with ' + c.from + '.');
+      case 'ended':
+        return endCall('The call ended.');
+      case 'message':
+        return chatLine('visitor', f.text);
+    }
+  }
+  function showRing(c) {
+    var dl = $('sbc-ring-ctx'), o = c.context;
+    $('sbc-ring-from').textContent = c.from;
+    $('sbc-ring-kind').textContent = c.kind === 'callback' ? 'Call-back to ' + (c.phone || '') : 'Talk now, from the website';
+    dl.textContent = '';
+    Object.keys(o).forEach(function (k) {
+      if (!o[k]) return;
+      el('dt', dl, LABELS[k] || k);
+      el('dd', dl, k === 'group' ? (groupNames[o[k]] || o[k]) + ' (' + o[k] + ')' : o[k]).dataset.key = k;
+    });
+  }
+  function endCall(msg) {
+    ph.call = null;
+    ph.muted = false;
+    attr($('sbc-keypad-toggle'), 'aria-expanded', 'false');
+    $('sbc-keypad').hidden = true;
+    phoneState('idle', msg);
+  }
+  function chatLine(from, text) {
+    var log = $('sbc-chat-log'), li = el('li', log, (from === 'agent' ? 'You: ' : 'Visitor: ') + text);
+    li.dataset.from = from;
+    log.hidden = false;
+    log.scrollTop = log.scrollHeight;
+  }
+  function attr(e, k, v) { e.setAttribute(k, v); }
+
+  toggle.onclick = function () { ph.state === 'off' ? phoneOn() : phoneOff(); };
+  $('sbc-answer').onclick = function () { send('answer'); phoneState('answering', 'Connecting the call…'); };
+  $('sbc-decline').onclick = function () { send('decline'); ph.call = null; phoneState('idle', 'Call declined.'); };
+  $('sbc-hangup').onclick = function () { send('hangup'); endCall('You hung up.'); };
+  $('sbc-mute').onclick = function () { ph.muted = !ph.muted; phoneState(ph.state); };
+  $('sbc-keypad-toggle').onclick = function () {
+    var open = this.getAttribute('aria-expanded') !== 'true';
+    attr(this, 'aria-expanded', String(open));
+    $('sbc-keypad').hidden = !open;
+  };
+  '123456789*0#'.split('').forEach(function (digit) {
+    var b = el('button', $('sbc-keypad'), digit, 'sbc-2');
+    b.type = 'button';
+    b.dataset.digit = digit;
+    b.setAttribute('aria-label', 'Key ' + digit);
+    b.onclick = function () { // RFC 4733 events on the call's audio
+      var dtmf = ph.sender && ph.sender.dtmf;
+      if (ph.state === 'talking' && dtmf && dtmf.canInsertDTMF) dtmf.insertDTMF(digit, 100, 70);
+    };
+  });
+  $('sbc-chat-form').onsubmit = function (e) {
+    e.preventDefault();
+    var input = $('sbc-chat-input'), text = input.value.trim();
+    if (!text || ph.state !== 'talking') return;
+    send('message', text);
+    chatLine('agent', text);
+    input.value = '';
+  };
+  window.addEventListener('pagehide', function () { if (ph.pc) ph.pc.close(); });
+  phoneState('off', OFF);
 
   login.onsubmit = function (e) {
     e.preventDefault();
