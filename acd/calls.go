@@ -12,6 +12,17 @@ func (s *Service) Offer(ctx context.Context, uri string, it *Item) {
 	s.update(ctx, uri, func(a *Agent) { a.Call, a.Dialog = callReserved, it.ID })
 }
 
+// Handover reserves agent uri, busy with another contact of the same
+// visitor (a chat that becomes a call), for item it, as Route and Offer
+// would: the visitor goes to the agent it is talking with, ahead of the
+// queue, and the agent is never free in between.
+func (s *Service) Handover(ctx context.Context, uri string, it *Item) {
+	s.mu.Lock()
+	it.offered = true
+	s.mu.Unlock()
+	s.Offer(ctx, uri, it)
+}
+
 // Answered records that the agent took the call: busy until Ended.
 func (s *Service) Answered(ctx context.Context, uri string) {
 	s.update(ctx, uri, func(a *Agent) { a.Call, a.Misses = callBusy, 0 })

@@ -63,6 +63,7 @@ type View struct {
 type Call struct {
 	id, group string
 	visitor   Visitor
+	chat      string // the chat it takes over
 	item      *acd.Item
 	media     Media
 	answer    string
@@ -78,7 +79,7 @@ type Call struct {
 
 func newCall(id string, r Request, item *acd.Item, m Media, answer string) *Call {
 	return &Call{
-		id: id, group: r.Group, visitor: r.Visitor, item: item, media: m, answer: answer,
+		id: id, group: r.Group, visitor: r.Visitor, chat: r.Chat, item: item, media: m, answer: answer,
 		offers: make(chan string, 1), hangup: make(chan struct{}),
 		view:    View{ID: id, Group: r.Group, State: StateQueued},
 		changed: make(chan struct{}),

@@ -45,10 +45,17 @@ func (m *Manager) dispatch(now time.Time) {
 			waiting = append(waiting, c)
 		}
 	}
+	chats := make([]*chat, 0, len(m.chats))
+	for _, ch := range m.chats {
+		chats = append(chats, ch)
+	}
 	m.mu.Unlock()
 	m.route(now)
 	for _, c := range waiting {
 		m.refresh(c, now)
+	}
+	for _, ch := range chats {
+		m.refreshChat(ch, now)
 	}
 }
 
@@ -70,6 +77,9 @@ func (m *Manager) route(now time.Time) {
 	for id, cb := range m.callbacks {
 		ready[id] = cb.ready(now)
 	}
+	for id := range m.chats {
+		ready[id] = true
+	}
 	m.mu.Unlock()
 	if len(ready) == 0 {
 		return
@@ -81,7 +91,14 @@ func (m *Manager) route(now time.Time) {
 		}
 		m.acd.Offer(ctx, agent, it)
 		m.mu.Lock()
-		c, cb := m.calls[it.ID], m.callbacks[it.ID]
+		c, cb, ch := m.calls[it.ID], m.callbacks[it.ID], m.chats[it.ID]
+		if ch != nil && !m.stopping {
+			m.mu.Unlock()
+			if !ch.offer(agent) {
+				m.acd.Release(ctx, agent, it)
+			}
+			continue
+		}
 		if cb != nil && !m.stopping {
 			m.wg.Add(1)
 			go m.attempt(cb, agent)

@@ -7,9 +7,13 @@
 //	            ▲                    │
 //	            └── agent missed ────┘
 //
-// Callbacks (callbacks.go, attempt.go) go the same way through the
-// queue; an attempt rings the agent, then the visitor through a Trunk,
-// and a busy or unreached visitor is retried after retry_spacing.
+// Chats (chat.go) go the same way through the queue: a chat's agent is
+// busy with it, its text goes to the agent's phone through a Messenger,
+// and a call the visitor places from the chat goes to the chat's agent
+// ahead of the queue (acd Handover). Callbacks (callbacks.go, attempt.go)
+// go the same way through the queue; an attempt rings the agent, then the
+// visitor through a Trunk, and a busy or unreached visitor is retried
+// after retry_spacing.
 //
 // The package knows no transport: it consumes the ACD through the small
 // ACD interface, a MediaEngine answers the visitor's offer (pion/webrtc in

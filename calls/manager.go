@@ -42,13 +42,16 @@ type Config struct {
 	// RingTimeout is how long an agent's phone rings before the call
 	// goes to the next agent.
 	RingTimeout time.Duration `yaml:"ring_timeout"`
-	// KeepEnded is how long an ended call can still be looked up.
+	// KeepEnded is how long an ended call (or chat) can still be looked up.
 	KeepEnded time.Duration `yaml:"keep_ended"`
+	// ChatIdle ends a chat after this long without a message either way.
+	ChatIdle time.Duration `yaml:"chat_idle"`
 }
 
-// DefaultConfig rings 20 seconds and keeps ended calls a minute.
+// DefaultConfig rings 20 seconds, keeps ended calls a minute and ends
+// chats idle for 10 minutes.
 func DefaultConfig() Config {
-	return Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute}
+	return Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute, ChatIdle: 10 * time.Minute}
 }
 
 // Validate names the first bad field, prefixed by prefix (e.g. "calls").
@@ -58,6 +61,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("%s.ring_timeout: must be positive", prefix)
 	case c.KeepEnded < 0:
 		return fmt.Errorf("%s.keep_ended: must not be negative", prefix)
+	case c.ChatIdle <= 0:
+		return fmt.Errorf("%s.chat_idle: must be positive", prefix)
 	}
 	return nil
 }
@@ -83,6 +88,9 @@ type Request struct {
 	// Offer is the browser's SDP offer.
 	Offer   string
 	Visitor Visitor
+	// Chat is the visitor's chat in the group, if any: the call goes to
+	// its agent first, and the chat ends.
+	Chat string
 }
 
 // Manager places, routes and bridges calls. Run must be running for
@@ -100,9 +108,12 @@ type Manager struct {
 
 	cb *callbackParts // nil: callbacks off
 
+	msgr Messenger // nil: chats off
+
 	mu        sync.Mutex
 	calls     map[string]*Call
 	callbacks map[string]*callback
+	chats     map[string]*chat
 	stopping  bool
 	ended     map[string]int // calls ended so far, by reason
 }
@@ -136,7 +147,7 @@ func (m *Manager) Stats() Stats {
 func NewManager(cfg Config, a ACD, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
 	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call),
-		callbacks: make(map[string]*callback), ended: make(map[string]int)}
+		callbacks: make(map[string]*callback), chats: make(map[string]*chat), ended: make(map[string]int)}
 }
 
 // Place answers the visitor's offer and queues the call in its group. It
@@ -149,6 +160,9 @@ func (m *Manager) Place(r Request) (View, string, error) {
 	media, answer, err := m.media.Answer(r.Offer)
 	if err != nil {
 		return View{}, "", err
+	}
+	if agent, open := m.ChatAgent(r.Chat); open {
+		r.Visitor.Preferred = agent // held for it until the hand-over
 	}
 	id := newID()
 	item := m.acd.NewItem(id, r.Group, r.Visitor.Preferred, m.acd.TierPriority(r.Visitor.Tier), now)

@@ -23,6 +23,8 @@ type ACD interface {
 	// Answered (then Ended), Missed, Failed or Release settles it.
 	Route(now time.Time, ready func(*acd.Item) bool) (*acd.Item, string, bool)
 	Offer(ctx context.Context, uri string, it *acd.Item)
+	// Handover reserves an agent busy with the visitor's chat for its call.
+	Handover(ctx context.Context, uri string, it *acd.Item)
 	Answered(ctx context.Context, uri string)
 	Missed(ctx context.Context, uri string, it *acd.Item)
 	Failed(ctx context.Context, uri string, it *acd.Item)

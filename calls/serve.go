@@ -27,6 +27,7 @@ func (m *Manager) progress(c *Call) string {
 		select {
 		case <-ready:
 			ready = nil
+			m.takeOver(c)
 			m.signal() // now it may be routed
 		case agent := <-c.offers:
 			if reason, done := m.ring(c, agent); done {
@@ -98,6 +99,20 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 	c.update(func(v *View) { v.State, v.Agent, v.AgentURI, v.Position, v.EWT = StateTalking, h.name, agent, 0, 0 })
 	log.Info("call bridged")
 	return m.talk(c, agent, leg, h, log), true
+}
+
+// takeOver ends the visitor's chat, if any, and offers c to the chat's
+// agent ahead of the queue.
+func (m *Manager) takeOver(c *Call) {
+	if c.chat == "" {
+		return
+	}
+	if agent := m.handOver(c.chat); agent != "" {
+		m.acd.Handover(context.Background(), agent, c.item)
+		if !c.offer(agent) {
+			m.acd.Release(context.Background(), agent, c.item)
+		}
+	}
 }
 
 // requeueCall puts c back in the queue after an agent missed it.

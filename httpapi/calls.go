@@ -27,6 +27,8 @@ type Calls interface {
 type callRequest struct {
 	Group string `json:"group"`
 	SDP   string `json:"sdp"`
+	// Chat is the visitor's chat: the call goes to its agent first.
+	Chat string `json:"chat_id"`
 }
 
 // callView is a call as the visitor's widget sees it (docs/calls.md).
@@ -75,7 +77,7 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 			writeError(c, http.StatusBadRequest, "no_sdp", "sdp (the browser's offer) is required")
 			return
 		}
-		view, answer, err := cs.Place(calls.Request{Group: req.Group, Offer: req.SDP, Visitor: visitorOf(v, req.Group)})
+		view, answer, err := cs.Place(calls.Request{Group: req.Group, Offer: req.SDP, Visitor: visitorOf(v, req.Group), Chat: req.Chat})
 		if err != nil {
 			if errors.Is(err, calls.ErrMediaFull) {
 				refused.WithLabelValues("media.max_calls").Inc()

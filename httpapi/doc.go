@@ -1,6 +1,7 @@
 // Package httpapi is Switchboard's HTTP facade, on Hertz: the availability
 // API and its event stream, the widget, its demo support page and
-// embedding docs, the visitor context cookie, the calls and callbacks APIs with their limits (the client
+// embedding docs, the visitor context cookie, the calls, chats (chats.go) and callbacks APIs with their
+// limits (the client
 // address from the socket unless a trusted proxy says otherwise; JSON
 // bodies only, refused past http.max_body_bytes before they are read,
 // jsonbody.go), the agent

@@ -160,6 +160,8 @@ type Deps struct {
 	CookieKey []byte
 	// Calls serves the visitors' calls (the ACD role).
 	Calls Calls
+	// Chats serves the visitors' chats (the ACD role).
+	Chats Chats
 	// Softphones serves, with Agents, the agents' browser softphones (the
 	// ACD role, with Calls).
 	Softphones Softphones
@@ -258,6 +260,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	// Calls are served where the ACD runs, with the web role or not.
 	if deps.Calls != nil {
 		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec, refusals)
+	}
+	if deps.Chats != nil {
+		chatRoutes(&h.RouterGroup, deps.Chats, deps.Web, codec)
 	}
 	if deps.Callbacks != nil {
 		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refusals)

@@ -386,7 +386,8 @@ func (s *Server) onBye(x *exchange) {
 
 // onMessage delivers an agent's chat text to the visitor (RFC 3428):
 // within the call's dialog, or outside it to the visitor's own URI, as
-// most softphones send chat, then only from that call's agent.
+// most softphones send chat, then only from that call's agent; or to a
+// visitor's chat (chat.go).
 func (s *Server) onMessage(x *exchange) {
 	l := s.leg(x.req)
 	if l == nil {
@@ -399,6 +400,10 @@ func (s *Server) onMessage(x *exchange) {
 			return
 		}
 		if l = s.legs.visitor(x.req.Recipient.User); l == nil {
+			if id, ok := strings.CutPrefix(x.req.Recipient.User, visitorPrefix); ok {
+				s.onChatMessage(x, user, id) // a chat's, or nobody's
+				return
+			}
 			x.respond(404, "No such visitor", nil)
 			return
 		}

@@ -4,7 +4,9 @@
 // and SUBSCRIBE/NOTIFY dialogs (RFC 6665), which sipgo does not model, for
 // the presence and dialog event packages. It is also the B2BUA of visitors'
 // calls and callbacks (b2bua.go, trunk.go: agents' and the trunk's legs,
-// in-dialog requests, chat MESSAGEs to a visitor's own URI), and the client
+// in-dialog requests, chat MESSAGEs to a visitor's own URI; chat.go: the
+// visitors' chats as MESSAGEs outside any dialog, with RFC 3994
+// isComposing both ways), and the client
 // of other roles: Publisher sends the ACD's PUBLISHes, Watcher the web
 // role's SUBSCRIBEs, both signed by digestClient, which reuses a nonce.
 // NOTIFYs are written as bytes (appendNotify); those that go back over UDP

@@ -63,6 +63,7 @@ type Server struct {
 	presence  Presence
 	registrar Registrar
 	locator   Locator
+	chats     atomic.Pointer[ChatInbox] // nil: no chats; set once the calls run
 	legs      legs
 	methods   []string // for Allow
 	// contacts (by transport) and udpLaddr, the UDP listener's address,

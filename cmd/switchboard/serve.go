@@ -122,6 +122,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if callMgr != nil {
 		deps.Calls = callMgr
+		deps.Chats = callMgr
 		deps.Softphones = softphones
 		if cfg.Callbacks.Enabled {
 			deps.Callbacks = callMgr
@@ -257,6 +258,8 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	devices := context.WithoutCancel(ctx) // a softphone closed at shutdown is still recorded
 	phones := media.NewSoftphones(engine, func(agent string, live bool) { agents.SetSoftphone(devices, agent, live) })
 	mgr := calls.NewManager(cfg.Calls, agents, engine, calls.Devices{Softphones: phones, Phones: sipSrv}, log)
+	mgr.EnableChats(sipSrv)
+	sipSrv.ServeChats(mgr)
 	if cfg.Callbacks.Enabled {
 		refusals := refused.Counter(reg)
 		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk),

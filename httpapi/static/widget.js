@@ -17,7 +17,7 @@
       level: 'Microphone level', micSel: 'Microphone', spkSel: 'Speaker',
       keypad: 'Keypad', msg: 'Message to the agent', send: 'Send', under: 'under 1 minute',
       undelivered: ' (not delivered)',
-      about: 'about % min', nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
+      about: { one: 'about % minute', other: 'about % minutes' }, nomic: 'Your microphone could not be used.', nortc: 'This browser cannot make calls.',
       'group closed': 'This team is closed', 'queue full': 'The queue is full', 'unknown group': 'Unknown team',
       'no agents': 'No agent is available', 'media full': 'The service is busy', 'r-visitor-hangup': 'Call ended.', 'r-agent-hangup': 'The agent hung up.',
       'r-no-data-connection': 'The connection could not be made.', 'r-media-timeout': 'The connection was lost.',
@@ -32,7 +32,11 @@
       'cb-taken': 'An agent will call you at % shortly.', eg: 'e.g. %', 'phone ok': 'We will call %.',
       consent: 'We will call this number once, about this request only.', 'bad phone': 'This number is not valid',
       'blocked phone type': 'We cannot call this kind of number', 'country not allowed': 'We cannot call numbers of this country',
-      'rate limited': 'Too many requests' },
+      'rate limited': 'Too many requests', chat: 'Chat', endChat: 'End chat', chatWith: 'Chatting with %.',
+      typing: '% is typing…', 'chat-queued': 'An agent will answer: you are number % in the queue.',
+      'c-visitor-left': 'Chat ended.', 'c-agent-ended': 'The agent ended the chat.',
+      'c-idle': 'The chat ended after a while without messages.', 'c-shutdown': 'The service stopped.',
+      'chat ended': 'The chat has ended', 'chat busy': 'Too many messages at once' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
       full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', opens: 'Ouvre %',
       wait: 'Attente estimée : ', talk: 'Parler maintenant',
@@ -42,7 +46,8 @@
       anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', mute: 'Couper le micro',
       unmute: 'Rétablir le micro', muted: 'Micro coupé.', unmuted: 'Micro rétabli.', keypad: 'Clavier',
       level: 'Niveau du micro', micSel: 'Microphone', spkSel: 'Haut-parleur',
-      msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute', about: 'environ % min',
+      msg: 'Message à l’agent', send: 'Envoyer', under: 'moins d’une minute',
+      about: { one: 'environ % minute', other: 'environ % minutes' },
       undelivered: ' (non remis)',
       nomic: 'Le micro n’a pas pu être utilisé.', nortc: 'Ce navigateur ne peut pas appeler.',
       'group closed': 'Cette équipe est fermée', 'queue full': 'La file d’attente est pleine',
@@ -61,7 +66,12 @@
       'cb-cancelled': 'Rappel annulé.', 'cb-taken': 'Un agent va vous appeler au % sous peu.', eg: 'ex. %',
       'phone ok': 'Nous appellerons le %.', consent: 'Nous appellerons ce numéro une fois, pour cette demande seulement.',
       'bad phone': 'Ce numéro n’est pas valide', 'blocked phone type': 'Nous ne pouvons pas appeler ce type de numéro',
-      'country not allowed': 'Nous ne pouvons pas appeler les numéros de ce pays', 'rate limited': 'Trop de demandes' }
+      'country not allowed': 'Nous ne pouvons pas appeler les numéros de ce pays', 'rate limited': 'Trop de demandes',
+      chat: 'Écrire', endChat: 'Terminer la discussion', chatWith: 'En discussion avec %.', typing: '% écrit…',
+      'chat-queued': 'Un agent va vous répondre : vous êtes en position % dans la file.',
+      'c-visitor-left': 'Discussion terminée.', 'c-agent-ended': 'L’agent a terminé la discussion.',
+      'c-idle': 'La discussion s’est terminée faute de messages.', 'c-shutdown': 'Le service s’est arrêté.',
+      'chat ended': 'La discussion est terminée', 'chat busy': 'Trop de messages à la fois' }
   };
   // In the widget's shadow root: the site's CSS does not reach it, and it
   // does not reach the site. Colours are custom properties the site may set
@@ -107,9 +117,15 @@
   var lang = (ds.lang || d.documentElement.lang || 'en').toLowerCase().split('-')[0];
   var ice = [];
   try { ice = ds.iceServers ? [].concat(JSON.parse(ds.iceServers)) : []; } catch (x) {}
-  var root, panel, launch, dot, lstat, form, list, talk, cb, live, groups = [], rows = {}, shown, chosen = null, picked = false;
+  var root, panel, launch, dot, lstat, chatB, form, list, talk, cb, live, groups = [], rows = {}, shown, chosen = null, picked = false;
   var cur = null, ui = {}, clock; // the call, its elements, its timer
   function t(k) { return (T[lang] || T.en)[k] || T.en[k]; }
+  // tn is message k for the number n, in the plural form the language's rules pick.
+  function tn(k, n) {
+    var v = t(k), f = 'other';
+    try { f = new Intl.PluralRules(lang).select(n); } catch (x) {}
+    return (v[f] || v.other).replace('%', n);
+  }
   function el(tag, parent, cls, text) {
     var e = d.createElement(tag);
     if (cls) e.className = cls;
@@ -138,6 +154,7 @@
   function buttons() {
     var g = group(chosen);
     talk.disabled = !(g && (g.status === 'open' || g.status === 'busy')) || active();
+    chatB.disabled = talk.disabled || chatting() || !!Q.opening;
     cb.disabled = !g || kBusy();
     if (rows[chosen]) rows[chosen].input.checked = true;
   }
@@ -206,12 +223,13 @@
   // Talk now: a WebRTC call to an agent's phone (docs/calls.md), window.switchboardCall
   // {pc, id, state, …}, its state in the root's data-call-state.
   function active() { return !!cur && cur.state !== 'ended'; }
-  function mins(s) { return t('wait') + (s < 60 ? t('under') : t('about').replace('%', Math.round(s / 60))); }
+  function mins(s) { return t('wait') + (s < 60 ? t('under') : tn('about', Math.round(s / 60))); }
   function setState(c, s, reason) {
     c.state = root.dataset.callState = s;
     c.reason = root.dataset.callReason = reason || '';
     ui.call.hidden = !active();
-    ui.chat.hidden = ui.mute.hidden = ui.keypad.hidden = ui.level.hidden = s !== 'talking';
+    ui.mute.hidden = ui.keypad.hidden = ui.level.hidden = s !== 'talking';
+    ui.chat.hidden = s !== 'talking' && !chatting();
     ui.mic.hidden = s !== 'talking' || ui.mic.options.length < 2;
     ui.spk.hidden = s !== 'talking' || ui.spk.options.length < 2;
     ui.keys.hidden = s !== 'talking' || ui.keypad.getAttribute('aria-expanded') !== 'true';
@@ -220,7 +238,8 @@
   }
   function dial(gid) {
     var c = cur = window.switchboardCall = { group: gid }, md = navigator.mediaDevices, pc;
-    ui.log.textContent = ui.digits.textContent = ui.timer.textContent = '';
+    if (!chatting()) ui.log.textContent = ''; // a chat's goes on into the call
+    ui.digits.textContent = ui.timer.textContent = '';
     attr(ui.keypad, 'aria-expanded', 'false');
     setState(c, 'connecting');
     say(c.msg = t('connecting'));
@@ -242,7 +261,8 @@
           (pc.onicegatheringstatechange = function () { pc.iceGatheringState === 'complete' && ok(); })();
         });
       }).then(function () {
-        return c.state !== 'ended' && req('POST', '/v1/calls', { group: gid, sdp: pc.localDescription.sdp });
+        return c.state !== 'ended' && req('POST', '/v1/calls', { group: gid, sdp: pc.localDescription.sdp,
+          chat_id: chatting() ? Q.id : undefined }); // the chat's agent first
       }).then(function (r) {
         return r && r.json().catch(function () { return {}; }).then(function (j) {
           var e = String(j.error || r.status).replace(/_/g, ' '), w = j.ewt_seconds; // "queue full" or "queue_full"
@@ -405,6 +425,7 @@
   }
   function send() {
     var c = cur, dc = c && c.dc, v = ui.input.value.trim();
+    if (v && !(dc && dc.readyState === 'open') && (chatting() || Q.opening)) return qSay(v);
     if (v && dc && dc.readyState === 'open') {
       c.sent = (c.sent || 0) + 1;
       dc.send(JSON.stringify({ id: 'm' + c.sent, text: v }));
@@ -455,7 +476,11 @@
     Object.assign(ui.input, { type: 'text', maxLength: 1000, autocomplete: 'off', placeholder: t('msg') });
     attr(ui.input, 'aria-label', t('msg'));
     ui.input.onkeydown = function (e) { if (e.key === 'Enter') { e.preventDefault(); send(); } };
+    ui.input.oninput = qTyping;
     btn('send', ui.chat, send).id = 'sbw-chat-send';
+    (ui.endChat = btn('endChat', ui.chat, qLeave)).id = 'sbw-chat-end';
+    ui.endChat.hidden = true;
+    attr(ui.typing = mk('p', form, 'typing', 'sbw-m'), 'aria-live', 'polite');
     (ui.audio = mk('audio', panel, 'audio')).autoplay = true;
     root.dataset.callState = 'idle';
     p.hidden = ui.log.hidden = ui.chat.hidden = true;
@@ -463,6 +488,81 @@
     // visitor leaves, pagehide hangs up.
     addEventListener('beforeunload', function (e) { if (active()) { e.preventDefault(); e.returnValue = ''; } });
     addEventListener('pagehide', hangup);
+  }
+
+  // Chat before a call (docs/calls.md): Q {group, id, es, sent, state}, its state in the root's
+  // data-chat-state; the first message starts it, Talk now takes it into a call with its agent.
+  var Q = {};
+  function chatting() { return /^(queued|open)$/.test(Q.state); }
+  function qState(s, msg) {
+    Q.state = root.dataset.chatState = s;
+    if (msg) say(msg);
+    if (s !== 'open') ui.typing.textContent = '';
+    ui.endChat.hidden = !chatting();
+    if (cur && active()) setState(cur, cur.state, cur.reason); else ui.chat.hidden = !chatting() && !Q.opening;
+    buttons();
+  }
+  function qOpen(gid) { // the input first: the chat starts with the first message
+    if (chatting()) return;
+    Q = { group: gid, opening: true, sent: 0 };
+    ui.log.textContent = '';
+    ui.log.hidden = true;
+    qState('idle');
+    ui.input.focus();
+  }
+  function qSay(v) {
+    var k = Q, n = 'c' + (++k.sent), p = line(t('you'), v, 'sbw-m');
+    p.dataset.chatId = n;
+    p.dataset.state = 'sending';
+    ui.input.value = '';
+    clearTimeout(k.idle);
+    k.typing = 0;
+    var path = k.id ? '/v1/chats/' + encodeURIComponent(k.id) + '/messages' : '/v1/chats';
+    req('POST', path, k.id ? { id: n, text: v } : { group: k.group, id: n, text: v }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (k !== Q) return;
+        if (r.status === 201) { k.id = j.chat_id; k.opening = false; qShow(j); return qFollow(k); }
+        if (r.status === 202) return;
+        var e = String(j.error || '').replace(/_/g, ' ');
+        p.dataset.state = 'failed';
+        el('i', p, '', t('undelivered'));
+        if (!k.id) { k.opening = false; qState('idle'); }
+        say((T.en[e] ? t(e) : t('unsent')).replace(/([^.])$/, '$1.'));
+      });
+    }).catch(function () { p.dataset.state = 'failed'; });
+  }
+  function qFollow(k) {
+    var es = k.es = new EventSource(callServer + '/v1/chats/' + encodeURIComponent(k.id) + '/events', { withCredentials: true });
+    es.addEventListener('chat', function (e) { k === Q && qShow(JSON.parse(e.data)); });
+    es.addEventListener('line', function (e) { k === Q && chatIn(Q, e.data); });
+    es.onerror = function () { if (es.readyState === 2 && k === Q && chatting()) qState('ended', t('r-error')); };
+  }
+  function qShow(j) {
+    var s = j.state;
+    Q.agent = j.agent || Q.agent;
+    if (s === 'queued') return qState(s, t('chat-queued').replace('%', j.position || 1) + ' ' + mins(j.ewt_seconds || 0) + '.');
+    if (s === 'open') {
+      ui.typing.textContent = j.typing ? t('typing').replace('%', Q.agent) : '';
+      return Q.state !== 'open' ? qState(s, t('chatWith').replace('%', Q.agent)) : 0;
+    }
+    Q.es && Q.es.close();
+    qState('ended', j.reason === 'call' ? '' : t('c-' + j.reason) || t('c-visitor-left'));
+  }
+  // qTyping tells the agent the visitor types (again every 10 s), and stops 5 s after the last key.
+  function qTyping() {
+    var k = Q;
+    if (!k.id || k.state !== 'open' || (cur && active())) return;
+    var put = function (on) { req('PUT', '/v1/chats/' + encodeURIComponent(k.id) + '/typing', { active: on }).catch(function () {}); };
+    if (Date.now() - (k.typing || 0) > 10000) { k.typing = Date.now(); put(true); }
+    clearTimeout(k.idle);
+    k.idle = setTimeout(function () { k.typing = 0; k === Q && k.state === 'open' && put(false); }, 5000);
+  }
+  function qLeave() {
+    var k = Q;
+    if (!chatting()) return;
+    k.es && k.es.close();
+    req('DELETE', '/v1/chats/' + encodeURIComponent(k.id)).catch(function () {});
+    qState('ended', t('c-visitor-left'));
   }
 
   // Call me back: a PSTN call-back (docs/callbacks.md), K {group, id, phone, timer}, its state in the
@@ -668,8 +768,9 @@
     el('legend', fs, '', t('title'));
     list = el('div', fs);
     talk = btn('talk', form, function () { emit('talk', { group: chosen }); dial(chosen); });
+    chatB = btn('chat', form, function () { emit('chat', { group: chosen }); qOpen(chosen); });
     cb = btn('callback', form, function () { emit('callback', { group: chosen }); offer(chosen); });
-    talk.disabled = cb.disabled = true;
+    talk.disabled = chatB.disabled = cb.disabled = true;
     live = el('p', form, 'sbw-l', t('loading'));
     attr(live, 'role', 'status');
     attr(live, 'aria-live', 'polite');

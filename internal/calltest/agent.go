@@ -146,6 +146,7 @@ type Agent struct {
 	events   chan Event
 	dtmf     chan rune
 	messages chan string
+	pages    chan Page
 	answered chan *Call
 	dropped  atomic.Uint64
 	rtpIn    atomic.Uint64
@@ -202,6 +203,7 @@ func NewAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 		events:    make(chan Event, chanSize),
 		dtmf:      make(chan rune, chanSize),
 		messages:  make(chan string, chanSize),
+		pages:     make(chan Page, chanSize),
 		answered:  make(chan *Call, chanSize),
 		regCallID: sip.GenerateTagN(16) + "@calltest",
 		regTag:    sip.GenerateTagN(10),

@@ -226,6 +226,10 @@ func (a *Agent) onBye(req *sip.Request, tx sip.ServerTransaction) {
 
 func (a *Agent) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	c := a.find(req)
+	if tag, _ := req.To().Params.Get("tag"); c == nil && tag == "" {
+		a.onPage(req, tx)
+		return
+	}
 	if c == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
