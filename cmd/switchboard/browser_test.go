@@ -100,6 +100,9 @@ func testWidget(t *testing.T, blockStream bool) {
 	aliceAvailable(t, p)
 	wait("billing available, Talk now enabled", rowShows("billing", "Billing", "Available now")+
 		` && !`+button("Talk now")+`.disabled`)
+	if !blockStream {
+		snapPage(t, ctx, "demo-page") // the README's picture
+	}
 
 	// Talk now in a browser without a microphone: it fires its event, and
 	// the call-back form opens instead.
@@ -349,6 +352,23 @@ func snap(t *testing.T, ctx context.Context, name, selector string) {
 		return
 	}
 	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(selector)))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapPage saves what the browser's window shows as name.png in
+// $SCREENSHOTS_DIR, like snap.
+func snapPage(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SCREENSHOTS_DIR")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
