@@ -80,6 +80,7 @@ type group struct {
 	sched *schedule
 	est   *Estimator
 	queue []*Item
+	today tally // visitors served and abandoned today (board.go)
 }
 
 // New returns a Service; Load restores stored states, Run publishes.

@@ -54,6 +54,8 @@ type Config struct {
 	Bands []Band `yaml:"bands"`
 	// Agents are the customer support representatives.
 	Agents []AgentConfig `yaml:"agents"`
+	// Supervisors may see every agent and queue (the supervisor view).
+	Supervisors []SupervisorConfig `yaml:"supervisors"`
 	// Groups are the skill groups visitors choose from.
 	Groups []GroupConfig `yaml:"groups"`
 }
@@ -70,6 +72,13 @@ type AgentConfig struct {
 	Skills map[string]int `yaml:"skills"`
 	// Token is the agent's bearer token for the agent HTTP API (at least
 	// 16 characters); empty keeps the agent out of the API.
+	Token string `yaml:"token"`
+}
+
+// SupervisorConfig is a supervisor: a name and the bearer token of the
+// supervisor view.
+type SupervisorConfig struct {
+	Name  string `yaml:"name"`
 	Token string `yaml:"token"`
 }
 
@@ -193,6 +202,18 @@ func (c Config) Validate(prefix string) error {
 			return fmt.Errorf("%s.token: the same token is given to another agent", p)
 		}
 		tokens[a.Token] = true
+	}
+	for i, sv := range c.Supervisors {
+		p := fmt.Sprintf("%s.supervisors[%d]", prefix, i)
+		switch {
+		case sv.Name == "":
+			return fmt.Errorf("%s.name: required", p)
+		case len(sv.Token) < 16:
+			return fmt.Errorf("%s.token: must have at least 16 characters", p)
+		case tokens[sv.Token]:
+			return fmt.Errorf("%s.token: the same token is given to another agent or supervisor", p)
+		}
+		tokens[sv.Token] = true
 	}
 	groups := map[string]bool{}
 	for i, g := range c.Groups {

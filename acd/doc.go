@@ -34,6 +34,11 @@
 // server over real SIP, even when it runs in the same process, so the
 // roles can be split across hosts.
 //
+// Board (board.go) is the supervisors' view: every agent's state, since
+// when and why away, every queue's oldest wait and today's served and
+// abandoned visitors. Handover gives the agent of a visitor's chat that
+// visitor's call, ahead of the queue.
+//
 // Package acd/sim checks the estimate against simulated call centres, the
 // estimator alone and the whole Service on a virtual clock (WithClock).
 package acd

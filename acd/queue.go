@@ -97,6 +97,7 @@ func (s *Service) Leave(group, id string, now time.Time, abandoned bool) {
 		return
 	}
 	g.est.ObserveWait(now.Sub(g.queue[i].Enqueued), abandoned)
+	g.today.add(now, abandoned)
 	g.queue = slices.Delete(g.queue, i, i+1)
 }
 

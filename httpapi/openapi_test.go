@@ -45,6 +45,7 @@ var documentedPaths = []string{
 	"OPTIONS /v1/callbacks/{id}", "POST /v1/callbacks/{id}/take", "POST /v1/callbacks/{id}/done",
 	"GET /v1/phone", "OPTIONS /v1/phone",
 	"GET /v1/console", "GET /console", "GET /console.js",
+	"GET /v1/supervisor", "GET /v1/supervisor/events", "GET /supervisor", "GET /supervisor.js",
 	"GET /widget.js", "GET /", "GET /docs",
 }
 
@@ -69,6 +70,20 @@ func (a *oaAgents) AgentState(uri string) (string, time.Time, bool) {
 func (a *oaAgents) AgentName(string) string { return "Alice" }
 
 func (a *oaAgents) Status(time.Time) []acd.GroupStatus { return nil }
+
+// The same ACD has one supervisor, whose board shows alice and billing.
+const oaSupervisorToken = "sam-supervisor-token"
+
+func (a *oaAgents) SupervisorByToken(token string) (string, bool) {
+	return "Sam", token == oaSupervisorToken
+}
+
+func (a *oaAgents) Board(now time.Time) acd.Board {
+	return acd.Board{
+		Agents: []acd.AgentBoard{{URI: oaAgent, Name: "Alice", State: "away", Away: "manual", Since: now, Groups: []string{"billing"}}},
+		Groups: []acd.GroupBoard{{GroupStatus: billing, OldestWait: 12 * time.Second, Served: 3, Abandoned: 1}},
+	}
+}
 
 func (a *oaAgents) SetAway(_ context.Context, _ string, away bool) error {
 	a.mu.Lock()
@@ -348,7 +363,7 @@ func startDocumented(t *testing.T, ready Ready) (*Server, string, *oaAgents) {
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
 	agents := &oaAgents{state: "offline", since: time.Now()}
 	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Registerer: reg, Ready: ready,
-		Agents: agents, Snapshots: snaps, Web: web, CookieKey: []byte("test-key")},
+		Agents: agents, Supervisors: agents, Snapshots: snaps, Web: web, CookieKey: []byte("test-key")},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
@@ -454,6 +469,8 @@ func TestOpenAPI_DocumentsEveryRouteAndMatchesRealResponses(t *testing.T) {
 
 	bearer := "Bearer " + oaToken
 	check("GET", "/v1/agents/me", "/v1/agents/me", "", 200, "Authorization", bearer)
+	check("GET", "/v1/supervisor", "/v1/supervisor", "", 200, "Authorization", "Bearer "+oaSupervisorToken)
+	check("GET", "/v1/supervisor", "/v1/supervisor", "", 401, "Authorization", bearer)
 	check("GET", "/v1/agents/me", "/v1/agents/me", "", 401)
 	check("GET", "/v1/agents/me", "/v1/agents/me", "", 401, "Authorization", "Bearer wrong")
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 200, "Authorization", bearer)

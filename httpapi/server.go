@@ -165,6 +165,8 @@ type Deps struct {
 	// Softphones serves, with Agents, the agents' browser softphones (the
 	// ACD role, with Calls).
 	Softphones Softphones
+	// Supervisors serves the supervisor view (the ACD role).
+	Supervisors Supervisors
 	// Callbacks serves callbacks and, with Agents, the agent console,
 	// limited by CallbackLimits.
 	Callbacks      Callbacks
@@ -263,6 +265,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	if deps.Chats != nil {
 		chatRoutes(&h.RouterGroup, deps.Chats, deps.Web, codec)
+	}
+	if deps.Supervisors != nil {
+		supervisorRoutes(&h.RouterGroup, deps.Supervisors)
 	}
 	if deps.Callbacks != nil {
 		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refusals)

@@ -119,6 +119,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if agents != nil {
 		deps.Agents = agents
+		deps.Supervisors = agents
 	}
 	if callMgr != nil {
 		deps.Calls = callMgr
