@@ -35,8 +35,10 @@ type Transition struct {
 	ToName   string    `json:"to"`
 	At       time.Time `json:"at"`
 	// ManualAway is the agent's own choice at that moment (agent API or
-	// misses), the one input that lives only in the ACD.
-	ManualAway bool `json:"manual_away"`
+	// misses), the one input that lives only in the ACD, and Reason the
+	// reason it gave.
+	ManualAway bool   `json:"manual_away"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 // Clock is the time a Service reads and its timers (wrap-up ends): the
@@ -122,7 +124,7 @@ func (s *Service) Load(ctx context.Context) error {
 	defer s.mu.Unlock()
 	return s.store.LoadAgentStates(ctx, func(t Transition) error {
 		if a := s.agents[t.Agent]; a != nil {
-			a.ManualAway = t.ManualAway
+			a.ManualAway, a.AwayReason = t.ManualAway, t.Reason
 		}
 		return nil
 	})
@@ -182,13 +184,21 @@ func (s *Service) SetPresence(ctx context.Context, uri string, p Presence) {
 var ErrOffline = errors.New("the agent's phone is not registered")
 
 // SetAway records the agent's own choice through the agent API: away, or
-// back to available, which also ends a wrap-up early. The choice is kept
-// (and stored) whatever the agent's state; being available while offline
-// is refused with ErrOffline, the choice kept.
-func (s *Service) SetAway(ctx context.Context, uri string, away bool) error {
+// back to available, which also ends a wrap-up early; away, with the id
+// of one of the configured AwayReasons or "" (ErrUnknownReason for any
+// other). The choice is kept (and stored) whatever the agent's state;
+// being available while offline is refused with ErrOffline, the choice
+// kept.
+func (s *Service) SetAway(ctx context.Context, uri string, away bool, reason string) error {
+	if _, ok := s.awayReason(reason); away && reason != "" && !ok {
+		return fmt.Errorf("%w %q", ErrUnknownReason, reason)
+	}
+	if !away {
+		reason = ""
+	}
 	offline := false
 	s.update(ctx, uri, func(a *Agent) {
-		a.ManualAway = away
+		a.ManualAway, a.AwayReason = away, reason
 		offline = !away && !a.online()
 		if !away {
 			a.Misses = 0
@@ -230,7 +240,7 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 		s.mu.Unlock()
 		return
 	}
-	wasWrapping, wasAway := a.Call == callWrapUp, a.ManualAway
+	wasWrapping, wasAway, wasReason := a.Call == callWrapUp, a.ManualAway, a.AwayReason
 	change(a)
 	now := s.clock.Now()
 	if wasWrapping && a.Call != callWrapUp {
@@ -240,7 +250,7 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 		a.IdleSince = now
 	}
 	from, to := a.State, a.derive(now)
-	if from == to && wasAway == a.ManualAway {
+	if from == to && wasAway == a.ManualAway && wasReason == a.AwayReason {
 		s.mu.Unlock()
 		return
 	}
@@ -248,13 +258,13 @@ func (s *Service) update(ctx context.Context, uri string, change func(*Agent)) {
 		a.State, a.Since = to, now
 	}
 	t := Transition{Agent: uri, From: from, To: to, FromName: from.String(), ToName: to.String(), At: now,
-		ManualAway: a.ManualAway}
+		ManualAway: a.ManualAway, Reason: a.AwayReason}
 	s.mu.Unlock()
 
 	if err := s.store.SaveTransition(ctx, t); err != nil {
 		s.log.Error("store agent transition", "agent", uri, "error", err)
 	}
-	if from == to {
+	if from == to && (to != StateAway || wasReason == a.AwayReason) {
 		return // the choice alone changed: nothing to route or publish
 	}
 	s.log.Info("agent state", "agent", uri, "from", from, "to", to)

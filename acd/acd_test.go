@@ -120,7 +120,7 @@ func TestAgent_MissesInARowSetAway(t *testing.T) {
 			t.Fatalf("after %d misses: %s, want %s", i+1, got, want)
 		}
 	}
-	s.SetAway(ctx, alice, false)
+	s.SetAway(ctx, alice, false, "")
 	if got := state(t, s, alice); got != acd.StateAvailable {
 		t.Fatalf("back from away: %s", got)
 	}
@@ -406,7 +406,7 @@ func TestLoad_RestoresStates(t *testing.T) {
 	s, db := newService(t, cfg)
 	ctx := context.Background()
 	s.SetRegistered(ctx, alice, true)
-	s.SetAway(ctx, alice, true)
+	s.SetAway(ctx, alice, true, "")
 	s2, err := acd.New(cfg, nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

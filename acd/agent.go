@@ -94,6 +94,7 @@ type Agent struct {
 	Softphone   bool      // has a browser softphone connected
 	Presence    Presence  // what its phone published
 	ManualAway  bool      // set away through the agent API
+	AwayReason  string    // the reason it gave (AwayReason.ID), "" when none
 	Call        call      // where it stands with routed calls
 	WrapUpUntil time.Time // end of wrap-up
 	Misses      int       // routed calls not answered, in a row

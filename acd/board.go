@@ -19,9 +19,10 @@ type AgentBoard struct {
 	URI, Name string
 	State     string
 	Since     time.Time
-	// Away says why an agent is away: "manual" (the console), "phone"
-	// (its phone's presence), or "misses" (set away after max_misses
-	// calls left ringing).
+	// Away says why an agent is away: the id of the reason it gave
+	// (AwayReason), "manual" (set away without one), "phone" (its
+	// phone's presence), or "misses" (set away after max_misses calls
+	// left ringing).
 	Away string
 	// Groups are the groups whose skill the agent has, in config order.
 	Groups []string
@@ -84,6 +85,8 @@ func (s *Service) Board(now time.Time) Board {
 			switch {
 			case a.ManualAway && a.Misses > 0 && s.cfg.MaxMisses > 0 && a.Misses >= s.cfg.MaxMisses:
 				ab.Away = "misses"
+			case a.ManualAway && a.AwayReason != "":
+				ab.Away = a.AwayReason
 			case a.ManualAway:
 				ab.Away = "manual"
 			default:

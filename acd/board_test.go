@@ -22,7 +22,7 @@ func TestBoard_AgentsQueuesAndTodaysAbandonment(t *testing.T) {
 		start := time.Now()
 		s.SetRegistered(ctx, alice, true)
 		s.SetRegistered(ctx, bob, true)
-		if err := s.SetAway(ctx, bob, true); err != nil {
+		if err := s.SetAway(ctx, bob, true, ""); err != nil {
 			t.Fatal(err)
 		}
 		s.SetRegistered(ctx, carol, true)

@@ -38,7 +38,7 @@ func (s *Service) Missed(ctx context.Context, uri string, it *Item) {
 		a.Call = callNone
 		a.Misses++
 		if s.cfg.MaxMisses > 0 && a.Misses >= s.cfg.MaxMisses {
-			a.ManualAway = true
+			a.ManualAway, a.AwayReason = true, ""
 		}
 	})
 }

@@ -54,6 +54,8 @@ type Config struct {
 	Bands []Band `yaml:"bands"`
 	// Agents are the customer support representatives.
 	Agents []AgentConfig `yaml:"agents"`
+	// AwayReasons are the reasons an agent may give for being away.
+	AwayReasons []AwayReason `yaml:"away_reasons"`
 	// Supervisors may see every agent and queue (the supervisor view).
 	Supervisors []SupervisorConfig `yaml:"supervisors"`
 	// Groups are the skill groups visitors choose from.
@@ -162,6 +164,7 @@ func DefaultConfig() Config {
 		RingSkip:        30 * time.Second,
 		Estimator:       DefaultEstimatorConfig(),
 		Bands:           DefaultBands(),
+		AwayReasons:     DefaultAwayReasons(),
 	}
 }
 
@@ -202,6 +205,9 @@ func (c Config) Validate(prefix string) error {
 			return fmt.Errorf("%s.token: the same token is given to another agent", p)
 		}
 		tokens[a.Token] = true
+	}
+	if err := validateAwayReasons(prefix, c.AwayReasons); err != nil {
+		return err
 	}
 	for i, sv := range c.Supervisors {
 		p := fmt.Sprintf("%s.supervisors[%d]", prefix, i)

@@ -52,8 +52,9 @@ func groupDocument(entity string, st GroupStatus) []byte {
 }
 
 // agentDocument renders an agent's state: basic open when available, an
-// RPID activity for busy and away (RFC 4480), and our agent element.
-func agentDocument(a *Agent) []byte {
+// RPID activity for busy and away (RFC 4480: the away reason's, e.g.
+// meal), and our agent element.
+func agentDocument(a *Agent, reasons []AwayReason) []byte {
 	basic := "closed"
 	if a.State == StateAvailable {
 		basic = "open"
@@ -63,7 +64,13 @@ func agentDocument(a *Agent) []byte {
 		pidf.Namespace{Prefix: "rpid", URI: pidf.NamespaceRPID},
 		pidf.Namespace{Prefix: "sb", URI: Namespace})
 	w.Tuple(TupleID, basic)
-	if act := activity(a.State); act != "" {
+	act := activity(a.State)
+	for _, r := range reasons {
+		if a.State == StateAway && a.ManualAway && r.ID == a.AwayReason {
+			act = r.Activity
+		}
+	}
+	if act != "" {
 		w.Person(TupleID, act)
 	}
 	w.EmptyElement(Namespace, "agent", "state", a.State.String(), "since", a.Since.UTC().Format(time.RFC3339))

@@ -94,7 +94,7 @@ func (s *Service) documents(now time.Time) map[resource][]byte {
 		}
 	}
 	for uri, a := range s.agents {
-		docs[resource{presence.EventPresence, uri}] = agentDocument(a)
+		docs[resource{presence.EventPresence, uri}] = agentDocument(a, s.cfg.AwayReasons)
 		if d, ok := agentDialog(a); ok {
 			docs[resource{presence.EventDialog, uri}] = dialogDocument(uri, []dialoginfo.Dialog{d})
 		}

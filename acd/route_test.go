@@ -233,7 +233,7 @@ func TestAgent_AwayChosenInAnyStateSurvivesARestart(t *testing.T) {
 			s, db := newService(t, testConfig())
 			s.SetRegistered(ctx, alice, true)
 			tc.into(s)
-			s.SetAway(ctx, alice, true)
+			s.SetAway(ctx, alice, true, "")
 			again, err := acd.New(testConfig(), nil, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
@@ -255,8 +255,8 @@ func TestAgent_AwayChosenInAnyStateSurvivesARestart(t *testing.T) {
 func TestAgent_AvailableWhileOfflineIsRefused(t *testing.T) {
 	s, _ := newService(t, testConfig())
 	ctx := context.Background()
-	s.SetAway(ctx, alice, true)
-	if err := s.SetAway(ctx, alice, false); !errors.Is(err, acd.ErrOffline) {
+	s.SetAway(ctx, alice, true, "")
+	if err := s.SetAway(ctx, alice, false, ""); !errors.Is(err, acd.ErrOffline) {
 		t.Fatalf("available while offline: %v, want ErrOffline", err)
 	}
 	s.SetRegistered(ctx, alice, true)
@@ -282,7 +282,7 @@ func TestEnded_EarlyWrapUpIsLearntAsTaken(t *testing.T) {
 			s.Ended(ctx, alice, "billing", time.Minute)
 			if early {
 				time.Sleep(10 * time.Second)
-				s.SetAway(ctx, alice, false)
+				s.SetAway(ctx, alice, false, "")
 			} else {
 				time.Sleep(2 * time.Minute)
 				synctest.Wait()

@@ -13,7 +13,7 @@ import (
 func TestAgent_SoftphoneCountsAsADevice(t *testing.T) {
 	s, _ := newService(t, testConfig())
 	ctx := context.Background()
-	if err := s.SetAway(ctx, alice, false); !errors.Is(err, acd.ErrOffline) {
+	if err := s.SetAway(ctx, alice, false, ""); !errors.Is(err, acd.ErrOffline) {
 		t.Fatalf("available without any device: %v, want ErrOffline", err)
 	}
 	steps := []struct {
@@ -33,7 +33,7 @@ func TestAgent_SoftphoneCountsAsADevice(t *testing.T) {
 			t.Fatalf("%s: %s, want %s", st.name, got, st.want)
 		}
 	}
-	if err := s.SetAway(ctx, alice, false); err != nil {
+	if err := s.SetAway(ctx, alice, false, ""); err != nil {
 		t.Fatalf("available with a softphone: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -19,10 +20,15 @@ type Agents interface {
 	AgentByToken(token string) (uri string, ok bool)
 	// AgentState returns an agent's state name and since when.
 	AgentState(uri string) (state string, since time.Time, ok bool)
-	// SetAway sets the agent away, or back to available (ending wrap-up);
-	// acd.ErrOffline when it cannot be available, its phone unregistered
-	// and no softphone connected.
-	SetAway(ctx context.Context, uri string, away bool) error
+	// SetAway sets the agent away (for a reason, or ""), or back to
+	// available (ending wrap-up); acd.ErrOffline when it cannot be
+	// available, its phone unregistered and no softphone connected;
+	// acd.ErrUnknownReason for a reason not among AwayReasons.
+	SetAway(ctx context.Context, uri string, away bool, reason string) error
+	// AwayReason is the reason the agent gave for being away, if any.
+	AwayReason(uri string) string
+	// AwayReasons are the reasons an agent may give.
+	AwayReasons() []acd.AwayReason
 	// AgentName is the agent's display name.
 	AgentName(uri string) string
 	// Status is every group's availability, for the console.
@@ -31,13 +37,16 @@ type Agents interface {
 
 // agentRoutes serves the agent API, authenticated by a bearer token per
 // agent: GET /v1/agents/me, and PUT /v1/agents/me/state with
-// {"state": "available" | "away"}. With phones (nil: none), the agent's
+// {"state": "available" | "away", "reason": <an away reason's id>}. With phones (nil: none), the agent's
 // view says whether its browser softphone is connected.
 func agentRoutes(r *route.RouterGroup, agents Agents, phones Softphones) {
 	auth := bearer(agents)
 	show := func(c *app.RequestContext, uri string) {
 		state, since, _ := agents.AgentState(uri)
 		view := map[string]any{"agent": uri, "state": state, "since": since.UTC().Format(time.RFC3339)}
+		if reason := agents.AwayReason(uri); reason != "" {
+			view["away_reason"] = reason
+		}
 		if phones != nil {
 			view["softphone"] = phones.Connected(uri)
 		}
@@ -54,16 +63,26 @@ func agentRoutes(r *route.RouterGroup, agents Agents, phones Softphones) {
 			return
 		}
 		var body struct {
-			State string `json:"state"`
+			State  string `json:"state"`
+			Reason string `json:"reason"`
 		}
 		if !readJSON(c, &body) {
 			return
 		}
 		switch body.State {
 		case "available", "away":
-			if err := agents.SetAway(ctx, uri, body.State == "away"); errors.Is(err, acd.ErrOffline) {
+			switch err := agents.SetAway(ctx, uri, body.State == "away", body.Reason); {
+			case errors.Is(err, acd.ErrOffline):
 				writeError(c, http.StatusConflict, "offline",
 					"no phone of yours is registered nor softphone connected: register your phone, or use the browser as your phone, to take calls")
+				return
+			case errors.Is(err, acd.ErrUnknownReason):
+				var ids []string
+				for _, r := range agents.AwayReasons() {
+					ids = append(ids, r.ID)
+				}
+				writeError(c, http.StatusBadRequest, "unknown_reason",
+					fmt.Sprintf("reason %q is not one of the away reasons: %s", body.Reason, strings.Join(ids, ", ")))
 				return
 			}
 			show(c, uri)

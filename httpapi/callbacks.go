@@ -233,10 +233,15 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 		for _, v := range cbs.Calls() {
 			live = append(live, callViewOf(v))
 		}
+		reasons := make([]map[string]string, 0)
+		for _, r := range agents.AwayReasons() {
+			reasons = append(reasons, map[string]string{"id": r.ID, "name": r.Name})
+		}
 		c.Header("Cache-Control", "no-store")
 		c.JSON(http.StatusOK, map[string]any{
-			"agent":  map[string]string{"uri": uri, "name": agents.AgentName(uri), "state": state},
-			"groups": groups, "callbacks": callbacks, "calls": live})
+			"agent": map[string]string{"uri": uri, "name": agents.AgentName(uri), "state": state,
+				"away_reason": agents.AwayReason(uri)},
+			"away_reasons": reasons, "groups": groups, "callbacks": callbacks, "calls": live})
 	})
 	r.POST("/v1/callbacks/:id/take", func(ctx context.Context, c *app.RequestContext) {
 		uri, ok := auth(c)

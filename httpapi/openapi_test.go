@@ -54,7 +54,8 @@ type oaAgents struct {
 	mu      sync.Mutex
 	state   string
 	since   time.Time
-	offline bool // its phone is not registered
+	offline bool   // its phone is not registered
+	reason  string // why away
 }
 
 const oaToken, oaAgent = "alice-token", "sip:alice@example.com"
@@ -85,17 +86,30 @@ func (a *oaAgents) Board(now time.Time) acd.Board {
 	}
 }
 
-func (a *oaAgents) SetAway(_ context.Context, _ string, away bool) error {
+func (a *oaAgents) SetAway(_ context.Context, _ string, away bool, reason string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if away && reason != "" && reason != "lunch" {
+		return acd.ErrUnknownReason
+	}
 	if a.offline && !away {
 		return acd.ErrOffline
 	}
-	a.state, a.since = "available", time.Now()
+	a.state, a.since, a.reason = "available", time.Now(), ""
 	if away {
-		a.state = "away"
+		a.state, a.reason = "away", reason
 	}
 	return nil
+}
+
+func (a *oaAgents) AwayReason(string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reason
+}
+
+func (a *oaAgents) AwayReasons() []acd.AwayReason {
+	return []acd.AwayReason{{ID: "lunch", Name: "Lunch", Activity: "meal"}}
 }
 
 // oaDoc is the served document, with a validator over it.
@@ -477,6 +491,8 @@ func TestOpenAPI_DocumentsEveryRouteAndMatchesRealResponses(t *testing.T) {
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"available"}`, 200, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":`, 400, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"asleep"}`, 400, "Authorization", bearer)
+	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away","reason":"siesta"}`, 400, "Authorization", bearer)
+	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away","reason":"lunch"}`, 200, "Authorization", bearer)
 	check("PUT", "/v1/agents/me/state", "/v1/agents/me/state", `{"state":"away"}`, 401)
 	agents.mu.Lock()
 	agents.offline = true

@@ -19,6 +19,8 @@ type Supervisors interface {
 	SupervisorByToken(token string) (name string, ok bool)
 	// Board is every agent's state and every queue at now.
 	Board(now time.Time) acd.Board
+	// AwayReasons name the reasons agents give for being away.
+	AwayReasons() []acd.AwayReason
 }
 
 // boardEvery is how often a supervisor's event stream looks at the board;
@@ -35,7 +37,7 @@ type boardAgent struct {
 	Groups []string `json:"groups"`
 }
 
-func boardJSON(b acd.Board, supervisor string) map[string]any {
+func boardJSON(b acd.Board, supervisor string, reasons []acd.AwayReason) map[string]any {
 	agents, groups := make([]boardAgent, 0, len(b.Agents)), make([]map[string]any, 0, len(b.Groups))
 	for _, a := range b.Agents {
 		agents = append(agents, boardAgent{URI: a.URI, Name: a.Name, State: a.State, Away: a.Away,
@@ -46,7 +48,11 @@ func boardJSON(b acd.Board, supervisor string) map[string]any {
 		j["oldest_wait_seconds"], j["served_today"], j["abandoned_today"] = int(g.OldestWait.Seconds()), g.Served, g.Abandoned
 		groups = append(groups, j)
 	}
-	return map[string]any{"supervisor": supervisor, "agents": agents, "groups": groups}
+	names := make(map[string]string, len(reasons))
+	for _, r := range reasons {
+		names[r.ID] = r.Name
+	}
+	return map[string]any{"supervisor": supervisor, "agents": agents, "groups": groups, "away_reasons": names}
 }
 
 // supervisorRoutes serves the supervisor view: the page (/supervisor), and
@@ -74,7 +80,7 @@ func supervisorRoutes(r *route.RouterGroup, sv Supervisors) {
 			return
 		}
 		c.Header("Cache-Control", "no-store")
-		c.JSON(http.StatusOK, boardJSON(sv.Board(time.Now()), name))
+		c.JSON(http.StatusOK, boardJSON(sv.Board(time.Now()), name, sv.AwayReasons()))
 	})
 	r.GET("/v1/supervisor/events", func(ctx context.Context, c *app.RequestContext) {
 		name, ok := auth(c)
@@ -88,7 +94,7 @@ func supervisorRoutes(r *route.RouterGroup, sv Supervisors) {
 		var last []byte
 		beat := time.Now()
 		for {
-			if b := mustJSON(boardJSON(sv.Board(time.Now()), name)); !bytes.Equal(b, last) {
+			if b := mustJSON(boardJSON(sv.Board(time.Now()), name, sv.AwayReasons())); !bytes.Equal(b, last) {
 				if !send("event: board\ndata: %s\n\n", b) {
 					return
 				}

@@ -124,7 +124,7 @@ func RunService(sc Scenario) Result {
 	staff := func() {
 		want := min(sc.Agents, max(sc.Staffing(clock.now.Sub(start)), 0))
 		for i, a := range cfg.Agents {
-			svc.SetAway(ctx, a.URI, i >= want)
+			svc.SetAway(ctx, a.URI, i >= want, "")
 		}
 	}
 

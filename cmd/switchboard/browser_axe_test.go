@@ -122,4 +122,17 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 	wait("the console signed in", `!!document.getElementById('sbc-callbacks') && document.getElementById('sbc-login').hidden`)
 	checkAxe(t, ctx, script, "console, signed in", "body")
 	snap(t, ctx, "console", "body")
+
+	// Away for lunch: the reason chosen in the console's list goes with
+	// the Away button and shows beside the state.
+	wait("the away reasons listed", `[...document.getElementById('sbc-away-reason').options].some(o => o.value === 'lunch')`)
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(s => { s.value = 'lunch';
+		s.dispatchEvent(new Event('change')); })(document.getElementById('sbc-away-reason'))`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sbc-agent button[data-action="away"]`))); err != nil {
+		t.Fatal(err)
+	}
+	wait("away for lunch", `document.querySelector('#sbc-agent .sbc-state').textContent === 'away · Lunch'`)
+	checkAxe(t, ctx, script, "console, away for lunch", "body")
 }

@@ -36,13 +36,13 @@ func TestBrowser_SupervisorSeesAgentsChangeLive(t *testing.T) {
 
 	aliceAvailable(t, p)
 	wait("alice available, live", alice+`.innerText.includes('available')`)
-	req, _ := http.NewRequest("PUT", base+"/v1/agents/me/state", strings.NewReader(`{"state":"away"}`))
+	req, _ := http.NewRequest("PUT", base+"/v1/agents/me/state", strings.NewReader(`{"state":"away","reason":"lunch"}`))
 	req.Header.Set("Authorization", "Bearer alice-demo-token-change-me")
 	req.Header.Set("Content-Type", "application/json")
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
 		t.Fatalf("PUT away: %v %v", res, err)
 	}
-	wait("alice away, set in the console", alice+`.innerText.includes('away') && `+alice+`.innerText.includes('set away in the console')`)
+	wait("alice away for lunch", alice+`.innerText.includes('away') && `+alice+`.innerText.includes('Lunch')`)
 	snap(t, ctx, "supervisor", "body")
 	checkAxe(t, ctx, axeScript(t), "supervisor view", "body")
 

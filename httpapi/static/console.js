@@ -5,7 +5,7 @@
   var d = document, KEY = 'sbc-token', EVERY = 3000;
   var $ = function (id) { return d.getElementById(id); };
   var login = $('sbc-login'), tokenInput = $('sbc-token'), main = $('sbc-main'), errorBox = $('sbc-error');
-  var token = '', timer = 0, me = {}, gen = 0;
+  var token = '', timer = 0, me = {}, gen = 0, reasons = [], awayPick = '';
 
   function store(v) { try { v ? sessionStorage.setItem(KEY, v) : sessionStorage.removeItem(KEY); } catch (x) {} }
   function el(tag, parent, text, cls) {
@@ -98,6 +98,11 @@
     var s = Math.max(0, Math.floor((Date.now() - t) / 1000)), m = Math.floor(s / 60), h = Math.floor(m / 60);
     return s < 60 ? s + ' s' : m < 60 ? m + ' min' : h + ' h ' + (m % 60) + ' min';
   }
+  // reasonName is the name of the away reason id, as configured.
+  function reasonName(id) {
+    var r = reasons.filter(function (r) { return r.id === id; })[0];
+    return r ? r.name : id || '';
+  }
   function mine(agent) { return !!agent && (agent === me.uri || agent === me.name); }
 
   // fill replaces a table's rows, keeping the focus on the same row's same control.
@@ -125,7 +130,8 @@
     box.textContent = '';
     el('span', box, a.name || a.uri || 'Agent', 'sbc-name');
     if (a.name && a.uri) el('span', box, a.uri, 'sbc-uri');
-    var s = el('span', box, state, 'sbc-state');
+    var s = el('span', box, state, 'sbc-state'), why = reasonName(a.away_reason);
+    if (state === 'away' && why) s.textContent = 'away · ' + why;
     s.dataset.state = state;
     box.dataset.state = state;
     [['available', 'Available'], ['away', 'Away']].forEach(function (p) {
@@ -133,8 +139,21 @@
       b.type = 'button';
       b.dataset.action = p[0];
       b.setAttribute('aria-pressed', String(state === p[0]));
-      b.onclick = function () { act(b, 'PUT', '/v1/agents/me/state', { state: p[0] }, 'Changing state'); };
+      b.onclick = function () {
+        var body = { state: p[0] };
+        if (p[0] === 'away' && awayPick) body.reason = awayPick;
+        act(b, 'PUT', '/v1/agents/me/state', body, 'Changing state');
+      };
     });
+    // the reason the Away button gives (the configured acd.away_reasons)
+    var sel = el('select', box);
+    sel.id = 'sbc-away-reason';
+    sel.dataset.action = 'reason';
+    sel.setAttribute('aria-label', 'Reason for being away');
+    el('option', sel, 'No reason').value = '';
+    reasons.forEach(function (r) { el('option', sel, r.name).value = r.id; });
+    sel.value = awayPick;
+    sel.onchange = function () { awayPick = sel.value; };
     el('span', box, null, 'sbc-spacer');
     var out = el('button', box, 'Sign out', 'sbc-2');
     out.type = 'button';
@@ -145,6 +164,7 @@
 
   function render(j) {
     me = j.agent || {};
+    reasons = j.away_reasons || [];
     (j.groups || []).forEach(function (g) { groupNames[g.id] = g.name || g.id; });
     renderAgent(me);
 

@@ -50,7 +50,8 @@
       tr.dataset.agent = a.uri;
       tr.insertBefore(el('th', null, a.name || a.uri), st).scope = 'row';
       el('span', st, a.state, 'sbs-state').dataset.state = a.state;
-      if (a.away_reason) el('span', st, ' ' + (REASONS[a.away_reason] || a.away_reason), 'sbs-muted');
+      var why = REASONS[a.away_reason] || (board.away_reasons || {})[a.away_reason] || a.away_reason;
+      if (why) el('span', st, ' ' + why, 'sbs-muted');
       el('td', tr, dur((now - Date.parse(a.since)) / 1000), 'sbs-num');
       el('td', tr, a.groups.join(', '));
     });
