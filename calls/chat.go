@@ -82,6 +82,19 @@ type Messenger interface {
 	Composing(ctx context.Context, agent, chat string, active bool) error
 }
 
+// ChatInbox takes what agents' devices send to chats (Manager): the SIP
+// B2BUA for phones, media's softphones for the console.
+type ChatInbox interface {
+	// ChatAgent is the agent of chat id while it is open.
+	ChatAgent(id string) (agent string, open bool)
+	// AgentSays gives the chat's visitor a message of its agent.
+	AgentSays(id, agent, text string) error
+	// AgentTyping shows the chat's visitor whether its agent is typing.
+	AgentTyping(id, agent string, active bool) error
+}
+
+var _ ChatInbox = (*Manager)(nil)
+
 // ChatView is what the visitor sees of a chat.
 type ChatView struct {
 	ID, Group, State string

@@ -11,9 +11,17 @@ import (
 // softphones is a stand-in for the browser softphones: agents in up are
 // connected, and a ring there answers at once.
 type softphones struct {
-	up   map[string]bool
-	rung []string
+	up    map[string]bool
+	rung  []string
+	texts []string
 }
+
+func (s *softphones) Message(_ context.Context, agent, _, _, text string) error {
+	s.texts = append(s.texts, agent+": "+text)
+	return nil
+}
+
+func (s *softphones) Composing(context.Context, string, string, bool) error { return nil }
 
 func (s *softphones) Connected(agent string) bool { return s.up[agent] }
 
@@ -44,5 +52,16 @@ func TestDevices_SoftphoneWhileConnectedElseSIPPhone(t *testing.T) {
 	// Without softphones at all (the ACD role without media), only phones.
 	if _, err := (calls.Devices{Phones: sip}).Dial(ctx, carol, calls.Offer{}, nil); err != nil {
 		t.Fatal(err)
+	}
+
+	// Chat text goes the same way: the console while connected.
+	soft.up[alice] = true
+	for _, agent := range []string{alice, carol} {
+		if err := d.Message(ctx, agent, "c1", "Web visitor", "hello "+agent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(soft.texts, []string{alice + ": hello " + alice}) || !slices.Equal(sip.texts, []string{carol + ": hello " + carol}) {
+		t.Errorf("texts to softphones %v, to phones %v", soft.texts, sip.texts)
 	}
 }

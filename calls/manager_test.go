@@ -41,7 +41,17 @@ type phones struct {
 	scripts map[string][]string
 	rung    []string
 	legs    map[string]calls.LegHandler // the answered calls' handlers
+	texts   []string                    // "agent: text" of each chat message
 }
+
+func (p *phones) Message(_ context.Context, agent, _, _, text string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.texts = append(p.texts, agent+": "+text)
+	return nil
+}
+
+func (p *phones) Composing(context.Context, string, string, bool) error { return nil }
 
 func (p *phones) Dial(ctx context.Context, agent string, _ calls.Offer, h calls.LegHandler) (calls.Leg, error) {
 	p.mu.Lock()

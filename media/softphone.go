@@ -37,6 +37,8 @@ type Softphones struct {
 
 	notifyMu sync.Mutex // orders observe's calls, each with the state as it is then
 
+	chats atomic.Pointer[calls.ChatInbox] // nil: no chats
+
 	mu     sync.Mutex
 	phones map[string]*Softphone // by agent
 	closed bool

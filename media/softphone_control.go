@@ -26,10 +26,11 @@ const (
 // context), cancel (the ring is over unanswered: reason no-answer or
 // cancelled), talking (the answer took: audio flows), ended (the call
 // ended on the visitor's side), message (the visitor's chat text), and
-// replaced (another console took over; the connection closes).
+// replaced (another console took over; the connection closes); chat and
+// chat-typing of a visitor's chat before a call (softphone_chat.go).
 //
-// From the console: answer, decline and hangup of call, and message (the
-// agent's chat text in call).
+// From the console: answer, decline and hangup of call, message (the
+// agent's chat text in call), chat and chat-typing.
 type controlFrame struct {
 	Type    string            `json:"type"`
 	Call    string            `json:"call,omitempty"`
@@ -38,7 +39,9 @@ type controlFrame struct {
 	Phone   string            `json:"phone,omitempty"`   // ring: the callback's number (E.164)
 	Context map[string]string `json:"context,omitempty"` // ring: the visitor context
 	Reason  string            `json:"reason,omitempty"`  // cancel
-	Text    string            `json:"text,omitempty"`    // message
+	Text    string            `json:"text,omitempty"`    // message, chat
+	Chat    string            `json:"chat,omitempty"`    // chat, chat-typing: the chat's id
+	Active  bool              `json:"active,omitempty"`  // chat-typing
 }
 
 // errControlClosed is returned while the control channel cannot send.
@@ -107,6 +110,10 @@ func (p *Softphone) sendLast(f controlFrame) {
 func (p *Softphone) onControl(m webrtc.DataChannelMessage) {
 	var f controlFrame
 	if !m.IsString || len(m.Data) > maxChatText+256 || json.Unmarshal(m.Data, &f) != nil {
+		return
+	}
+	if f.Type == "chat" || f.Type == "chat-typing" {
+		p.ps.onChat(p.agent, f)
 		return
 	}
 	l := p.current()

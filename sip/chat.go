@@ -20,17 +20,9 @@ import (
 // (onMessage). "The visitor is typing" goes both ways as RFC 3994
 // isComposing documents.
 
-// ChatInbox takes what agents' phones send to chats (calls.Manager).
-type ChatInbox interface {
-	// ChatAgent is the agent of chat id while it is open.
-	ChatAgent(id string) (agent string, open bool)
-	AgentSays(id, agent, text string) error
-	AgentTyping(id, agent string, active bool) error
-}
-
 // ServeChats hands agents' MESSAGEs to visitors' chats to inbox, from
 // now on (the calls start after the SIP server).
-func (s *Server) ServeChats(inbox ChatInbox) { s.chats.Store(&inbox) }
+func (s *Server) ServeChats(inbox calls.ChatInbox) { s.chats.Store(&inbox) }
 
 var _ calls.Messenger = (*Server)(nil)
 
@@ -103,7 +95,7 @@ func (s *Server) page(ctx context.Context, agent, chat, display, contentType str
 // onChatMessage takes an agent's MESSAGE to the visitor of chat id (the
 // sender authenticated as user): text to the visitor, or isComposing.
 func (s *Server) onChatMessage(x *exchange, user, id string) {
-	var inbox ChatInbox
+	var inbox calls.ChatInbox
 	if p := s.chats.Load(); p != nil {
 		inbox = *p
 	}

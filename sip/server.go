@@ -18,6 +18,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard/switchboard/calls"
 	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/presence"
@@ -63,7 +64,7 @@ type Server struct {
 	presence  Presence
 	registrar Registrar
 	locator   Locator
-	chats     atomic.Pointer[ChatInbox] // nil: no chats; set once the calls run
+	chats     atomic.Pointer[calls.ChatInbox] // nil: no chats; set once the calls run
 	legs      legs
 	methods   []string // for Allow
 	// contacts (by transport) and udpLaddr, the UDP listener's address,

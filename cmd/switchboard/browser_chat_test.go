@@ -69,3 +69,61 @@ func TestBrowser_ChatBeforeACall(t *testing.T) {
 		t.Errorf("switchboard logged errors:\n%s", p.logs())
 	}
 }
+
+// An agent with no desk phone chats in the console: alice works in the
+// browser (softphone on); a visitor's chat reaches her console with the
+// visitor's text, her reply and her typing reach the widget, the
+// visitor's typing shows in the console; Talk now from the chat rings her
+// console, she answers, and both talk.
+func TestBrowser_ConsoleAgentChatsThenTakesTheCall(t *testing.T) {
+	chromium := chromiumPath(t)
+	p := startCallServer(t)
+	base := "http://" + p.HTTP
+	agentCtx, agentLog := newBrowser(t, chromium, fakeMicrophone(t, 600)...)
+	agentWait := waiter(t, agentCtx, p, agentLog)
+	if err := chromedp.Do(agentCtx, chromedp.Navigate(base+"/console")); err != nil {
+		t.Fatal(err)
+	}
+	agentWait("the console's sign-in", `!!document.getElementById('sbc-token')`)
+	js(t, agentCtx, `document.getElementById('sbc-token').value = 'alice-demo-token-change-me';
+		document.getElementById('sbc-login').requestSubmit()`)
+	agentWait("signed in", `document.getElementById('sbc-login').hidden`)
+	clickOn(t, agentCtx, "#sbc-phone-toggle")
+	agentWait("the softphone on, alice available", `document.getElementById('sbc-phone').dataset.state === 'idle' &&
+		document.getElementById('sbc-agent').dataset.state === 'available'`)
+
+	ctx, pageLog := newBrowser(t, chromium, fakeMicrophone(t, 1000)...)
+	wait := waiter(t, ctx, p, pageLog)
+	const host = `document.getElementById('switchboard-widget')`
+	openWidget(t, ctx, base+"/")
+	wait("billing available", rowShows("billing", "Billing", "Available now"))
+	clickWidget(t, ctx, `label[for="sbw-g-billing"]`)
+	clickWidget(t, ctx, `button[data-action="chat"]`)
+	typeInto(t, ctx, "sbw-chat-input", "Is my router under warranty?")
+	clickWidget(t, ctx, `#sbw-chat-send`)
+
+	agentWait("the chat in the console", `!document.getElementById('sbc-text').hidden &&
+		document.getElementById('sbc-text-log').innerText.includes('Web visitor: Is my router under warranty?')`)
+	wait("chatting with Alice, delivered", host+`.dataset.chatState === 'open' &&
+		sbwq('#sbw-chat-log [data-chat-id="c1"]').dataset.state === 'delivered'`)
+	snap(t, agentCtx, "console-chat", "#sbc-phone")
+	checkAxe(t, agentCtx, axeScript(t), "console, chatting", "body")
+
+	typeInto(t, ctx, "sbw-chat-input", "It is the white one")
+	agentWait("the visitor typing, in the console", `document.getElementById('sbc-text-typing').textContent === 'Web visitor is typing…'`)
+	js(t, agentCtx, `(i => { i.value = 'Yes, for two years.'; i.dispatchEvent(new Event('input')); })(document.getElementById('sbc-text-input'))`)
+	wait("Alice typing, in the widget", `sbw('sbw-typing').textContent === 'Alice is typing…'`)
+	js(t, agentCtx, `document.getElementById('sbc-text-form').requestSubmit()`)
+	wait("Alice's reply", `sbw('sbw-chat-log').innerText.includes('Alice: Yes, for two years.')`)
+
+	clickWidget(t, ctx, `button[data-action="talk"]`)
+	agentWait("the console ringing", `document.getElementById('sbc-phone').dataset.state === 'ringing'`)
+	clickOn(t, agentCtx, "#sbc-answer")
+	agentWait("the console talking", `document.getElementById('sbc-phone').dataset.state === 'talking'`)
+	wait("the visitor talking with Alice", host+`.dataset.callState === 'talking' && `+host+`.dataset.chatState === 'ended'`)
+	for who, log := range map[string]func(...chromedp.ConsoleType) string{"console": agentLog, "visitor's page": pageLog} {
+		if exceptions := log(chromedp.ConsoleException); exceptions != "" {
+			t.Errorf("the %s threw:\n%s", who, exceptions)
+		}
+	}
+}

@@ -258,9 +258,11 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	}
 	devices := context.WithoutCancel(ctx) // a softphone closed at shutdown is still recorded
 	phones := media.NewSoftphones(engine, func(agent string, live bool) { agents.SetSoftphone(devices, agent, live) })
-	mgr := calls.NewManager(cfg.Calls, agents, engine, calls.Devices{Softphones: phones, Phones: sipSrv}, log)
-	mgr.EnableChats(sipSrv)
+	devs := calls.Devices{Softphones: phones, Phones: sipSrv}
+	mgr := calls.NewManager(cfg.Calls, agents, engine, devs, log)
+	mgr.EnableChats(devs)
 	sipSrv.ServeChats(mgr)
+	phones.ServeChats(mgr)
 	if cfg.Callbacks.Enabled {
 		refusals := refused.Counter(reg)
 		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk),

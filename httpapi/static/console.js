@@ -338,6 +338,7 @@
       return phoneState('ringing', 'Ringing: ' + ph.call.from + '.');
     }
     if (f.type === 'replaced') return phoneDown('The browser phone moved to another tab or window.');
+    if (f.type === 'chat' || f.type === 'chat-typing') return chatIn(f);
     if (!c || c.id !== f.call) return;
     switch (f.type) {
       case 'cancel':
@@ -379,6 +380,55 @@
     log.scrollTop = log.scrollHeight;
   }
   function attr(e, k, v) { e.setAttribute(k, v); }
+
+  // A visitor's chat before a call, on the browser phone's channel (docs/softphone.md): the visitor's
+  // text, Switchboard's own lines in [brackets], and typing; the agent's replies and typing back.
+  var tx = { id: '', typing: 0, idle: 0 };
+  function chatIn(f) {
+    if (f.chat !== tx.id) { // a new chat: the last one's lines go
+      tx.id = f.chat;
+      $('sbc-text-log').textContent = '';
+      $('sbc-text-from').textContent = f.from || 'Web visitor';
+    }
+    $('sbc-text').hidden = false;
+    $('sbc-text-input').disabled = $('sbc-text-end').disabled = false;
+    if (f.type === 'chat-typing') {
+      $('sbc-text-typing').textContent = f.active ? $('sbc-text-from').textContent + ' is typing…' : '';
+      return;
+    }
+    $('sbc-text-typing').textContent = '';
+    var own = /^\[.*\]$/.test(f.text || '');
+    textLine(own ? 'switchboard' : 'visitor', f.text);
+    if (/^\[The chat has ended/.test(f.text || '')) $('sbc-text-input').disabled = $('sbc-text-end').disabled = true;
+  }
+  function textLine(from, text) {
+    var log = $('sbc-text-log'), who = { agent: 'You: ', visitor: $('sbc-text-from').textContent + ': ', switchboard: '' }[from];
+    el('li', log, who + text).dataset.from = from;
+    log.scrollTop = log.scrollHeight;
+  }
+  function textSend(type, body) {
+    if (ph.dc && ph.dc.readyState === 'open' && tx.id) ph.dc.send(JSON.stringify(Object.assign({ type: type, chat: tx.id }, body)));
+  }
+  $('sbc-text-form').onsubmit = function (e) {
+    e.preventDefault();
+    var input = $('sbc-text-input'), text = input.value.trim();
+    if (!text || !tx.id) return;
+    textSend('chat', { text: text });
+    textLine('agent', text);
+    input.value = '';
+    clearTimeout(tx.idle);
+    tx.typing = 0;
+  };
+  $('sbc-text-input').oninput = function () { // typing, again every 10 s, idle 5 s after the last key
+    if (Date.now() - tx.typing > 10000) { tx.typing = Date.now(); textSend('chat-typing', { active: true }); }
+    clearTimeout(tx.idle);
+    tx.idle = setTimeout(function () { tx.typing = 0; textSend('chat-typing', { active: false }); }, 5000);
+  };
+  $('sbc-text-end').onclick = function () {
+    textSend('chat', { text: '/end' });
+    textLine('switchboard', 'You ended the chat.');
+    $('sbc-text-input').disabled = $('sbc-text-end').disabled = true;
+  };
 
   toggle.onclick = function () { ph.state === 'off' ? phoneOn() : phoneOff(); };
   $('sbc-answer').onclick = function () { send('answer'); phoneState('answering', 'Connecting the call…'); };
