@@ -155,6 +155,7 @@ func (m *Manager) bridgeVisitor(ctx context.Context, cb *callback, agent string,
 		r.Attempts = append(r.Attempts, Attempt{At: time.Now(), Agent: agent, Outcome: "answered"})
 	})
 	log.Info("callback bridged", "phone", rec.Phone)
+	start := time.Now()
 	var ended string
 	select {
 	case <-agentSide.hungUp:
@@ -173,6 +174,12 @@ func (m *Manager) bridgeVisitor(ctx context.Context, cb *callback, agent string,
 		m.hangupLeg(tleg, Cause{}, log)
 	}
 	m.update(context.Background(), cb, func(r *Callback) { r.State = CallbackDone })
+	outcome := map[string]string{"agent": ReasonAgentHangup, "visitor": ReasonVisitorHangup}[ended]
+	if outcome == "" {
+		outcome = ended
+	}
+	m.record(agent, Handled{Kind: "callback", ID: rec.ID, Group: rec.Group, Visitor: rec.Phone, Start: start,
+		Duration: time.Since(start), Outcome: outcome})
 	log.Info("callback ended", "hung_up_by", ended)
 }
 

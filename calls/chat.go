@@ -133,6 +133,7 @@ type chat struct {
 	ended   chan struct{}    // closed once over
 	handed  chan chan string // Talk now: the agent, "" when not open
 	started time.Time
+	opened  time.Time    // when an agent took it; set by its goroutine
 	last    atomic.Int64 // unix nanoseconds of the last message either way
 
 	mu      sync.Mutex
@@ -383,6 +384,10 @@ func (m *Manager) serveChat(ch *chat) {
 	close(ch.ended)
 	ch.update(func(v *ChatView) { v.State, v.Reason, v.Typing, v.Position, v.EWT = ChatEnded, reason, false, 0, 0 })
 	m.acd.Leave(ch.item.Group, ch.id, now, agent == "") // no-op once answered
+	if agent != "" {
+		m.record(agent, Handled{Kind: "chat", ID: ch.id, Group: ch.item.Group, Visitor: m.display(ch),
+			Start: ch.opened, Duration: now.Sub(ch.opened), Outcome: reason})
+	}
 	if agent != "" && reason != ChatReasonCall {
 		ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
 		if why := chatEnd[reason]; why != "" {
@@ -462,7 +467,8 @@ func (m *Manager) openChat(ch *chat, agent string, pending []chatMessage, log *s
 		m.acd.Missed(context.Background(), agent, ch.item)
 		return false
 	}
-	m.acd.Leave(ch.item.Group, ch.id, time.Now(), false)
+	ch.opened = time.Now()
+	m.acd.Leave(ch.item.Group, ch.id, ch.opened, false)
 	m.acd.Answered(context.Background(), agent)
 	ch.update(func(v *ChatView) {
 		v.State, v.Agent, v.AgentURI, v.Position, v.EWT = ChatOpen, m.acd.AgentName(agent), agent, 0, 0

@@ -114,6 +114,7 @@ type Manager struct {
 	calls     map[string]*Call
 	callbacks map[string]*callback
 	chats     map[string]*chat
+	history   map[string]*history // by agent
 	stopping  bool
 	ended     map[string]int // calls ended so far, by reason
 }
@@ -147,7 +148,8 @@ func (m *Manager) Stats() Stats {
 func NewManager(cfg Config, a ACD, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
 	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call),
-		callbacks: make(map[string]*callback), chats: make(map[string]*chat), ended: make(map[string]int)}
+		callbacks: make(map[string]*callback), chats: make(map[string]*chat),
+		history: make(map[string]*history), ended: make(map[string]int)}
 }
 
 // Place answers the visitor's offer and queues the call in its group. It

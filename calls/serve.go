@@ -159,6 +159,8 @@ func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.
 		m.hangupLeg(leg, Cause{}, log)
 	}
 	m.acd.Ended(context.Background(), agent, c.group, time.Since(start))
+	m.record(agent, Handled{Kind: "call", ID: c.id, Group: c.group, Visitor: c.agentOffer().Display, Start: start,
+		Duration: time.Since(start), Outcome: reason})
 	return reason
 }
 

@@ -30,6 +30,8 @@ type Callbacks interface {
 	Callbacks() []calls.CallbackView
 	Calls() []calls.View
 	PhonePolicy() calls.PhonePolicy
+	// History is what an agent took today, newest first (the console).
+	History(agent string, now time.Time) []calls.Handled
 }
 
 // RateLimits caps callback requests (calls.CallbackConfig's fields).
@@ -233,6 +235,11 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 		for _, v := range cbs.Calls() {
 			live = append(live, callViewOf(v))
 		}
+		history := make([]map[string]any, 0)
+		for _, h := range cbs.History(uri, time.Now()) {
+			history = append(history, map[string]any{"kind": h.Kind, "id": h.ID, "group": h.Group, "visitor": h.Visitor,
+				"start": h.Start.UTC().Format(time.RFC3339), "duration_seconds": int(h.Duration.Seconds()), "outcome": h.Outcome})
+		}
 		reasons := make([]map[string]string, 0)
 		for _, r := range agents.AwayReasons() {
 			reasons = append(reasons, map[string]string{"id": r.ID, "name": r.Name})
@@ -241,7 +248,7 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 		c.JSON(http.StatusOK, map[string]any{
 			"agent": map[string]string{"uri": uri, "name": agents.AgentName(uri), "state": state,
 				"away_reason": agents.AwayReason(uri)},
-			"away_reasons": reasons, "groups": groups, "callbacks": callbacks, "calls": live})
+			"away_reasons": reasons, "groups": groups, "callbacks": callbacks, "calls": live, "history": history})
 	})
 	r.POST("/v1/callbacks/:id/take", func(ctx context.Context, c *app.RequestContext) {
 		uri, ok := auth(c)

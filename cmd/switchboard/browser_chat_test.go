@@ -74,7 +74,8 @@ func TestBrowser_ChatBeforeACall(t *testing.T) {
 // browser (softphone on); a visitor's chat reaches her console with the
 // visitor's text, her reply and her typing reach the widget, the
 // visitor's typing shows in the console; Talk now from the chat rings her
-// console, she answers, and both talk.
+// console, she answers, and both talk; once she hung up, her day lists
+// the chat and the call.
 func TestBrowser_ConsoleAgentChatsThenTakesTheCall(t *testing.T) {
 	chromium := chromiumPath(t)
 	p := startCallServer(t)
@@ -121,6 +122,15 @@ func TestBrowser_ConsoleAgentChatsThenTakesTheCall(t *testing.T) {
 	clickOn(t, agentCtx, "#sbc-answer")
 	agentWait("the console talking", `document.getElementById('sbc-phone').dataset.state === 'talking'`)
 	wait("the visitor talking with Alice", host+`.dataset.callState === 'talking' && `+host+`.dataset.chatState === 'ended'`)
+
+	// Her day: the chat that became a call, and the call she hung up.
+	clickOn(t, agentCtx, "#sbc-hangup")
+	agentWait("today's contacts", `(rows => rows.length === 2 &&
+		rows[0].innerText.includes('Talk now') && rows[0].innerText.includes('you hung up') &&
+		rows[1].innerText.includes('Chat') && rows[1].innerText.includes('became a call'))(
+		document.querySelectorAll('#sbc-history tbody tr')) &&
+		document.getElementById('sbc-day').textContent.startsWith('2 contacts, ')`)
+	checkAxe(t, agentCtx, axeScript(t), "console, the day's contacts", "body")
 	for who, log := range map[string]func(...chromedp.ConsoleType) string{"console": agentLog, "visitor's page": pageLog} {
 		if exceptions := log(chromedp.ConsoleException); exceptions != "" {
 			t.Errorf("the %s threw:\n%s", who, exceptions)

@@ -217,6 +217,28 @@
       el('td', tr, c.state || '');
       el('td', tr, c.agent || '');
     }, 'No live call.', 4);
+
+    // Today's contacts, newest first, and their count and talk time.
+    var hist = j.history || [], total = 0;
+    fill($('sbc-history'), hist, 'data-contact', function (tr, h) {
+      tr.setAttribute('data-contact', h.id);
+      el('td', tr, new Date(h.start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), 'sbc-num');
+      el('td', tr, { call: 'Talk now', chat: 'Chat', callback: 'Call-back' }[h.kind] || h.kind);
+      el('td', tr, groupNames[h.group] || h.group);
+      el('td', tr, h.visitor || '');
+      el('td', tr, clock(h.duration_seconds), 'sbc-num');
+      el('td', tr, (OUTCOMES[h.outcome] || h.outcome || '').replace(/-/g, ' '));
+    }, 'Nothing yet today.', 6);
+    hist.forEach(function (h) { total += h.duration_seconds; });
+    $('sbc-day').textContent = hist.length ? hist.length + (hist.length === 1 ? ' contact' : ' contacts') + ', ' +
+      clock(total) + ' in all.' : '';
+  }
+  var OUTCOMES = { 'visitor-hangup': 'the visitor hung up', 'agent-hangup': 'you hung up', 'visitor-left': 'the visitor left',
+    'agent-ended': 'you ended it', idle: 'no message for a while', call: 'became a call' };
+  // clock writes seconds as m:ss or h:mm:ss.
+  function clock(s) {
+    var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = ('0' + s % 60).slice(-2);
+    return h ? h + ':' + ('0' + m).slice(-2) + ':' + r : m + ':' + r;
   }
 
   // The browser phone (docs/softphone.md): one WebRTC connection to Switchboard, set up once and kept; calls
