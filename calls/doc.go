@@ -19,9 +19,8 @@
 // ACD interface, a MediaEngine answers the visitor's offer (pion/webrtc in
 // media/), a Dialer places the agent's leg and a Trunk the visitor's (the
 // SIP B2BUA in sip/), a Bridger gives callbacks their RTP legs.
-// Each agent's contacts of the day are kept in memory for its console
-// (history.go).
-// Devices (devices.go) is the Dialer of agents with two kinds of device:
-// the browser softphone in the agent console while one is connected
-// (Softphones, media/), else the SIP phone.
+// Devices (devices.go) is the Dialer and chats' Messenger of agents with
+// two kinds of device: the browser softphone in the agent console while
+// one is connected (Softphones, media/), else the SIP phone. Each agent's
+// contacts of the day are kept in memory for its console (history.go).
 package calls
