@@ -33,6 +33,9 @@ func (c Config) secrets() []secret {
 	for i, a := range c.ACD.Agents {
 		add(fmt.Sprintf("acd.agents[%d].token", i), a.Token)
 	}
+	for i, sv := range c.ACD.Supervisors {
+		add(fmt.Sprintf("acd.supervisors[%d].token", i), sv.Token)
+	}
 	add("acd.password", c.ACD.Password)
 	add("web.password", c.Web.Password)
 	add("web.cookie_key", c.Web.CookieKey)
