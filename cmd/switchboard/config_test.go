@@ -119,7 +119,7 @@ func TestConfig_DemoSecretsOnlyOnLoopback(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "sb.yaml")
 	os.WriteFile(file, []byte("acd:\n  agents:\n    - {uri: \"sip:alice@example.com\", name: Alice, skills: {billing: 4, support: 3}, "+
-		"token: 7c1f0e9d2b4a6c8e0f1a}\n"), 0o600)
+		"token: 7c1f0e9d2b4a6c8e0f1a}\n  supervisors:\n    - {name: Sam, token: 3e5a7c9b1d2f4e6a8c0b}\n"), 0o600)
 	_, err := loadConfig(file, nil, []string{"http.addr=0.0.0.0:8080", "sip.auth.enabled=false", "acd.password=short"})
 	if err == nil || !strings.Contains(err.Error(), "acd.password: at least 12 characters") {
 		t.Errorf("a short password beyond loopback: %v", err)
