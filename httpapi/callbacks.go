@@ -231,12 +231,18 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 		}
 		live := make([]callView, 0)
 		for _, v := range cbs.Calls() {
-			live = append(live, callViewOf(v))
+			cv := callViewOf(v)
+			cv.AgentURI = v.AgentURI
+			live = append(live, cv)
+		}
+		roster := make([]map[string]string, 0)
+		for _, a := range agents.Agents(time.Now()) {
+			roster = append(roster, map[string]string{"uri": a.URI, "name": a.Name, "state": a.State.String()})
 		}
 		c.Header("Cache-Control", "no-store")
 		c.JSON(http.StatusOK, map[string]any{
 			"agent":  map[string]string{"uri": uri, "name": agents.AgentName(uri), "state": state},
-			"groups": groups, "callbacks": callbacks, "calls": live})
+			"groups": groups, "callbacks": callbacks, "calls": live, "agents": roster})
 	})
 	r.POST("/v1/callbacks/:id/take", func(ctx context.Context, c *app.RequestContext) {
 		uri, ok := auth(c)

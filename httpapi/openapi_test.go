@@ -36,6 +36,7 @@ var documentedPaths = []string{
 	"GET /v1/availability/stream",
 	"POST /v1/context", "GET /v1/context", "OPTIONS /v1/context",
 	"GET /v1/agents/me", "PUT /v1/agents/me/state",
+	"POST /v1/agents/me/call/hold", "POST /v1/agents/me/call/transfer",
 	"POST /v1/calls", "OPTIONS /v1/calls", "GET /v1/calls/{id}", "DELETE /v1/calls/{id}", "OPTIONS /v1/calls/{id}",
 	"GET /v1/calls/{id}/events",
 	"POST /v1/chats", "OPTIONS /v1/chats", "GET /v1/chats/{id}", "DELETE /v1/chats/{id}", "OPTIONS /v1/chats/{id}",
@@ -69,6 +70,10 @@ func (a *oaAgents) AgentState(uri string) (string, time.Time, bool) {
 func (a *oaAgents) AgentName(string) string { return "Alice" }
 
 func (a *oaAgents) Status(time.Time) []acd.GroupStatus { return nil }
+
+func (a *oaAgents) Agents(time.Time) []acd.AgentStatus {
+	return []acd.AgentStatus{{URI: oaAgent, Name: "Alice", State: acd.StateAvailable}}
+}
 
 func (a *oaAgents) SetAway(_ context.Context, _ string, away bool) error {
 	a.mu.Lock()
