@@ -15,7 +15,10 @@
 //	REGISTER / softphone / PUBLISH ─▶ SetRegistered / SetSoftphone / SetPresence ─▶ derive ─▶ Store
 //	                                                     └─▶ Run ─▶ Publisher.Publish (SIP PUBLISH)
 //
-// Each skill group has a queue (Enqueue, Leave). Route picks the next
+// Each skill group has a queue (Enqueue, Leave). A blind transfer
+// (transfer.go) reserves an agent chosen by hand (Reserve: available, or
+// refused with its state) or puts the visitor back in a group's queue
+// with its first arrival time (Requeue); Agents lists the roster. Route picks the next
 // offer across every group (docs/routing.md): group priority, visitor
 // priority, then the longest wait; the preferred agent while sticky_wait
 // lasts, proficiency steps and overflow by wait, a speaker of the

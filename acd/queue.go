@@ -71,16 +71,22 @@ func (s *Service) Enqueue(it *Item) (int, error) {
 	case g.cfg.QueueLimit > 0 && len(g.queue) >= g.cfg.QueueLimit:
 		return 0, ErrQueueFull
 	}
-	// Higher priority first, then first come first served (by Enqueued,
-	// so that items restored after a restart keep their order).
+	i := g.insert(it)
+	g.est.ObserveArrival(it.Enqueued)
+	return i + 1, nil
+}
+
+// insert puts it in g's queue in its place and returns its index: higher
+// priority first, then first come first served (by Enqueued, so that
+// items restored after a restart, or transferred, keep their order).
+func (g *group) insert(it *Item) int {
 	i := len(g.queue)
 	for i > 0 && (g.queue[i-1].Priority < it.Priority ||
 		g.queue[i-1].Priority == it.Priority && g.queue[i-1].Enqueued.After(it.Enqueued)) {
 		i--
 	}
 	g.queue = slices.Insert(g.queue, i, it)
-	g.est.ObserveArrival(it.Enqueued)
-	return i + 1, nil
+	return i
 }
 
 // Leave removes an item that waited and records its wait: abandoned when

@@ -54,6 +54,9 @@ type View struct {
 	// Agent is the display name of the agent, from ringing on, and
 	// AgentURI its address-of-record.
 	Agent, AgentURI string
+	// Held is set while talking and the agent holds the call from the
+	// console: the visitor hears the hold tone.
+	Held bool
 	// Reason says why the call ended.
 	Reason string
 }
@@ -61,16 +64,21 @@ type View struct {
 // Call is one visitor's call. Its goroutine (serve) owns its progress;
 // other goroutines read its view and ask it to hang up.
 type Call struct {
-	id, group string
-	visitor   Visitor
-	chat      string // the chat it takes over
-	item      *acd.Item
-	media     Media
-	answer    string
+	id      string
+	visitor Visitor
+	chat    string // the chat it takes over
+	item    *acd.Item
+	media   Media
+	answer  string
 
-	offers chan string   // agents the dispatcher routed the call to
-	hangup chan struct{} // closed when the visitor hangs up
-	once   sync.Once
+	offers   chan string   // agents the dispatcher routed the call to
+	hangup   chan struct{} // closed when the visitor hangs up
+	once     sync.Once
+	requests chan request  // the talking agent's hold and transfer, unbuffered
+	over     chan struct{} // closed once the call ended
+	// queued: the item is in a queue (owned by serve, set by Place
+	// before serve starts).
+	queued bool
 
 	mu      sync.Mutex
 	view    View
@@ -79,8 +87,9 @@ type Call struct {
 
 func newCall(id string, r Request, item *acd.Item, m Media, answer string) *Call {
 	return &Call{
-		id: id, group: r.Group, visitor: r.Visitor, chat: r.Chat, item: item, media: m, answer: answer,
-		offers: make(chan string, 1), hangup: make(chan struct{}),
+		id: id, visitor: r.Visitor, chat: r.Chat, item: item, media: m, answer: answer,
+		offers: make(chan string, 1), hangup: make(chan struct{}), requests: make(chan request), over: make(chan struct{}),
+		queued:  true,
 		view:    View{ID: id, Group: r.Group, State: StateQueued},
 		changed: make(chan struct{}),
 	}
@@ -103,6 +112,12 @@ func (c *Call) update(change func(v *View)) {
 		close(c.changed)
 		c.changed = make(chan struct{})
 	}
+}
+
+// group is the group the call is in now (a transfer may change it).
+func (c *Call) group() string {
+	v, _ := c.View()
+	return v.Group
 }
 
 // ended reports whether the call is over.

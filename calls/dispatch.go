@@ -117,8 +117,9 @@ func (m *Manager) route(now time.Time) {
 // refresh updates a queued call's position and EWT, and offers a
 // callback to a caller who waited past the group's maximum.
 func (m *Manager) refresh(c *Call, now time.Time) {
-	pos, ewt := m.acd.Waiting(c.group, c.id, now)
-	overdue := m.cb != nil && m.acd.Overdue(c.group, c.item.Enqueued, now)
+	group := c.group()
+	pos, ewt := m.acd.Waiting(group, c.id, now)
+	overdue := m.cb != nil && m.acd.Overdue(group, c.item.Enqueued, now)
 	c.update(func(v *View) {
 		if v.State == StateQueued {
 			v.Position, v.EWT = pos, ewt

@@ -4,8 +4,16 @@
 // up.
 //
 //	Place ─▶ queued ─▶ (Route) ─▶ ringing ─▶ talking ─▶ ended
-//	            ▲                    │
-//	            └── agent missed ────┘
+//	            ▲  ▲                 │  ▲         │
+//	            │  └── agent missed ─┘  └─────────┤ transfer to an agent
+//	            └─────────────────────────────────┘ transfer to a group
+//
+// While talking, the agent may hold the call from the console and
+// transfer it blind (transfer.go: Hold, Transfer): the call keeps its id
+// and its visitor's leg, which hears the hold tone while the next agent
+// is found; the agent's leg is hung up and the agent wraps up. An agent
+// who does not answer a transfer sends the call back to its group's
+// queue, by its first arrival.
 //
 // Chats (chat.go) go the same way through the queue: a chat's agent is
 // busy with it, its text goes to the agent's phone through a Messenger,

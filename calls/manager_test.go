@@ -101,6 +101,8 @@ func (*media) SendChat(string) error                      { return nil }
 func (m *media) Done() <-chan struct{}                    { return m.done }
 func (*media) Reason() string                             { return "" }
 func (*media) Close()                                     {}
+func (*media) Hold(bool)                                  {}
+func (*media) Disconnect()                                {}
 
 // engine answers every offer; its media is ready at once.
 type engine struct{}

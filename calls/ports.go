@@ -29,6 +29,11 @@ type ACD interface {
 	Missed(ctx context.Context, uri string, it *acd.Item)
 	Failed(ctx context.Context, uri string, it *acd.Item)
 	Release(ctx context.Context, uri string, it *acd.Item)
+	// Reserve reserves an agent chosen by hand (a transfer) for it, only
+	// when available; Requeue puts an answered item back in a group's
+	// queue with its first arrival time (transfer.go).
+	Reserve(ctx context.Context, uri string, it *acd.Item) error
+	Requeue(it *acd.Item, group string) error
 	Ended(ctx context.Context, uri, group string, talk time.Duration)
 	Waiting(group, id string, now time.Time) (position int, ewt time.Duration)
 	Overdue(group string, enqueued, now time.Time) bool
@@ -61,6 +66,14 @@ type Media interface {
 	Connect(answer []byte) error
 	// Reoffer answers the agent's new offer (hold, resume).
 	Reoffer(offer []byte) ([]byte, error)
+	// Hold holds the call on Switchboard's side (on) or resumes it: while
+	// held, the visitor hears the hold tone instead of the agent, and the
+	// agent silence instead of the visitor. It is independent of the
+	// phone's own hold (Reoffer).
+	Hold(on bool)
+	// Disconnect ends the relay with the agent's leg, which is gone (a
+	// transfer), until the next Connect; the visitor's leg stays up.
+	Disconnect()
 	// Chat delivers the visitor's chat messages.
 	Chat() <-chan ChatMessage
 	// ChatResult tells the visitor whether its message id reached the

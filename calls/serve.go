@@ -13,7 +13,7 @@ const hangupTimeout = 5 * time.Second
 // serve owns call c from queued to ended.
 func (m *Manager) serve(c *Call) {
 	defer m.wg.Done()
-	log := m.log.With("call_id", c.id, "group", c.group)
+	log := m.log.With("call_id", c.id, "group", c.group())
 	reason := m.progress(c)
 	m.finish(c, reason)
 	log.Info("call ended", "reason", reason)
@@ -43,9 +43,10 @@ func (m *Manager) progress(c *Call) string {
 	}
 }
 
-// ring calls agent (reserved by the dispatcher). When the agent does not
-// answer, the call goes back to the queue (done is false); when it
-// answers, ring bridges the call until it ends.
+// ring calls agent (reserved by the dispatcher, or by a transfer). When
+// the agent does not answer, the call goes back to the queue (done is
+// false); when it answers, ring bridges the call until it ends, or until
+// the agent transfers it (done is false: it rings or queues again).
 func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 	log := m.log.With("call_id", c.id, "agent", agent)
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RingTimeout)
@@ -94,11 +95,20 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 		m.requeueCall(c)
 		return "", false
 	}
-	m.acd.Leave(c.group, c.id, time.Now(), false)
+	c.media.Hold(false) // after a transfer, the new agent is heard
+	m.acd.Leave(c.group(), c.id, time.Now(), false)
+	c.queued = false
 	m.acd.Answered(bg, agent)
-	c.update(func(v *View) { v.State, v.Agent, v.AgentURI, v.Position, v.EWT = StateTalking, h.name, agent, 0, 0 })
+	c.update(func(v *View) {
+		v.State, v.Agent, v.AgentURI, v.Position, v.EWT, v.Held = StateTalking, h.name, agent, 0, 0, false
+	})
 	log.Info("call bridged")
-	return m.talk(c, agent, leg, h, log), true
+	reason, to := m.talk(c, agent, leg, h, log)
+	if to == nil {
+		return reason, true
+	}
+	m.transferTo(c, *to, log)
+	return "", false
 }
 
 // takeOver ends the visitor's chat, if any, and offers c to the chat's
@@ -115,14 +125,23 @@ func (m *Manager) takeOver(c *Call) {
 	}
 }
 
-// requeueCall puts c back in the queue after an agent missed it.
+// requeueCall puts c back in the queue after an agent missed it: its
+// place there, or, after a transfer, a place by its first arrival.
 func (m *Manager) requeueCall(c *Call) {
-	c.update(func(v *View) { v.State, v.Agent, v.AgentURI = StateQueued, "", "" })
+	if !c.queued {
+		if err := m.acd.Requeue(c.item, c.group()); err != nil {
+			m.log.Error("requeue call", "call_id", c.id, "error", err)
+		}
+		c.queued = true
+	}
+	c.update(func(v *View) { v.State, v.Agent, v.AgentURI, v.Held = StateQueued, "", "", false })
 	m.signal()
 }
 
-// talk relays chat until either side ends the bridged call.
-func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.Logger) string {
+// talk relays chat until either side ends the bridged call, or the agent
+// transfers it (to: the visitor hears the hold tone, the agent's leg is
+// hung up, and the call goes on), and serves the agent's hold.
+func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.Logger) (reason string, to *Target) {
 	start := time.Now()
 	stopChat := make(chan struct{})
 	var chat sync.WaitGroup
@@ -142,26 +161,37 @@ func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.
 			}
 		}
 	})
-	var reason string
-	select {
-	case <-h.hungUp:
-		reason = ReasonAgentHangup
-	case <-c.media.Done():
-		reason = c.media.Reason()
-	case <-c.hangup:
-		reason = ReasonVisitorHangup
-	case <-m.stop:
-		reason = ReasonShutdown
+	for reason == "" && to == nil {
+		select {
+		case <-h.hungUp:
+			reason = ReasonAgentHangup
+		case <-c.media.Done():
+			reason = c.media.Reason()
+		case <-c.hangup:
+			reason = ReasonVisitorHangup
+		case <-m.stop:
+			reason = ReasonShutdown
+		case r := <-c.requests:
+			to = m.serveRequest(c, agent, r, log)
+		}
 	}
 	close(stopChat)
 	chat.Wait()
+	if to != nil {
+		c.media.Hold(true) // the visitor hears the hold tone until the next agent
+		c.media.Disconnect()
+	}
 	if reason != ReasonAgentHangup {
 		m.hangupLeg(leg, Cause{}, log)
 	}
-	m.acd.Ended(context.Background(), agent, c.group, time.Since(start))
-	m.record(agent, Handled{Kind: "call", ID: c.id, Group: c.group, Visitor: c.agentOffer().Display, Start: start,
-		Duration: time.Since(start), Outcome: reason})
-	return reason
+	m.acd.Ended(context.Background(), agent, c.group(), time.Since(start))
+	outcome := reason
+	if to != nil {
+		outcome = "transferred"
+	}
+	m.record(agent, Handled{Kind: "call", ID: c.id, Group: c.group(), Visitor: c.agentOffer().Display, Start: start,
+		Duration: time.Since(start), Outcome: outcome})
+	return reason, to
 }
 
 // hangupLeg sends a BYE on leg, with why when it is not zero.
@@ -177,9 +207,10 @@ func (m *Manager) hangupLeg(leg Leg, why Cause, log *slog.Logger) {
 // ring released, the view ended, forgotten after KeepEnded.
 func (m *Manager) finish(c *Call, reason string) {
 	now := time.Now()
-	m.acd.Leave(c.group, c.id, now, true) // no-op once answered
+	m.acd.Leave(c.group(), c.id, now, true) // no-op once answered
 	c.media.Close()
-	c.update(func(v *View) { v.State, v.Reason, v.Position, v.EWT = StateEnded, reason, 0, 0 })
+	c.update(func(v *View) { v.State, v.Reason, v.Position, v.EWT, v.Held = StateEnded, reason, 0, 0, false })
+	close(c.over)
 	select {
 	case agent := <-c.offers:
 		m.acd.Release(context.Background(), agent, c.item)

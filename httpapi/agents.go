@@ -33,6 +33,8 @@ type Agents interface {
 	AgentName(uri string) string
 	// Status is every group's availability, for the console.
 	Status(now time.Time) []acd.GroupStatus
+	// Agents is every agent's state, for the console's transfer choice.
+	Agents(now time.Time) []acd.AgentStatus
 }
 
 // agentRoutes serves the agent API, authenticated by a bearer token per

@@ -233,7 +233,13 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 		}
 		live := make([]callView, 0)
 		for _, v := range cbs.Calls() {
-			live = append(live, callViewOf(v))
+			cv := callViewOf(v)
+			cv.AgentURI = v.AgentURI
+			live = append(live, cv)
+		}
+		roster := make([]map[string]string, 0)
+		for _, a := range agents.Agents(time.Now()) {
+			roster = append(roster, map[string]string{"uri": a.URI, "name": a.Name, "state": a.State.String()})
 		}
 		history := make([]map[string]any, 0)
 		for _, h := range cbs.History(uri, time.Now()) {
@@ -248,7 +254,8 @@ func consoleRoutes(r *route.RouterGroup, agents Agents, cbs Callbacks) {
 		c.JSON(http.StatusOK, map[string]any{
 			"agent": map[string]string{"uri": uri, "name": agents.AgentName(uri), "state": state,
 				"away_reason": agents.AwayReason(uri)},
-			"away_reasons": reasons, "groups": groups, "callbacks": callbacks, "calls": live, "history": history})
+			"away_reasons": reasons, "groups": groups, "callbacks": callbacks, "calls": live, "history": history,
+			"agents": roster})
 	})
 	r.POST("/v1/callbacks/:id/take", func(ctx context.Context, c *app.RequestContext) {
 		uri, ok := auth(c)

@@ -41,12 +41,17 @@ type callView struct {
 	// CallbackOffered: the caller waited past the group's max_wait.
 	CallbackOffered bool   `json:"callback_offered,omitempty"`
 	Agent           string `json:"agent,omitempty"`
-	Reason          string `json:"reason,omitempty"`
-	SDP             string `json:"sdp,omitempty"`
+	// AgentURI is the agent's address-of-record, on the console only.
+	AgentURI string `json:"agent_uri,omitempty"`
+	// Held: the agent holds the call (talking); the visitor hears the
+	// hold tone.
+	Held   bool   `json:"held"`
+	Reason string `json:"reason,omitempty"`
+	SDP    string `json:"sdp,omitempty"`
 }
 
 func callViewOf(v calls.View) callView {
-	out := callView{ID: v.ID, Group: v.Group, State: v.State.String(), Agent: v.Agent, Reason: v.Reason}
+	out := callView{ID: v.ID, Group: v.Group, State: v.State.String(), Agent: v.Agent, Held: v.Held, Reason: v.Reason}
 	if v.State == calls.StateQueued {
 		secs := int(v.EWT.Seconds())
 		out.Position, out.EWTSeconds, out.CallbackOffered = v.Position, &secs, v.CallbackOffered

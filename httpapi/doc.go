@@ -6,7 +6,8 @@
 // bodies only, refused past http.max_body_bytes before they are read,
 // jsonbody.go), the agent
 // API and console with the agent's browser softphone (softphone.go: its
-// offer and answer; rings go over its own data channel, media/),
+// offer and answer; rings go over its own data channel, media/) and
+// the console's hold and blind transfer of the agent's call (agentcall.go),
 // liveness (/healthz), readiness (/readyz) and the OpenAPI
 // document. Prometheus /metrics is served by MetricsServer on a listener of
 // its own (metrics.go), off the visitors' port.

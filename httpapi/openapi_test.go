@@ -36,6 +36,7 @@ var documentedPaths = []string{
 	"GET /v1/availability/stream",
 	"POST /v1/context", "GET /v1/context", "OPTIONS /v1/context",
 	"GET /v1/agents/me", "PUT /v1/agents/me/state",
+	"POST /v1/agents/me/call/hold", "POST /v1/agents/me/call/transfer",
 	"POST /v1/calls", "OPTIONS /v1/calls", "GET /v1/calls/{id}", "DELETE /v1/calls/{id}", "OPTIONS /v1/calls/{id}",
 	"GET /v1/calls/{id}/events",
 	"POST /v1/chats", "OPTIONS /v1/chats", "GET /v1/chats/{id}", "DELETE /v1/chats/{id}", "OPTIONS /v1/chats/{id}",
@@ -84,6 +85,10 @@ func (a *oaAgents) Board(now time.Time) acd.Board {
 		Agents: []acd.AgentBoard{{URI: oaAgent, Name: "Alice", State: "away", Away: "manual", Since: now, Groups: []string{"billing"}}},
 		Groups: []acd.GroupBoard{{GroupStatus: billing, OldestWait: 12 * time.Second, Served: 3, Abandoned: 1}},
 	}
+}
+
+func (a *oaAgents) Agents(time.Time) []acd.AgentStatus {
+	return []acd.AgentStatus{{URI: oaAgent, Name: "Alice", State: acd.StateAvailable}}
 }
 
 func (a *oaAgents) SetAway(_ context.Context, _ string, away bool, reason string) error {

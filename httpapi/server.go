@@ -167,6 +167,9 @@ type Deps struct {
 	Softphones Softphones
 	// Supervisors serves the supervisor view (the ACD role).
 	Supervisors Supervisors
+	// AgentCalls serves, with Agents, the console's hold and transfer of
+	// the agent's call (the ACD role, with Calls).
+	AgentCalls AgentCalls
 	// Callbacks serves callbacks and, with Agents, the agent console,
 	// limited by CallbackLimits.
 	Callbacks      Callbacks
@@ -242,6 +245,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		agentRoutes(&h.RouterGroup, deps.Agents, deps.Softphones)
 		if deps.Softphones != nil {
 			softphoneRoutes(&h.RouterGroup, deps.Agents, deps.Softphones, refusals)
+		}
+		if deps.AgentCalls != nil {
+			agentCallRoutes(&h.RouterGroup, deps.Agents, deps.AgentCalls)
 		}
 	}
 	codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge, domain: deps.Web.CookieDomain,

@@ -42,6 +42,9 @@
 //     latching, from a port range;
 //   - bridge.go: Bridge, the two plain legs of a callback (agent and trunk);
 //   - ringback.go: the ringback tone a callback's agent hears;
+//   - hold.go: Session.Hold, the console's hold (the visitor hears a hold
+//     tone through the browser leg's one Rewriter, the phone silence),
+//     and Session.Disconnect between the agents of a transfer;
 //   - rewriter.go: Rewriter, one outgoing stream per direction whose
 //     sequence numbers and timestamps never go backwards, across hold and
 //     changes of source;

@@ -39,6 +39,16 @@ type Session struct {
 	rxBrowser      reception     // of the browser's stream (onTrack)
 	toBrowser      struct{ packets, octets, lastTS atomic.Uint32 }
 
+	// toBrowserMu serialises the two sources of the browser leg's
+	// stream, the phone and the hold tone, through one Rewriter, so that
+	// its numbers never go backwards when one gives way to the other.
+	toBrowserMu sync.Mutex
+	toBrowserRW *Rewriter
+
+	held     atomic.Bool   // on hold from the console (hold.go)
+	holdMu   sync.Mutex    // serialises Hold
+	holdStop chan struct{} // closed to stop the hold tone
+
 	chat chan calls.ChatMessage
 	dc   atomic.Pointer[webrtc.DataChannel]
 
@@ -58,7 +68,8 @@ func (e *Engine) answer(offer string, o browserOffer, plain *plainLeg) (*Session
 		return nil, "", fmt.Errorf("media: %w", err)
 	}
 	s := &Session{e: e, law: o.law, pc: pc, track: newRelayTrack(o.law), plain: plain, browserEventPT: int32(o.eventPT),
-		sessID: rand.Uint64() >> 1, chat: make(chan calls.ChatMessage, 32), done: make(chan struct{}), ready: make(chan struct{})}
+		sessID: rand.Uint64() >> 1, chat: make(chan calls.ChatMessage, 32), done: make(chan struct{}), ready: make(chan struct{}),
+		toBrowserRW: NewRewriter(0, 8000, time.Now)} // the track stamps its own SSRC
 	s.rxBrowser.clock = 8000
 	s.agentEventPT.Store(-1)
 	s.lastBrowserRx.Store(time.Now().UnixNano())
@@ -113,6 +124,7 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}
 	rw := NewRewriter(s.plain.ssrc, 8000, time.Now)
 	buf, out := make([]byte, 1500), make([]byte, 1500)
+	quiet := silence(s.law)
 	var p rtp.Packet
 	for {
 		n, _, err := track.Read(buf)
@@ -131,11 +143,17 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if !s.bridged.Load() {
 			continue
 		}
+		held := s.held.Load()
 		switch int32(p.PayloadType) {
 		case int32(s.law.pt):
+			if held { // the agent hears silence, its stream goes on
+				for i := range p.Payload {
+					p.Payload[i] = quiet
+				}
+			}
 		case s.browserEventPT:
 			pt := s.agentEventPT.Load()
-			if pt < 0 {
+			if pt < 0 || held {
 				continue
 			}
 			p.PayloadType = uint8(pt)
@@ -157,7 +175,6 @@ func (s *Session) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 // fromPhone relays the phone's audio and events toward the browser.
 func (s *Session) fromPhone() {
 	defer s.wg.Done()
-	rw := NewRewriter(0, 8000, time.Now) // the track stamps its own SSRC
 	buf := make([]byte, 1500)
 	var p rtp.Packet
 	for {
@@ -182,13 +199,24 @@ func (s *Session) fromPhone() {
 		default:
 			continue
 		}
-		p.Extension, p.Extensions, p.CSRC = false, nil, nil
-		if rw.Rewrite(&p.Header) && s.track.write(&p.Header, p.Payload, isEvent) == nil {
-			s.e.toBrowser.Add(1)
-			s.toBrowser.packets.Add(1)
-			s.toBrowser.octets.Add(uint32(len(p.Payload)))
-			s.toBrowser.lastTS.Store(p.Timestamp)
+		if s.held.Load() {
+			continue // the visitor hears the hold tone instead
 		}
+		p.Extension, p.Extensions, p.CSRC = false, nil, nil
+		s.toBrowserPacket(&p.Header, p.Payload, isEvent)
+	}
+}
+
+// toBrowserPacket rewrites a packet of the phone or of the hold tone into
+// the browser leg's one stream and sends it.
+func (s *Session) toBrowserPacket(h *rtp.Header, payload []byte, isEvent bool) {
+	s.toBrowserMu.Lock()
+	defer s.toBrowserMu.Unlock()
+	if s.toBrowserRW.Rewrite(h) && s.track.write(h, payload, isEvent) == nil {
+		s.e.toBrowser.Add(1)
+		s.toBrowser.packets.Add(1)
+		s.toBrowser.octets.Add(uint32(len(payload)))
+		s.toBrowser.lastTS.Store(h.Timestamp)
 	}
 }
 

@@ -89,6 +89,9 @@ func newConsole(t *testing.T, ps *Softphones, toneHz float64) *console {
 		t.Fatal(err)
 	}
 	calltest.Closed(t, c.open, "the control channel open")
+	// The server's end of the channel opens a moment after the browser's:
+	// only then can the softphone ring.
+	calltest.Eventually(t, "the softphone connected", func() bool { return ps.Connected(agentURI) })
 	return c
 }
 

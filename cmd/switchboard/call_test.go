@@ -43,6 +43,7 @@ type callView struct {
 	Position        int    `json:"position"`
 	SDP             string `json:"sdp"`
 	CallbackOffered bool   `json:"callback_offered"`
+	Held            bool   `json:"held"`
 }
 
 // call connects browser b to group through p and returns the call id.

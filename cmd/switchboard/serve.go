@@ -125,6 +125,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		deps.Calls = callMgr
 		deps.Chats = callMgr
 		deps.Softphones = softphones
+		deps.AgentCalls = callMgr
 		if cfg.Callbacks.Enabled {
 			deps.Callbacks = callMgr
 			deps.CallbackLimits = httpapi.RateLimits{PerVisitor: cfg.Callbacks.PerVisitor, PerIP: cfg.Callbacks.PerIP,

@@ -210,6 +210,8 @@
       if (state === 'taken' && mine(c.agent)) button('done', 'Done', 'Marking done');
     }, 'No call-back.', 9);
 
+    renderMyCall(j);
+
     fill($('sbc-calls'), j.calls || [], 'data-call', function (tr, c) {
       tr.setAttribute('data-call', c.call_id);
       el('td', tr, String(c.call_id || '').slice(0, 8), 'sbc-num').title = c.call_id || '';
@@ -240,6 +242,61 @@
     var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = ('0' + s % 60).slice(-2);
     return h ? h + ':' + ('0' + m).slice(-2) + ':' + r : m + ':' + r;
   }
+
+  // The agent's own call, on whichever device (docs/calls.md): hold and blind transfer from the console. On
+  // the browser phone the controls sit in its call panel; with a SIP phone, in "Your call".
+  var my = null, targetsKey = '';
+  function renderMyCall(j) {
+    my = null;
+    (j.calls || []).forEach(function (c) { if (c.state === 'talking' && c.agent_uri && c.agent_uri === me.uri) my = c; });
+    var box = $('sbc-mycall'), ctl = $('sbc-callctl'), soft = ph.state === 'talking';
+    var host = soft ? $('sbc-incall') : box;
+    if (ctl.parentNode !== host) host.appendChild(ctl);
+    box.hidden = !my || soft;
+    ctl.hidden = !my;
+    if (!my) { $('sbc-transfer-confirm').hidden = true; return; }
+    box.dataset.call = my.call_id;
+    $('sbc-mycall-with').textContent = 'Talking with a web visitor (' + (groupNames[my.group] || my.group) + ').';
+    var hb = $('sbc-hold');
+    hb.setAttribute('aria-pressed', String(!!my.held));
+    $('sbc-hold-status').textContent = my.held ? 'On hold: the visitor hears the hold tone.' : '';
+    // Agents available now, then every group; rebuilt only when the choice changes, keeping the selection.
+    var opts = [];
+    (j.agents || []).forEach(function (a) {
+      if (a.uri !== me.uri && a.state === 'available') opts.push(['agent:' + a.uri, (a.name || a.uri) + ' (agent, available)']);
+    });
+    (j.groups || []).forEach(function (g) { opts.push(['group:' + g.id, (g.name || g.id) + ' (group)']); });
+    var key = JSON.stringify(opts), sel = $('sbc-transfer-to');
+    if (key !== targetsKey) {
+      var was = sel.value;
+      targetsKey = key;
+      sel.textContent = '';
+      opts.forEach(function (o) { el('option', sel, o[1]).value = o[0]; });
+      if (opts.some(function (o) { return o[0] === was; })) sel.value = was;
+    }
+    $('sbc-transfer').disabled = !opts.length;
+  }
+  $('sbc-hold').onclick = function () {
+    if (my) act(this, 'POST', '/v1/agents/me/call/hold', { held: !my.held }, my.held ? 'Resuming' : 'Holding');
+  };
+  $('sbc-transfer').onclick = function () {
+    var sel = $('sbc-transfer-to'), o = sel.options[sel.selectedIndex];
+    if (!o) return;
+    $('sbc-transfer-q').textContent = 'Transfer the visitor to ' + o.textContent + '?';
+    $('sbc-transfer-confirm').hidden = false;
+    $('sbc-transfer-ok').focus();
+  };
+  $('sbc-transfer-cancel').onclick = function () {
+    $('sbc-transfer-confirm').hidden = true;
+    $('sbc-transfer').focus();
+  };
+  $('sbc-transfer-ok').onclick = function () {
+    var v = $('sbc-transfer-to').value, i = v.indexOf(':'), body = {};
+    body[v.slice(0, i)] = v.slice(i + 1);
+    $('sbc-transfer-confirm').hidden = true;
+    if (ph.call) ph.call.transferred = true;
+    act(this, 'POST', '/v1/agents/me/call/transfer', body, 'Transferring');
+  };
 
   // The browser phone (docs/softphone.md): one WebRTC connection to Switchboard, set up once and kept; calls
   // ring over its "softphone" data channel and their audio is switched on it. Between calls the microphone
@@ -370,9 +427,10 @@
         c.start = Date.now();
         $('sbc-chat-log').textContent = '';
         $('sbc-chat-log').hidden = true;
-        return phoneState('talking', 'On a call with ' + c.from + '.');
+        phoneState('talking', 'On a call with ' + c.from + '.');
+        return token && refresh(); // the call's controls
       case 'ended':
-        return endCall('The call ended.');
+        return endCall(c.transferred ? 'You transferred the call.' : 'The call ended.');
       case 'message':
         return chatLine('visitor', f.text);
     }
