@@ -8,8 +8,14 @@ NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxm
 
 .PHONY: run build test deps deps-debian vet bench fuzz screenshots clean
 
+# The version, commit and build date `switchboard version` prints.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/switchboard
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
 
 run: build
 	./$(BIN) serve

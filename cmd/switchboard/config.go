@@ -127,7 +127,71 @@ func loadConfig(path string, environ []string, sets []string) (Config, error) {
 func decodeYAML(data []byte, cfg *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	return dec.Decode(cfg)
+	err := dec.Decode(cfg)
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	// yaml's errors give lines: name the setting of each as well.
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		var line int
+		if _, scanErr := fmt.Sscanf(m, "line %d:", &line); scanErr == nil {
+			value := "" // the value yaml quotes, to tell settings on one line apart
+			if _, rest, ok := strings.Cut(m, "`"); ok {
+				value, _, _ = strings.Cut(rest, "`")
+			}
+			if path := settingAt(&root, line, value, ""); path != "" {
+				m = path + ": " + m
+			}
+		}
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// settingAt is the dotted path of the setting on line of the document
+// under n (prefix: n's own path) whose value is value, or, when none is,
+// the first setting on that line; "" if the line has none.
+func settingAt(n *yaml.Node, line int, value, prefix string) string {
+	first, exact := "", ""
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, prefix)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key, val := n.Content[i], n.Content[i+1]
+				path := key.Value
+				if prefix != "" {
+					path = prefix + "." + key.Value
+				}
+				if key.Line == line && first == "" {
+					first = path
+				}
+				if val.Kind == yaml.ScalarNode && val.Line == line && val.Value == value && exact == "" {
+					exact = path
+				}
+				walk(val, path)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", prefix, i))
+			}
+		}
+	}
+	walk(n, prefix)
+	if exact != "" {
+		return exact
+	}
+	return first
 }
 
 // Validate names the first bad field.

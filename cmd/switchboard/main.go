@@ -2,8 +2,13 @@
 // support server (ACD and B2BUA) and a web facade, in one binary.
 //
 //	switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...]
-//	switchboard simulate [-visitors N] [-seed S]
+//	switchboard check [--config FILE] [--set path=value ...]
+//	switchboard init-config
+//	switchboard simulate [-visitors N] [-seeds N] [-seed S] [-format text|json]
 //	switchboard version
+//	switchboard help [COMMAND]
+//
+// cli.go holds the commands and their help.
 package main
 
 import (
@@ -15,42 +20,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...] | switchboard init-config | switchboard simulate [-visitors N] [-seed S] | switchboard version")
-		return 2
-	}
-	switch args[0] {
-	case "version":
-		fmt.Fprintln(stdout, "switchboard", buildVersion())
-		return 0
-	case "serve":
-		return serveCommand(args[1:], stderr)
-	case "simulate":
-		return simulateCommand(args[1:], stdout, stderr)
-	case "init-config":
-		out, err := initConfig()
-		if err != nil {
-			fmt.Fprintf(stderr, "switchboard: %v\n", err)
-			return 1
-		}
-		stdout.Write(out)
-		return 0
-	}
-	fmt.Fprintf(stderr, "switchboard: unknown command %q\n", args[0])
-	return 2
 }
 
 type setFlags []string
@@ -58,20 +33,24 @@ type setFlags []string
 func (s *setFlags) String() string     { return strings.Join(*s, " ") }
 func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
+// serveFlags are serve's flags: those of the configuration, and the log
+// format.
+func serveFlags() (fs *flag.FlagSet, path *string, sets *setFlags, logFormat *string) {
+	fs, path, sets = configFlags("serve")
+	logFormat = fs.String("log-format", "", "log format, text or json (overrides log.format)")
+	return fs, path, sets, logFormat
+}
+
 func serveCommand(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs, path, sets, logFormat := serveFlags()
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (default: the embedded configs/switchboard.yaml)")
-	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
-	var sets setFlags
-	fs.Var(&sets, "set", "override one setting, path=value (repeatable), e.g. --set sip.udp=127.0.0.1:5070")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *logFormat != "" {
-		sets = append(sets, "log.format="+*logFormat)
+		*sets = append(*sets, "log.format="+*logFormat)
 	}
-	cfg, err := loadConfig(*path, os.Environ(), sets)
+	cfg, err := loadConfig(*path, os.Environ(), *sets)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: invalid configuration: %v\n", err)
 		return 1
@@ -112,18 +91,4 @@ func parseLevel(s string) (slog.Level, error) {
 		return l, errors.New("want debug, info, warn or error")
 	}
 	return l, nil
-}
-
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return "dev-" + s.Value[:min(12, len(s.Value))]
-			}
-		}
-	}
-	return "dev"
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/switchboard/switchboard/configs"
 )
 
@@ -111,4 +113,31 @@ func initConfig() ([]byte, error) {
 		out = bytes.ReplaceAll(out, []byte(s.value), []byte(rand.Text()))
 	}
 	return out, nil
+}
+
+// secretMask stands for a secret in what check prints.
+const secretMask = "********"
+
+// masked is the configuration as YAML, each secret's value replaced by
+// secretMask.
+func (c Config) masked() ([]byte, error) {
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	values := map[string]bool{}
+	for _, s := range c.secrets() {
+		values[s.value] = true
+	}
+	lines := strings.SplitAfter(string(out), "\n")
+	for i, l := range lines {
+		key, v, ok := strings.Cut(l, ": ")
+		if !ok {
+			continue
+		}
+		if values[strings.Trim(strings.TrimSpace(v), `"'`)] {
+			lines[i] = key + ": " + secretMask + "\n"
+		}
+	}
+	return []byte(strings.Join(lines, "")), nil
 }

@@ -158,7 +158,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() { httpDone <- web.Run() }()
 	go func() { httpDone <- metrics.Run() }()
 
-	log.Info("switchboard started", "version", buildVersion(), "roles", cfg.Roles,
+	v, c, _ := buildInfo()
+	log.Info("switchboard started", "version", v, "commit", c, "roles", cfg.Roles,
 		"sip_udp", sipSrv.Addr("udp"), "sip_tcp", sipSrv.Addr("tcp"), "sip_ws", sipSrv.Addr("ws"),
 		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path)
 

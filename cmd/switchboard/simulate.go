@@ -15,16 +15,31 @@ import (
 // potential waits.
 //
 //	switchboard simulate [-visitors N] [-seeds K] [-seed S] [-format text|json]
-func simulateCommand(args []string, stdout, stderr io.Writer) int {
+//
+// simulateOptions are simulate's flags.
+type simulateOptions struct {
+	visitors, seeds *int
+	seed            *uint64
+	format          *string
+}
+
+func simulateFlags() (*flag.FlagSet, simulateOptions) {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	return fs, simulateOptions{
+		visitors: fs.Int("visitors", 0, "visitors per scenario and seed (default: each scenario's own, 50000)"),
+		seeds:    fs.Int("seeds", 5, "seeds per scenario, for the 95% intervals"),
+		seed:     fs.Uint64("seed", 0, "first seed of every scenario (default: each scenario's own)"),
+		format:   fs.String("format", "text", "text (a table with a legend) or json (one object per scenario and line)"),
+	}
+}
+
+func simulateCommand(args []string, stdout, stderr io.Writer) int {
+	fs, o := simulateFlags()
 	fs.SetOutput(stderr)
-	visitors := fs.Int("visitors", 0, "visitors per scenario and seed (default: each scenario's own, 50000)")
-	seeds := fs.Int("seeds", 5, "seeds per scenario, for the 95% intervals")
-	seed := fs.Uint64("seed", 0, "first seed of every scenario (default: each scenario's own)")
-	format := fs.String("format", "text", "text (a table with a legend) or json (one object per scenario and line)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	visitors, seeds, seed, format := o.visitors, o.seeds, o.seed, o.format
 	switch {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "switchboard simulate: unexpected argument %q\n", fs.Arg(0))
