@@ -17,6 +17,8 @@ var (
 	ErrNoAgents = errors.New("no agent serving the group")
 	// ErrUnknownCall is returned for a call id that is not (or no longer) known.
 	ErrUnknownCall = errors.New("unknown call")
+	// ErrCallEnded is returned by RestartICE for a call that has ended.
+	ErrCallEnded = errors.New("the call has ended")
 	// ErrStopped is returned by Place once the manager is stopping.
 	ErrStopped = errors.New("calls are stopping")
 	// ErrMediaFull is what a MediaEngine or Bridger returns while it
@@ -258,6 +260,29 @@ func (m *Manager) Hangup(id string) error {
 	}
 	c.hangUp()
 	return nil
+}
+
+// RestartICE answers the ICE restart offer of call id's visitor, whose
+// network changed: the call keeps its id, its place or its agent, and its
+// media, which flows again over the new path once ICE connects. The
+// errors are ErrUnknownCall, ErrCallEnded, and Media.Restart's.
+func (m *Manager) RestartICE(id, offer string) (string, error) {
+	m.mu.Lock()
+	c := m.calls[id]
+	m.mu.Unlock()
+	if c == nil {
+		return "", ErrUnknownCall
+	}
+	if c.ended() {
+		return "", ErrCallEnded
+	}
+	answer, err := c.media.Restart(offer)
+	if err != nil {
+		m.log.Info("ICE restart refused", "call_id", id, "error", err)
+		return "", err
+	}
+	m.log.Info("ICE restart answered", "call_id", id)
+	return answer, nil
 }
 
 func (m *Manager) signal() {

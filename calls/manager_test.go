@@ -95,6 +95,7 @@ func (engine) Answer(string) (calls.Media, string, error) { return newMedia(), "
 func (m *media) Ready() <-chan struct{}                   { return m.ready }
 func (*media) AgentOffer() []byte                         { return []byte("v=0 offer") }
 func (*media) Reoffer(o []byte) ([]byte, error)           { return o, nil }
+func (*media) Restart(o string) (string, error)           { return "answer to " + o, nil }
 func (m *media) Chat() <-chan calls.ChatMessage           { return m.chat }
 func (*media) ChatResult(string, error)                   {}
 func (*media) SendChat(string) error                      { return nil }
@@ -125,6 +126,46 @@ func (*media) Connect(answer []byte) error {
 		return errors.New("no codec in common")
 	}
 	return nil
+}
+
+// An ICE restart reaches the call's media while it lives, the call
+// keeping its state; an unknown or ended call refuses it.
+func TestManager_RestartICEWhileTheCallLives(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newACD(t)
+		ctx := context.Background()
+		a.SetRegistered(ctx, alice, true)
+		p := &phones{scripts: map[string][]string{alice: {answers}}, legs: map[string]calls.LegHandler{}}
+		m := calls.NewManager(calls.Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute},
+			a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		runCtx, stop := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { m.Run(runCtx); close(ran) }()
+		v, _, err := m.Place(calls.Request{Group: "billing", Offer: "v=0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if answer, err := m.RestartICE(v.ID, "v=0 restart"); err != nil || answer != "answer to v=0 restart" {
+			t.Fatalf("RestartICE talking: %q, %v", answer, err)
+		}
+		if got, _, _ := m.Get(v.ID); got.State != calls.StateTalking {
+			t.Errorf("after the restart the call is %s, want talking", got.State)
+		}
+		if _, err := m.RestartICE("nope", "v=0"); !errors.Is(err, calls.ErrUnknownCall) {
+			t.Errorf("unknown call: %v, want ErrUnknownCall", err)
+		}
+		m.Hangup(v.ID)
+		time.Sleep(time.Second) // virtual: past the store's batch delay
+		synctest.Wait()
+		if _, err := m.RestartICE(v.ID, "v=0"); !errors.Is(err, calls.ErrCallEnded) {
+			t.Errorf("ended call: %v, want ErrCallEnded", err)
+		}
+		stop()
+		<-ran
+		time.Sleep(time.Hour)
+	})
 }
 
 func TestManager_QueueRingAndRetry(t *testing.T) {

@@ -9,8 +9,18 @@ import (
 )
 
 // ErrBadOffer wraps a visitor's offer that cannot be answered: malformed,
-// no audio, no codec in common.
+// no audio, no codec in common; for an ICE restart also an offer that
+// restarts nothing (the same ICE credentials) or changes the codec.
 var ErrBadOffer = errors.New("bad offer")
+
+var (
+	// ErrRestartBusy is returned by Media.Restart while another ICE
+	// restart of the call is being answered: one at a time.
+	ErrRestartBusy = errors.New("an ICE restart of this call is in progress")
+	// ErrRestartLimit is returned by Media.Restart once the call had as
+	// many ICE restarts as it may.
+	ErrRestartLimit = errors.New("too many ICE restarts for this call")
+)
 
 // ACD is what calls consume of the ACD (acd.Service): its queues,
 // routing, agents' call states and estimates.
@@ -74,6 +84,11 @@ type Media interface {
 	// Disconnect ends the relay with the agent's leg, which is gone (a
 	// transfer), until the next Connect; the visitor's leg stays up.
 	Disconnect()
+	// Restart answers the visitor's ICE restart offer (a new ice-ufrag
+	// and ice-pwd, ICE gathering complete) on the same connection: the
+	// agent's leg, the relay and the chat go on. Errors wrap ErrBadOffer,
+	// or are ErrRestartBusy, ErrRestartLimit or ErrCallEnded.
+	Restart(offer string) (string, error)
 	// Chat delivers the visitor's chat messages.
 	Chat() <-chan ChatMessage
 	// ChatResult tells the visitor whether its message id reached the

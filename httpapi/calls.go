@@ -21,6 +21,8 @@ type Calls interface {
 	Place(r calls.Request) (calls.View, string, error)
 	Get(id string) (calls.View, <-chan struct{}, error)
 	Hangup(id string) error
+	// RestartICE answers the visitor's ICE restart offer (docs/calls.md).
+	RestartICE(id, offer string) (string, error)
 }
 
 // callRequest is the body of POST /v1/calls.
@@ -29,6 +31,12 @@ type callRequest struct {
 	SDP   string `json:"sdp"`
 	// Chat is the visitor's chat: the call goes to its agent first.
 	Chat string `json:"chat_id"`
+}
+
+// restartRequest is the body of POST /v1/calls/{id}/ice-restart, and
+// its answer's.
+type restartRequest struct {
+	SDP string `json:"sdp"`
 }
 
 // callView is a call as the visitor's widget sees it (docs/calls.md).
@@ -60,12 +68,14 @@ func callViewOf(v calls.View) callView {
 }
 
 // callRoutes serves the visitor's calls: POST /v1/calls, GET
-// /v1/calls/{id}, GET /v1/calls/{id}/events (SSE) and DELETE
-// /v1/calls/{id}. The call id is the capability: 96 random bits.
+// /v1/calls/{id}, GET /v1/calls/{id}/events (SSE), DELETE
+// /v1/calls/{id} and POST /v1/calls/{id}/ice-restart. The call id is the
+// capability: 96 random bits.
 func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCodec, refused *prometheus.CounterVec) {
 	allow := func(c *app.RequestContext) { visitorHeaders(c, web) }
 	r.OPTIONS("/v1/calls", preflightCalls(web, "POST, OPTIONS"))
 	r.OPTIONS("/v1/calls/:id", preflightCalls(web, "GET, DELETE, OPTIONS"))
+	r.OPTIONS("/v1/calls/:id/ice-restart", preflightCalls(web, "POST, OPTIONS"))
 	r.POST("/v1/calls", func(_ context.Context, c *app.RequestContext) {
 		allow(c)
 		var req callRequest
@@ -117,6 +127,26 @@ func callRoutes(r *route.RouterGroup, cs Calls, web WebConfig, codec visitorCode
 			return
 		}
 		c.Status(http.StatusNoContent)
+	})
+	r.POST("/v1/calls/:id/ice-restart", func(_ context.Context, c *app.RequestContext) {
+		allow(c)
+		var req restartRequest
+		if !readJSON(c, &req) {
+			return
+		}
+		if req.SDP == "" {
+			writeError(c, http.StatusBadRequest, "no_sdp", "sdp (the browser's ICE restart offer) is required")
+			return
+		}
+		answer, err := cs.RestartICE(c.Param("id"), req.SDP)
+		if err != nil {
+			if errors.Is(err, calls.ErrRestartLimit) {
+				refused.WithLabelValues("media.ice.max_restarts").Inc()
+			}
+			restartError(c, c.Param("id"), err)
+			return
+		}
+		c.JSON(http.StatusOK, restartRequest{SDP: answer})
 	})
 	r.GET("/v1/calls/:id/events", func(ctx context.Context, c *app.RequestContext) {
 		allow(c)
@@ -194,6 +224,26 @@ func placeError(c *app.RequestContext, err error) {
 			body["ewt_seconds"] = int(refused.EWT.Seconds())
 		}
 		c.JSON(http.StatusServiceUnavailable, body)
+	default:
+		c.Header("Retry-After", "5")
+		writeError(c, http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+}
+
+// restartError answers an ICE restart that was refused.
+func restartError(c *app.RequestContext, id string, err error) {
+	switch {
+	case errors.Is(err, calls.ErrUnknownCall):
+		writeError(c, http.StatusNotFound, "unknown_call", "no call "+strconv.Quote(id))
+	case errors.Is(err, calls.ErrCallEnded):
+		writeError(c, http.StatusConflict, "call_ended", err.Error())
+	case errors.Is(err, calls.ErrBadOffer):
+		writeError(c, http.StatusBadRequest, "bad_offer", err.Error())
+	case errors.Is(err, calls.ErrRestartBusy):
+		c.Header("Retry-After", "1")
+		writeError(c, http.StatusTooManyRequests, "restart_busy", err.Error())
+	case errors.Is(err, calls.ErrRestartLimit):
+		writeError(c, http.StatusTooManyRequests, "restart_limit", err.Error())
 	default:
 		c.Header("Retry-After", "5")
 		writeError(c, http.StatusServiceUnavailable, "unavailable", err.Error())

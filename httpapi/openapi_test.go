@@ -38,7 +38,7 @@ var documentedPaths = []string{
 	"GET /v1/agents/me", "PUT /v1/agents/me/state",
 	"POST /v1/agents/me/call/hold", "POST /v1/agents/me/call/transfer",
 	"POST /v1/calls", "OPTIONS /v1/calls", "GET /v1/calls/{id}", "DELETE /v1/calls/{id}", "OPTIONS /v1/calls/{id}",
-	"GET /v1/calls/{id}/events",
+	"GET /v1/calls/{id}/events", "POST /v1/calls/{id}/ice-restart", "OPTIONS /v1/calls/{id}/ice-restart",
 	"POST /v1/chats", "OPTIONS /v1/chats", "GET /v1/chats/{id}", "DELETE /v1/chats/{id}", "OPTIONS /v1/chats/{id}",
 	"POST /v1/chats/{id}/messages", "OPTIONS /v1/chats/{id}/messages", "PUT /v1/chats/{id}/typing",
 	"OPTIONS /v1/chats/{id}/typing", "GET /v1/chats/{id}/events",

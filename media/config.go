@@ -46,6 +46,10 @@ type ICEConfig struct {
 	// Servers are STUN and TURN servers for server-reflexive and relayed
 	// candidates.
 	Servers []ICEServer `yaml:"servers"`
+	// MaxRestarts caps the ICE restarts a browser may ask for in one call
+	// (POST /v1/calls/{id}/ice-restart, after a network change): past it
+	// calls.ErrRestartLimit. 0 allows none.
+	MaxRestarts int `yaml:"max_restarts"`
 }
 
 // ICEServer is one STUN or TURN server.
@@ -56,10 +60,16 @@ type ICEServer struct {
 	Credential string   `yaml:"credential"`
 }
 
+// DefaultMaxRestarts is the default of media.ice.max_restarts: a call
+// survives a few network changes, not a browser restarting in a loop.
+const DefaultMaxRestarts = 5
+
 // DefaultConfig uses RTP ports 20000–29999, gives ICE and DTLS 10 seconds,
-// ends a call after 30 seconds without media and relays 500 calls at most.
+// ends a call after 30 seconds without media, relays 500 calls at most and
+// allows DefaultMaxRestarts ICE restarts per call.
 func DefaultConfig() Config {
-	return Config{RTPPortMin: 20000, RTPPortMax: 29999, ConnectTimeout: 10 * time.Second, Timeout: 30 * time.Second, MaxCalls: 500}
+	return Config{RTPPortMin: 20000, RTPPortMax: 29999, ConnectTimeout: 10 * time.Second, Timeout: 30 * time.Second, MaxCalls: 500,
+		ICE: ICEConfig{MaxRestarts: DefaultMaxRestarts}}
 }
 
 // Validate names the first bad field, prefixed by prefix (e.g. "media").
@@ -80,6 +90,8 @@ func (c Config) Validate(prefix string) error {
 		return fmt.Errorf("%s.timeout: must be positive", prefix)
 	case c.MaxCalls < 1:
 		return fmt.Errorf("%s.max_calls: must be at least 1", prefix)
+	case c.ICE.MaxRestarts < 0:
+		return fmt.Errorf("%s.ice.max_restarts: must not be negative", prefix)
 	case c.ICE.UDPPortMin < 0 || c.ICE.UDPPortMax > 65535 || c.ICE.UDPPortMax < c.ICE.UDPPortMin:
 		return fmt.Errorf("%s.ice.udp_port_max: the range %d–%d is not valid", prefix, c.ICE.UDPPortMin, c.ICE.UDPPortMax)
 	}

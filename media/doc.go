@@ -22,6 +22,10 @@
 //     past it calls.ErrMediaFull);
 //   - session.go: Session, one Talk now call (negotiation, both relay
 //     directions, timeouts, RTCP reports);
+//   - restart.go: the browser's ICE restart after a network change,
+//     answered on the same connection (one at a time, at most
+//     media.ice.max_restarts per call; media.timeout still bounds the
+//     time without a working path);
 //   - track.go: relayTrack, the browser leg's outgoing track that keeps
 //     each packet's payload type (audio or RFC 4733 events);
 //   - browser.go: answering a browser's offer (no trickle), shared by
@@ -50,7 +54,8 @@
 //     changes of source;
 //   - rtcp.go: our own RTCP sender reports with RFC 3550 reception blocks.
 //
-// Caveats: G.711 only (the first law of the browser's offer on both legs;
+// Caveats: ICE restarts come from the browser only (it sees its network
+// change); G.711 only (the first law of the browser's offer on both legs;
 // a softphone takes only the calls in its own law, as a phone would);
 // no trickle ICE; the answer keeps the offer's payload type numbers (RFC
 // 3264 §6.1), and a packet of a payload type nobody negotiated is dropped

@@ -24,6 +24,7 @@ type Engine struct {
 	log   *slog.Logger
 
 	toPhone, toBrowser, phoneToPhone atomic.Uint64 // RTP packets relayed
+	iceRestarts                      atomic.Uint64 // answered
 	calls                            atomic.Int64  // relayed now, up to cfg.MaxCalls
 }
 
@@ -36,12 +37,14 @@ type Stats struct {
 	// Calls are the calls relayed now, softphones included, at most
 	// Config.MaxCalls.
 	Calls int
+	// ICERestarts counts the browsers' ICE restarts answered.
+	ICERestarts uint64
 }
 
 // Stats returns the relay's counts.
 func (e *Engine) Stats() Stats {
 	return Stats{ToPhone: e.toPhone.Load(), ToBrowser: e.toBrowser.Load(), PhoneToPhone: e.phoneToPhone.Load(),
-		Calls: int(e.calls.Load())}
+		Calls: int(e.calls.Load()), ICERestarts: e.iceRestarts.Load()}
 }
 
 // admit takes a place for one more call, or says which limit refuses it;

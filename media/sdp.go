@@ -54,7 +54,8 @@ func mirror(dir string) string {
 // with whatever number the answer gives).
 type browserOffer struct {
 	law     codec
-	eventPT int // telephone-event/8000 in the offer; -1 none: no DTMF
+	eventPT int    // telephone-event/8000 in the offer; -1 none: no DTMF
+	ufrag   string // the audio's ICE username fragment: a new one restarts ICE
 }
 
 // readOffer reads a browser's offer: the first G.711 format of its first
@@ -81,6 +82,10 @@ func readOffer(offer string) (browserOffer, error) {
 		}
 		if o.law == (codec{}) {
 			return browserOffer{}, errors.New("no usable codec: the audio offer has neither PCMU nor PCMA")
+		}
+		o.ufrag, _ = m.Attribute("ice-ufrag")
+		if o.ufrag == "" {
+			o.ufrag, _ = sd.Attribute("ice-ufrag")
 		}
 		return o, nil
 	}

@@ -63,11 +63,11 @@ func TestReadOffer(t *testing.T) {
 		want browserOffer
 		err  string
 	}{
-		"chrome":          {chrome, browserOffer{pcmu, 126}, ""},
-		"no final CRLF":   {lenient(strings.TrimSuffix(chrome, "\r\n")), browserOffer{pcmu, 126}, ""},
-		"LF only":         {strings.ReplaceAll(chrome, "\r\n", "\n"), browserOffer{pcmu, 126}, ""},
-		"PCMA first":      {offer("8 0 101", "a=rtpmap:101 telephone-event/8000\r\n"), browserOffer{pcma, 101}, ""},
-		"no DTMF (pion)":  {offer("111 9 0 8", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:9 G722/8000\r\n"), browserOffer{pcmu, -1}, ""},
+		"chrome":          {chrome, browserOffer{law: pcmu, eventPT: 126}, ""},
+		"no final CRLF":   {lenient(strings.TrimSuffix(chrome, "\r\n")), browserOffer{law: pcmu, eventPT: 126}, ""},
+		"LF only":         {strings.ReplaceAll(chrome, "\r\n", "\n"), browserOffer{law: pcmu, eventPT: 126}, ""},
+		"PCMA first":      {offer("8 0 101", "a=rtpmap:101 telephone-event/8000\r\n"), browserOffer{law: pcma, eventPT: 101}, ""},
+		"no DTMF (pion)":  {offer("111 9 0 8", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:9 G722/8000\r\n"), browserOffer{law: pcmu, eventPT: -1}, ""},
 		"opus only":       {offer("111", "a=rtpmap:111 opus/48000/2\r\n"), browserOffer{}, "no usable codec"},
 		"garbage":         {"hello", browserOffer{}, "malformed"},
 		"strict, no CRLF": {strings.TrimSuffix(chrome, "\r\n"), browserOffer{}, "malformed"},

@@ -52,6 +52,9 @@ type Session struct {
 	chat chan calls.ChatMessage
 	dc   atomic.Pointer[webrtc.DataChannel]
 
+	restarting atomic.Bool  // an ICE restart is being answered (restart.go)
+	restarts   atomic.Int32 // ICE restarts answered or tried
+
 	done      chan struct{}
 	endOnce   sync.Once
 	reason    string

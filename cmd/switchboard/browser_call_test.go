@@ -127,9 +127,20 @@ func TestBrowser_KeypadAndChatMidCall(t *testing.T) {
 // microphone, clicks Talk now for billing and waits until the call talks.
 func talkingInChromium(t *testing.T, chromium string, p *proc, extra ...chromedp.ExecAllocatorOption) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string)) {
 	t.Helper()
+	return talkingInChromiumAfter(t, chromium, p, nil, extra...)
+}
+
+// talkingInChromiumAfter is talkingInChromium with prepare, when not nil,
+// run on the browser's tab before the page opens.
+func talkingInChromiumAfter(t *testing.T, chromium string, p *proc, prepare func(ctx context.Context),
+	extra ...chromedp.ExecAllocatorOption) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string)) {
+	t.Helper()
 	ctx, pageLog := newBrowser(t, chromium, append([]chromedp.ExecAllocatorOption{
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true)}, extra...)...)
+	if prepare != nil {
+		prepare(ctx)
+	}
 	wait := waiter(t, ctx, p, pageLog)
 	talkNow(t, ctx, p, wait, "billing")
 	wait("talking", `document.getElementById('switchboard-widget').dataset.callState === 'talking'`)

@@ -50,9 +50,16 @@ func TestBrowser_MuteSendsSilenceThenTheVoiceAgain(t *testing.T) {
 func talkingWithTone(t *testing.T) (context.Context, func(...chromedp.ConsoleType) string, func(what, predicate string), *calltest.Call) {
 	t.Helper()
 	chromium := chromiumPath(t)
-	p := startCallServer(t)
+	return talkingWithToneAfter(t, chromium, startCallServer(t), nil)
+}
+
+// talkingWithToneAfter is talkingWithTone on p, with prepare, when not
+// nil, run on the browser's tab before the page opens.
+func talkingWithToneAfter(t *testing.T, chromium string, p *proc, prepare func(ctx context.Context)) (context.Context,
+	func(...chromedp.ConsoleType) string, func(what, predicate string), *calltest.Call) {
+	t.Helper()
 	alice := agent(t, p, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
-	ctx, pageLog, wait := talkingInChromium(t, chromium, p,
+	ctx, pageLog, wait := talkingInChromiumAfter(t, chromium, p, prepare,
 		chromedp.Flag("use-file-for-fake-audio-capture", toneWAV(t, 1000)))
 	call := alice.Call()
 	if call == nil {

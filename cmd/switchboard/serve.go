@@ -356,6 +356,9 @@ func registerCallMetrics(reg prometheus.Registerer, mgr *calls.Manager, engine *
 			Help: "RTP packets relayed between browsers and phones, by direction.", ConstLabels: prometheus.Labels{"direction": dir}},
 			func() float64 { return float64(f(engine.Stats())) }))
 	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_ice_restarts_total",
+		Help: "Visitors' ICE restarts answered (a network change mid-call); refused ones past media.ice.max_restarts count in switchboard_refused_total."},
+		func() float64 { return float64(engine.Stats().ICERestarts) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_media_calls",
 		Help: "Calls the media relay carries now, at most media.max_calls."}, func() float64 { return float64(engine.Stats().Calls) }))
 }

@@ -11,7 +11,7 @@
       opens: 'Opens %',
       wait: 'Approximate wait: ', talk: 'Talk now', callback: 'Call me back', chosen: ' selected.',
       failed: 'Availability unknown.', unsaved: 'Your choice could not be saved.',
-      connecting: 'Connecting…', queued: 'You are number % in the queue.',
+      connecting: 'Connecting…', reconnecting: 'Reconnecting…', queued: 'You are number % in the queue.',
       ringing: 'Calling %…', talking: 'Talking with %.', anAgent: 'an agent', agent: 'Agent', you: 'You',
       hangup: 'Hang up', mute: 'Mute', unmute: 'Unmute', muted: 'Microphone off.', unmuted: 'Microphone on.',
       level: 'Microphone level', micSel: 'Microphone', spkSel: 'Speaker',
@@ -41,7 +41,7 @@
       full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', opens: 'Ouvre %',
       wait: 'Attente estimée : ', talk: 'Parler maintenant',
       callback: 'Être rappelé', chosen: ' choisi.', failed: 'Disponibilité inconnue.', unsaved: 'Choix non enregistré.',
-      connecting: 'Connexion…',
+      connecting: 'Connexion…', reconnecting: 'Reconnexion…',
       queued: 'Vous êtes en position % dans la file.', ringing: 'Nous appelons %…', talking: 'En ligne avec %.',
       anAgent: 'un agent', agent: 'Agent', you: 'Vous', hangup: 'Raccrocher', mute: 'Couper le micro',
       unmute: 'Rétablir le micro', muted: 'Micro coupé.', unmuted: 'Micro rétabli.', keypad: 'Clavier',
@@ -255,12 +255,8 @@
       c.sender = pc.addTrack(mic.getAudioTracks()[0], mic);
       devices(c);
       pc.ontrack = function (e) { ui.audio.srcObject = e.streams[0] || new MediaStream([e.track]); };
-      return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
-        return new Promise(function (ok) { // no trickle: all the candidates, or those of the first 3 s
-          setTimeout(ok, 3000);
-          (pc.onicegatheringstatechange = function () { pc.iceGatheringState === 'complete' && ok(); })();
-        });
-      }).then(function () {
+      pc.oniceconnectionstatechange = function () { iceState(c); };
+      return offerAll(pc).then(function () {
         return c.state !== 'ended' && req('POST', '/v1/calls', { group: gid, sdp: pc.localDescription.sdp,
           chat_id: chatting() ? Q.id : undefined }); // the chat's agent first
       }).then(function (r) {
@@ -280,6 +276,49 @@
         });
       });
     }, function () { noData(c, 'no-microphone', t('nomic')); }).catch(function () { del(c); end(c, 'error'); });
+  }
+  // offerAll makes pc's offer (o: its options) and waits for its candidates: no trickle, all of
+  // them, or those of the first 3 s.
+  function offerAll(pc, o) {
+    return pc.createOffer(o).then(function (x) { return pc.setLocalDescription(x); }).then(function () {
+      return new Promise(function (ok) {
+        setTimeout(ok, 3000);
+        (pc.onicegatheringstatechange = function () { pc.iceGatheringState === 'complete' && ok(); })();
+      });
+    });
+  }
+  // A network change mid-call (docs/calls.md): ICE disconnected or failed shows Reconnecting… and
+  // restarts ICE over HTTP; the call, its agent and its timer go on. The root's data-connection
+  // says which; the server ends a call whose browser is silent for media.timeout.
+  function iceState(c) {
+    var s = c.pc.iceConnectionState;
+    if (c !== cur || !active()) return;
+    if (s === 'connected' || s === 'completed') {
+      root.dataset.connection = 'connected';
+      if (c.lost) { c.lost = false; say(c.msg); }
+    } else if (/^(disconnected|failed)$/.test(s) && c.id) {
+      if (!c.lost) { c.lost = true; root.dataset.connection = 'reconnecting'; say(t('reconnecting')); }
+      restart(c);
+    }
+  }
+  function restart(c) {
+    var pc = c.pc;
+    if (c.restarting || c !== cur || !active()) return;
+    c.restarting = true;
+    offerAll(pc, { iceRestart: true }).then(function () {
+      return req('POST', '/v1/calls/' + encodeURIComponent(c.id) + '/ice-restart', { sdp: pc.localDescription.sdp });
+    }).then(function (r) {
+      if (!r.ok) throw r;
+      return r.json().then(function (j) { return pc.setRemoteDescription({ type: 'answer', sdp: j.sdp }); });
+    }).then(function () { c.restarting = false; }, function (r) {
+      c.restarting = false;
+      if (pc.signalingState === 'have-local-offer') pc.setLocalDescription({ type: 'rollback' }).catch(function () {});
+      // no answer (the network is still down) or busy: again in 2 s while lost; refused: the
+      // call goes on as it can, and the server ends it at media.timeout.
+      if (!r || !r.status || r.status >= 500 || (r.headers && r.headers.get('Retry-After'))) {
+        setTimeout(function () { c.lost && /^(disconnected|failed)$/.test(pc.iceConnectionState) && restart(c); }, 2000);
+      }
+    });
   }
   function follow(c) {
     var es = c.es = new EventSource(callServer + '/v1/calls/' + encodeURIComponent(c.id) + '/events',
@@ -312,7 +351,7 @@
       }, 1000);
       ui.timer.textContent = '00:00';
     }
-    if (m !== c.msg) say(c.msg = m);
+    if (m !== c.msg && (c.msg = m) && !c.lost) say(m); // while reconnecting, said once back
     setState(c, s);
   }
   // Muting disables the microphone's track: the agent hears silence, the
@@ -388,6 +427,7 @@
     [c.es, c.pc].forEach(function (x) { x && x.close(); });
     c.mic && c.mic.getTracks().forEach(function (k) { k.stop(); });
     ui.audio.srcObject = null;
+    delete root.dataset.connection;
   }
   function end(c, reason, msg) {
     if (c.state === 'ended') return;

@@ -56,6 +56,10 @@ type BrowserOptions struct {
 	// docs/calls.md, as the widget does: each message sent gets a receipt
 	// (Receipts). Without it the channel carries plain text.
 	ChatReceipts bool
+	// DisconnectedTimeout, when set, is how long the browser's ICE hears
+	// nothing before it is disconnected (pion's default: 5 s), to see a
+	// dead path sooner; its keepalives go three times as often.
+	DisconnectedTimeout time.Duration
 }
 
 // chatProtocol is the chat channel's JSON sub-protocol (docs/calls.md).
@@ -169,8 +173,11 @@ func NewBrowser(opts BrowserOptions) (*Browser, error) {
 			return nil, err
 		}
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
-		webrtc.WithSettingEngine(LoopbackSettingEngine()))
+	se := LoopbackSettingEngine()
+	if d := opts.DisconnectedTimeout; d > 0 {
+		se.SetICETimeouts(d, 25*time.Second, d/3)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
@@ -268,8 +275,25 @@ func (b *Browser) onState(s webrtc.PeerConnectionState) {
 
 // Offer creates the offer, waits for ICE gathering to complete and returns
 // the local SDP (no trickle).
-func (b *Browser) Offer(ctx context.Context) (string, error) {
-	offer, err := b.pc.CreateOffer(nil)
+func (b *Browser) Offer(ctx context.Context) (string, error) { return b.offer(ctx, nil) }
+
+// RestartICE restarts ICE as a browser whose network changed does: an
+// offer with new ICE credentials (gathering complete), post (which sends
+// it to the server and returns its answer), and the answer applied.
+func (b *Browser) RestartICE(ctx context.Context, post func(ctx context.Context, offer string) (answer string, err error)) error {
+	offer, err := b.offer(ctx, &webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return err
+	}
+	answer, err := post(ctx, offer)
+	if err != nil {
+		return err
+	}
+	return b.Accept(answer)
+}
+
+func (b *Browser) offer(ctx context.Context, opts *webrtc.OfferOptions) (string, error) {
+	offer, err := b.pc.CreateOffer(opts)
 	if err != nil {
 		return "", err
 	}
