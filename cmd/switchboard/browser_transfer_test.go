@@ -61,8 +61,12 @@ func TestBrowser_ConsoleHoldsAndTransfersASIPPhonesCall(t *testing.T) {
 		t.Errorf("the call's view after Hold: %+v", v)
 	}
 	hears(t, visitorCtx, "the visitor hears the hold chime, not the echo", holdLow, 1000)
+	visitorWait("the widget says the call is on hold", `document.getElementById('switchboard-widget').dataset.held === 'true' &&
+		sbw('sbw-panel').innerText.includes('On hold: Alice will be back in a moment.')`)
 	clickOn(t, agentCtx, "#sbc-hold")
 	agentWait("resumed", `document.getElementById('sbc-hold').getAttribute('aria-pressed') === 'false'`)
+	visitorWait("the widget talking again", `document.getElementById('switchboard-widget').dataset.held === 'false' &&
+		sbw('sbw-panel').innerText.includes('Talking with Alice.')`)
 	hears(t, visitorCtx, "the echo again once resumed", 1000, holdLow)
 
 	// Transfer, from the keyboard's point of view: choose, ask, confirm.

@@ -36,7 +36,8 @@
       typing: '% is typing…', 'chat-queued': 'An agent will answer: you are number % in the queue.',
       'c-visitor-left': 'Chat ended.', 'c-agent-ended': 'The agent ended the chat.',
       'c-idle': 'The chat ended after a while without messages.', 'c-shutdown': 'The service stopped.',
-      'chat ended': 'The chat has ended', 'chat busy': 'Too many messages at once' },
+      'chat ended': 'The chat has ended', 'chat busy': 'Too many messages at once',
+      held: 'On hold: % will be back in a moment.' },
     fr: { title: 'Contacter le support', loading: 'Chargement…', open: 'Disponible', busy: 'Tous occupés',
       full: 'File d’attente pleine', closed: 'Fermé', 'after-hours': 'Hors horaires', opens: 'Ouvre %',
       wait: 'Attente estimée : ', talk: 'Parler maintenant',
@@ -71,7 +72,8 @@
       'chat-queued': 'Un agent va vous répondre : vous êtes en position % dans la file.',
       'c-visitor-left': 'Discussion terminée.', 'c-agent-ended': 'L’agent a terminé la discussion.',
       'c-idle': 'La discussion s’est terminée faute de messages.', 'c-shutdown': 'Le service s’est arrêté.',
-      'chat ended': 'La discussion est terminée', 'chat busy': 'Trop de messages à la fois' }
+      'chat ended': 'La discussion est terminée', 'chat busy': 'Trop de messages à la fois',
+      held: 'En attente : % revient dans un instant.' }
   };
   // In the widget's shadow root: the site's CSS does not reach it, and it
   // does not reach the site. Colours are custom properties the site may set
@@ -341,6 +343,10 @@
       offer(c.group);
     }
     if (s === 'ringing') m = t('ringing').replace('%', who);
+    root.dataset.held = String(s === 'talking' && !!j.held);
+    if (s === 'talking' && j.held) m = t('held').replace('%', who); // the agent put the call on hold
+    else if (s === 'talking' && c.held) m = t('talking').replace('%', who);
+    c.held = s === 'talking' && !!j.held;
     if (s === 'talking' && c.state !== s) {
       m = t('talking').replace('%', who);
       at = Date.now();
