@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,6 +32,14 @@ type peerLogHandler struct {
 	lim  *logLimiter
 }
 
+// libraryNoise reports whether a message of sipgo's says nothing an
+// operator can act on: a peer's malformed datagram (screen answers what
+// it refuses), or its connections' reference counts going below zero as
+// listeners close at every stop.
+func libraryNoise(msg string) bool {
+	return msg == "failed to parse" || strings.Contains(msg, "ref went negative")
+}
+
 // PeerLogger returns a logger for what peers cause (sipgo's servers,
 // clients and package-level default logger; the handling of a request)
 // writing through base's handler, bounded as peerLogHandler says.
@@ -47,7 +56,7 @@ func (h peerLogHandler) Enabled(ctx context.Context, l slog.Level) bool {
 // Handle implements slog.Handler.
 func (h peerLogHandler) Handle(ctx context.Context, r slog.Record) error {
 	level := r.Level
-	if r.Message == "failed to parse" { // sipgo's, for a peer's malformed datagram
+	if libraryNoise(r.Message) {
 		level = slog.LevelDebug
 	}
 	if !h.next.Enabled(ctx, level) {

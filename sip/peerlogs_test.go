@@ -28,14 +28,18 @@ func TestPeerLogger_BoundsWhatPeersMakeUsLog(t *testing.T) {
 	}
 
 	buf.Reset()
+	log.Warn("UDP ref went negative on try close", "src", "127.0.0.1:5060", "ref", -1) // at every stop
+	if buf.Len() != 0 {
+		t.Fatalf("at info, sipgo's reference count note was logged:\n%s", buf.String())
+	}
 	for range 1000 {
-		log.Warn("UDP ref went negative on try close", "conn", "x")
+		log.Warn("write failed", "conn", "x")
 	}
 	if n := strings.Count(buf.String(), "\n"); n != warnBurst {
 		t.Fatalf("%d lines for a burst of 1000 warnings, want %d", n, warnBurst)
 	}
 	buf.Reset()
-	r := slog.NewRecord(time.Now().Add(warnPeriod), slog.LevelWarn, "UDP ref went negative on try close", 0)
+	r := slog.NewRecord(time.Now().Add(warnPeriod), slog.LevelWarn, "write failed", 0)
 	if err := log.Handler().Handle(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
