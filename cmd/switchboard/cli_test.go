@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/acd"
 )
 
 // runCLI runs switchboard's command line in this process.
@@ -93,5 +98,24 @@ func TestCLI_VersionFromTheLinkerFlags(t *testing.T) {
 	}
 	if want := "switchboard 1.4.2 (commit 0123456789ab, built 2026-12-06T14:00:00Z, " + runtime.Version() + ")\n"; string(out) != want {
 		t.Errorf("version: %q, want %q", out, want)
+	}
+}
+
+// The JSON log uses the text log's words: an agent's state by name, a
+// duration as the text log writes it.
+func TestLog_JSONWritesWhatTheTextLogWrites(t *testing.T) {
+	var text, js bytes.Buffer
+	for _, l := range []struct {
+		w      *bytes.Buffer
+		format string
+	}{{&text, "text"}, {&js, "json"}} {
+		newLogger(l.w, l.format, slog.LevelInfo).Info("agent state", "from", acd.StateOffline, "to", acd.StateAvailable,
+			"retry_after", 1500*time.Millisecond, "error", errors.New("boom"))
+	}
+	if !strings.Contains(text.String(), "from=offline to=available retry_after=1.5s") {
+		t.Errorf("text log: %s", text.String())
+	}
+	if !strings.Contains(js.String(), `"from":"offline","to":"available","retry_after":"1.5s","error":"boom"`) {
+		t.Errorf("JSON log: %s", js.String())
 	}
 }

@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -80,9 +82,27 @@ func serveCommand(args []string, stderr io.Writer) int {
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
+		opts.ReplaceAttr = sameWordsAsText
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// sameWordsAsText has the JSON log write values as the text log does:
+// durations as "1.5s", not nanoseconds, and named values (an agent's
+// state, a call's) by their names, not their numbers.
+func sameWordsAsText(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindDuration:
+		a.Value = slog.StringValue(v.Duration().String())
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case error, json.Marshaler, encoding.TextMarshaler:
+		case fmt.Stringer:
+			a.Value = slog.StringValue(x.String())
+		}
+	}
+	return a
 }
 
 func parseLevel(s string) (slog.Level, error) {
