@@ -1,16 +1,23 @@
-// Package httpapi is Switchboard's HTTP facade, on Hertz: the availability
-// API and its event stream, the widget, its demo support page and
-// embedding docs, the visitor context cookie, the calls, chats (chats.go) and callbacks APIs with their
-// limits (the client
-// address from the socket unless a trusted proxy says otherwise; JSON
-// bodies only, refused past http.max_body_bytes before they are read,
-// jsonbody.go), the agent
-// API and console with the agent's browser softphone (softphone.go: its
-// offer and answer; rings go over its own data channel, media/) and
-// the console's hold and blind transfer of the agent's call (agentcall.go),
-// liveness (/healthz), readiness (/readyz) and the OpenAPI
-// document. Prometheus /metrics is served by MetricsServer on a listener of
-// its own (metrics.go), off the visitors' port.
+// Package httpapi is Switchboard's HTTP facade, on Hertz:
+//
+//   - for websites: the availability API and its event stream, the
+//     widget, its demo support page and embedding docs, the visitor
+//     context cookie;
+//   - for visitors (the ACD role): the calls (calls.go, with the ICE
+//     restart), chats (chats.go) and callbacks (callbacks.go) APIs with
+//     their limits (the client address from the socket unless a trusted
+//     proxy says otherwise; JSON bodies only, refused past
+//     http.max_body_bytes before they are read, jsonbody.go);
+//   - for agents: the agent API (agents.go: state and away reasons), the
+//     console with its browser softphone (softphone.go: its offer and
+//     answer; rings go over its own data channel, media/), the hold and
+//     blind transfer of the agent's call (agentcall.go), and the
+//     agent's day;
+//   - for supervisors: the supervisor view and its board's event stream
+//     (supervisor.go);
+//   - for operators: liveness (/healthz), readiness (/readyz) and the
+//     OpenAPI document. Prometheus /metrics is served by MetricsServer on
+//     a listener of its own (metrics.go), off the visitors' port.
 //
 // An availability event stream outlives its request: its handler sends the
 // headers and the first event (stream.go), then hands the connection over

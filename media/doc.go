@@ -40,6 +40,9 @@
 //   - softphone_control.go: the "softphone" data channel's JSON messages
 //     (ring, cancel, talking, ended, message, replaced; answer, decline,
 //     hangup, message);
+//   - softphone_chat.go: a visitor's chat before a call on that channel
+//     (chat, chat-typing both ways), the chats' Messenger for an agent
+//     working in the browser;
 //   - sdp.go: reading the browser's offer (law, telephone-event payload
 //     type) and the phones' SDP, writing ours;
 //   - plain.go, ports.go: a plain RTP/RTCP socket pair with symmetric

@@ -5,13 +5,13 @@
 // the presence and dialog event packages. It is also the B2BUA of visitors'
 // calls and callbacks (b2bua.go, trunk.go: agents' and the trunk's legs,
 // in-dialog requests, chat MESSAGEs to a visitor's own URI; chat.go: the
-// visitors' chats as MESSAGEs outside any dialog, with RFC 3994
-// isComposing both ways), and the client
-// of other roles: Publisher sends the ACD's PUBLISHes, Watcher the web
-// role's SUBSCRIBEs, both signed by digestClient, which reuses a nonce.
-// NOTIFYs are written as bytes (appendNotify); those that go back over UDP
-// to the SUBSCRIBE's source run in udpclient.go's own non-INVITE client
-// transactions, matched by branch in screen, the others in sipgo's.
+// visitors' chats as MESSAGEs outside any dialog, with RFC 3994 isComposing
+// both ways), and the client of other roles: Publisher sends the ACD's
+// PUBLISHes, Watcher the web role's SUBSCRIBEs, both signed by digestClient,
+// which reuses a nonce. NOTIFYs are written as bytes (appendNotify); those
+// that go back over UDP to the SUBSCRIBE's source run in udpclient.go's own
+// non-INVITE client transactions, matched by branch in screen, the others in
+// sipgo's.
 //
 // Edges admit before any work: wire.go reads every message before sipgo
 // parses it (RFC 3261 §7, the torture tests of RFC 4475) and screen.go
