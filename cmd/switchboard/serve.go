@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,6 +163,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("switchboard started", "version", v, "commit", c, "roles", cfg.Roles,
 		"sip_udp", sipSrv.Addr("udp"), "sip_tcp", sipSrv.Addr("tcp"), "sip_ws", sipSrv.Addr("ws"),
 		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path)
+	notifyReady(ctx, log, "serving "+strings.Join(cfg.Roles, ", "))
 
 	select {
 	case <-ctx.Done():
@@ -169,6 +171,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	draining.Store(true)
+	notifyStopping()
 	return drain(cfg.Shutdown, log, web, callMgr, sipSrv, func() { stopRun(); background.Wait() })
 }
 
