@@ -6,7 +6,7 @@ BIN      := bin/switchboard
 # Commands the tests need, and the Debian package that brings each.
 NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils svcrack:sipvicious
 
-.PHONY: run build test deps deps-debian vet bench fuzz screenshots clean
+.PHONY: run build dist test deps deps-debian vet bench fuzz screenshots clean
 
 # The version, commit and build date `switchboard version` prints.
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -19,6 +19,17 @@ build:
 
 run: build
 	./$(BIN) serve
+
+# dist builds static release binaries (no cgo) for Linux on amd64 and
+# arm64 into dist/ (git-ignored), with their SHA-256 sums.
+PLATFORMS := linux/amd64 linux/arm64
+dist:
+	rm -rf dist && mkdir -p dist
+	@for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+	  echo "building switchboard $(VERSION) for $$os/$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' \
+	    -o dist/switchboard-$(VERSION)-$$os-$$arch ./cmd/switchboard || exit 1; done
+	cd dist && sha256sum switchboard-* > SHA256SUMS && cat SHA256SUMS
 
 # axe-core, the accessibility rules the browser tests check the widget and
 # the console with, comes from the npm registry into .cache (git-ignored).
@@ -89,4 +100,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=30s ./store
 
 clean:
-	rm -rf bin .cache screenshots
+	rm -rf bin dist .cache screenshots
