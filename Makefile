@@ -83,7 +83,7 @@ bench: deps
 # tests drive them, into screenshots/ (git-ignored).
 screenshots: deps
 	rm -rf screenshots && mkdir -p screenshots
-	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(GO) test -count=1 -run 'PassAxe|French|Mute|Launcher|Chat|WidgetFollows|Softphone' ./cmd/switchboard
+	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(GO) test -count=1 -run 'PassAxe|French|Mute|Launcher|Chat|WidgetFollows|Softphone|Supervisor|Holds' ./cmd/switchboard
 	@ls screenshots
 
 # fuzz gives each fuzz target a short run; corpora live in testdata/fuzz.
