@@ -261,7 +261,7 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	devices := context.WithoutCancel(ctx) // a softphone closed at shutdown is still recorded
 	phones := media.NewSoftphones(engine, func(agent string, live bool) { agents.SetSoftphone(devices, agent, live) })
 	devs := calls.Devices{Softphones: phones, Phones: sipSrv}
-	mgr := calls.NewManager(cfg.Calls, agents, engine, devs, log)
+	mgr := calls.NewManager(cfg.Calls, agents, engine, devs, nil, log)
 	mgr.EnableChats(devs)
 	sipSrv.ServeChats(mgr)
 	phones.ServeChats(mgr)
