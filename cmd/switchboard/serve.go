@@ -49,6 +49,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	reg.MustRegister(db.Collectors()...)
 
 	sipSrv, err := sip.NewServer(cfg.SIP, reg, log)
 	if err != nil {
