@@ -21,6 +21,10 @@ const (
 
 var stateNames = [...]string{"unknown", "offline", "available", "reserved", "busy", "wrap-up", "away"}
 
+// AgentStates names every state an agent can be in (all but unknown), in
+// the order of the constants.
+func AgentStates() []string { return append([]string(nil), stateNames[StateOffline:]...) }
+
 // String returns the state's name as used in documents and the API.
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {

@@ -36,27 +36,34 @@ type GroupBoard struct {
 	// Served and Abandoned count today's visitors (since midnight,
 	// server time) who left the queue answered, or gave up.
 	Served, Abandoned int
+	// ServedTotal and AbandonedTotal count them since the process
+	// started: they only grow, as counters for metrics do.
+	ServedTotal, AbandonedTotal int
 }
 
-// tally counts a group's visitors who left its queue on one day.
+// tally counts a group's visitors who left its queue on one day, and
+// since start.
 type tally struct {
-	day               string // YYYY-MM-DD, local time
-	served, abandoned int
+	day                         string // YYYY-MM-DD, local time
+	served, abandoned           int
+	servedTotal, abandonedTotal int
 }
 
 func (t *tally) add(now time.Time, abandoned bool) {
 	t.roll(now)
 	if abandoned {
 		t.abandoned++
+		t.abandonedTotal++
 	} else {
 		t.served++
+		t.servedTotal++
 	}
 }
 
 // roll starts a new day's count once the day changed.
 func (t *tally) roll(now time.Time) {
 	if day := now.Local().Format(time.DateOnly); day != t.day {
-		*t = tally{day: day}
+		t.day, t.served, t.abandoned = day, 0, 0
 	}
 }
 
@@ -110,6 +117,7 @@ func (s *Service) Board(now time.Time) Board {
 		}
 		g.today.roll(now)
 		gb.Served, gb.Abandoned = g.today.served, g.today.abandoned
+		gb.ServedTotal, gb.AbandonedTotal = g.today.servedTotal, g.today.abandonedTotal
 		b.Groups = append(b.Groups, gb)
 	}
 	return b

@@ -61,6 +61,9 @@ func TestBoard_AgentsQueuesAndTodaysAbandonment(t *testing.T) {
 		if g := s.Board(time.Now()).Groups[0]; g.Served != 0 || g.Abandoned != 0 {
 			t.Errorf("the next day: %d served, %d abandoned, want a fresh count", g.Served, g.Abandoned)
 		}
+		if g := s.Board(time.Now()).Groups[0]; g.ServedTotal != 1 || g.AbandonedTotal != 1 {
+			t.Errorf("the next day: %d served, %d abandoned since start, want 1 and 1", g.ServedTotal, g.AbandonedTotal)
+		}
 
 		if name, ok := s.SupervisorByToken("sam-supervisor-token"); !ok || name != "Sam" {
 			t.Errorf("SupervisorByToken: %q %v", name, ok)

@@ -38,9 +38,9 @@
 // roles can be split across hosts.
 //
 // Board (board.go) is the supervisors' view: every agent's state, since
-// when and why away, every queue's oldest wait and today's served and
-// abandoned visitors. Handover gives the agent of a visitor's chat that
-// visitor's call, ahead of the queue.
+// when and why away, every queue's oldest wait and its served and
+// abandoned visitors, today and since start. Handover gives the agent of
+// a visitor's chat that visitor's call, ahead of the queue.
 //
 // Package acd/sim checks the estimate against simulated call centres, the
 // estimator alone and the whole Service on a virtual clock (WithClock).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -106,7 +107,7 @@ func TestCallbacks_AttemptsAndOutcomes(t *testing.T) {
 				p := &phones{scripts: map[string][]string{alice: tc.agent}, legs: map[string]calls.LegHandler{}}
 				tr := &trunk{script: tc.visitor}
 				m := calls.NewManager(calls.Config{RingTimeout: 20 * time.Second, KeepEnded: time.Hour},
-					a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+					a, engine{}, p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 				m.EnableCallbacks(calls.CallbackConfig{Enabled: true, Phone: calls.PhonePolicy{DefaultRegion: "FR"},
 					Attempts: 2, RetrySpacing: 2 * time.Minute, RingTimeout: 30 * time.Second,
 					PerVisitor: 10, PerIP: 10, PerNumber: 10, RateWindow: time.Hour}, db, bridger{}, tr, func(string) {})
@@ -139,6 +140,22 @@ func TestCallbacks_AttemptsAndOutcomes(t *testing.T) {
 							t.Errorf("attempt %d: %q, want %q…", i+1, got.Attempts[i].Outcome, want)
 						}
 					}
+				}
+				// Stats counts the attempts by result, the outcome's
+				// prefix, and a callback that ended by its state.
+				st, results := m.Stats(), map[string]int{}
+				for _, o := range tc.outcomes {
+					results[strings.TrimSuffix(strings.Fields(o)[0], ":")]++
+				}
+				if !maps.Equal(st.Attempts, results) {
+					t.Errorf("Stats.Attempts %v, want %v", st.Attempts, results)
+				}
+				ended := map[calls.CallbackState]int{}
+				if tc.state == calls.CallbackDone || tc.state == calls.CallbackFailed {
+					ended[tc.state] = 1
+				}
+				if !maps.Equal(st.CallbacksEnded, ended) {
+					t.Errorf("Stats.CallbacksEnded %v, want %v", st.CallbacksEnded, ended)
 				}
 				stop()
 				<-ran

@@ -93,6 +93,7 @@ func (m *Manager) LoadCallbacks(ctx context.Context) error {
 	for _, rec := range pending {
 		if rec.State != CallbackQueued {
 			rec.Attempts = append(rec.Attempts, Attempt{At: time.Now(), Agent: rec.Agent, Outcome: "interrupted by a restart"})
+			m.counts.add(func(c *counts) { c.attempts[AttemptOther]++ })
 			rec.State, rec.Agent = CallbackQueued, ""
 		}
 		cb := &callback{rec: rec, item: m.itemOf(rec)}
@@ -274,11 +275,20 @@ func (m *Manager) view(cb *callback, now time.Time) CallbackView {
 // end is forgotten after KeepEnded (it stays in the store).
 func (m *Manager) update(ctx context.Context, cb *callback, change func(*Callback)) {
 	cb.mu.Lock()
-	wasOver := cb.rec.over()
+	wasOver, tried := cb.rec.over(), len(cb.rec.Attempts)
 	change(&cb.rec)
 	cb.rec.Updated = time.Now()
 	over := cb.rec.over() && !wasOver
+	state, attempts := cb.rec.State, slices.Clone(cb.rec.Attempts[min(tried, len(cb.rec.Attempts)):])
 	cb.mu.Unlock()
+	m.counts.add(func(c *counts) {
+		for _, a := range attempts {
+			c.attempts[attemptResult(a.Outcome)]++
+		}
+		if over {
+			c.callbacksEnded[state]++
+		}
+	})
 	m.save(ctx, cb)
 	if over {
 		time.AfterFunc(m.cfg.KeepEnded, func() {

@@ -401,6 +401,7 @@ func (m *Manager) serveChat(ch *chat) {
 		m.acd.Release(context.Background(), a, ch.item)
 	default:
 	}
+	m.counts.add(func(c *counts) { c.chatsEnded[reason]++ })
 	log.Info("chat ended", "reason", reason)
 	time.AfterFunc(m.cfg.KeepEnded, func() {
 		m.mu.Lock()

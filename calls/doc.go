@@ -31,4 +31,9 @@
 // two kinds of device: the browser softphone in the agent console while
 // one is connected (Softphones, media/), else the SIP phone. Each agent's
 // contacts of the day are kept in memory for its console (history.go).
+//
+// For the process's metrics, Stats counts calls, chats and callbacks
+// since start, and an Observer (observer.go) hears each answered ring's
+// and each bridged leg's duration; the package itself knows no metrics
+// library.
 package calls

@@ -19,7 +19,7 @@ func TestHistory_TodaysContactsForgottenTheNextDay(t *testing.T) {
 		ctx := context.Background()
 		a.SetRegistered(ctx, alice, true)
 		p := &phones{scripts: map[string][]string{alice: {answers}}, legs: map[string]calls.LegHandler{}}
-		m := calls.NewManager(calls.DefaultConfig(), a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		m := calls.NewManager(calls.DefaultConfig(), a, engine{}, p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		runCtx, stop := context.WithCancel(ctx)
 		ran := make(chan struct{})
 		go func() { m.Run(runCtx); close(ran) }()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -119,14 +120,39 @@ type Manager struct {
 	history   map[string]*history // by agent
 	stopping  bool
 	ended     map[string]int // calls ended so far, by reason
+
+	obs    Observer
+	counts counts // chats and callbacks, under a lock of their own
 }
 
-// Stats counts calls.
+// Stats counts calls, chats and callbacks since start.
 type Stats struct {
 	// Active calls have not ended (queued, ringing or talking).
 	Active int
 	// Ended counts the calls ended since start, by reason.
 	Ended map[string]int
+	// ChatsEnded counts the chats ended, by reason (ChatReasons).
+	ChatsEnded map[string]int
+	// CallbacksEnded counts the callbacks that reached an end
+	// (CallbackEnds), and Attempts their attempts by result
+	// (AttemptResults).
+	CallbacksEnded map[CallbackState]int
+	Attempts       map[string]int
+}
+
+// counts are Stats' counts of chats and callbacks.
+type counts struct {
+	mu             sync.Mutex
+	chatsEnded     map[string]int
+	callbacksEnded map[CallbackState]int
+	attempts       map[string]int
+}
+
+// add applies f to the counts.
+func (c *counts) add(f func(c *counts)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(c)
 }
 
 // Stats returns the current counts.
@@ -142,16 +168,25 @@ func (m *Manager) Stats() Stats {
 	for r, n := range m.ended {
 		st.Ended[r] = n
 	}
+	m.counts.add(func(c *counts) {
+		st.ChatsEnded, st.CallbacksEnded, st.Attempts = maps.Clone(c.chatsEnded), maps.Clone(c.callbacksEnded),
+			maps.Clone(c.attempts)
+	})
 	return st
 }
 
 // NewManager returns a manager routing with a, answering with m and
-// calling agents with d.
-func NewManager(cfg Config, a ACD, m MediaEngine, d Dialer, log *slog.Logger) *Manager {
-	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, log: log,
+// calling agents with d, telling obs (nil: nobody) how long calls take.
+func NewManager(cfg Config, a ACD, m MediaEngine, d Dialer, obs Observer, log *slog.Logger) *Manager {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	return &Manager{cfg: cfg, acd: a, media: m, dialer: d, obs: obs, log: log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), calls: make(map[string]*Call),
 		callbacks: make(map[string]*callback), chats: make(map[string]*chat),
-		history: make(map[string]*history), ended: make(map[string]int)}
+		history: make(map[string]*history), ended: make(map[string]int),
+		counts: counts{chatsEnded: make(map[string]int), callbacksEnded: make(map[CallbackState]int),
+			attempts: make(map[string]int)}}
 }
 
 // Place answers the visitor's offer and queues the call in its group. It

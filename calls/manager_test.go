@@ -33,6 +33,7 @@ const (
 	rejects  = "reject"   // 486
 	ringsOut = "ring"     // rings until the INVITE is cancelled
 	unusable = "unusable" // answers with SDP the media cannot use
+	late     = "late"     // answers after ringing 3 s
 )
 
 // phones is the Dialer: each agent's phone plays its script.
@@ -69,6 +70,9 @@ func (p *phones) Dial(ctx context.Context, agent string, _ calls.Offer, h calls.
 		h.Ringing(nil)
 		<-ctx.Done()
 		return nil, ctx.Err()
+	case late:
+		h.Ringing(nil)
+		time.Sleep(3 * time.Second)
 	}
 	p.mu.Lock()
 	p.legs[agent] = h
@@ -137,7 +141,7 @@ func TestManager_RestartICEWhileTheCallLives(t *testing.T) {
 		a.SetRegistered(ctx, alice, true)
 		p := &phones{scripts: map[string][]string{alice: {answers}}, legs: map[string]calls.LegHandler{}}
 		m := calls.NewManager(calls.Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute},
-			a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			a, engine{}, p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		runCtx, stop := context.WithCancel(ctx)
 		ran := make(chan struct{})
 		go func() { m.Run(runCtx); close(ran) }()
@@ -201,7 +205,7 @@ func TestManager_QueueRingAndRetry(t *testing.T) {
 				}
 				p := &phones{scripts: tc.scripts, legs: map[string]calls.LegHandler{}}
 				m := calls.NewManager(calls.Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute},
-					a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+					a, engine{}, p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 				runCtx, stop := context.WithCancel(ctx)
 				ran := make(chan struct{})
 				go func() { m.Run(runCtx); close(ran) }()

@@ -67,7 +67,9 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 		cancel() // CANCEL the INVITE
 	}()
 	h := &legHandler{c: c, name: m.acd.AgentName(agent), uri: agent, hungUp: make(chan struct{})}
+	offered := time.Now()
 	leg, err := m.dialer.Dial(ctx, agent, c.agentOffer(), h)
+	rang := time.Since(offered)
 	close(dialing)
 	var why string
 	select {
@@ -95,6 +97,7 @@ func (m *Manager) ring(c *Call, agent string) (reason string, done bool) {
 		m.requeueCall(c)
 		return "", false
 	}
+	m.obs.Rang(rang)
 	c.media.Hold(false) // after a transfer, the new agent is heard
 	m.acd.Leave(c.group(), c.id, time.Now(), false)
 	c.queued = false
@@ -184,13 +187,15 @@ func (m *Manager) talk(c *Call, agent string, leg Leg, h *legHandler, log *slog.
 	if reason != ReasonAgentHangup {
 		m.hangupLeg(leg, Cause{}, log)
 	}
-	m.acd.Ended(context.Background(), agent, c.group(), time.Since(start))
+	talked := time.Since(start)
+	m.obs.Talked(talked)
+	m.acd.Ended(context.Background(), agent, c.group(), talked)
 	outcome := reason
 	if to != nil {
 		outcome = "transferred"
 	}
 	m.record(agent, Handled{Kind: "call", ID: c.id, Group: c.group(), Visitor: c.agentOffer().Display, Start: start,
-		Duration: time.Since(start), Outcome: outcome})
+		Duration: talked, Outcome: outcome})
 	return reason, to
 }
 

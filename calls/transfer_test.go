@@ -25,7 +25,7 @@ func transferSetup(t *testing.T, scripts map[string][]string) (*calls.Manager, *
 	}
 	p := &phones{scripts: scripts, legs: map[string]calls.LegHandler{}}
 	m := calls.NewManager(calls.Config{RingTimeout: 20 * time.Second, KeepEnded: time.Minute},
-		a, engine{}, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		a, engine{}, p, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	runCtx, stop := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() { m.Run(runCtx); close(ran) }()

@@ -17,7 +17,9 @@
 //     (supervisor.go);
 //   - for operators: liveness (/healthz), readiness (/readyz) and the
 //     OpenAPI document. Prometheus /metrics is served by MetricsServer on
-//     a listener of its own (metrics.go), off the visitors' port.
+//     a listener of its own (metrics.go), off the visitors' port; a
+//     middleware counts and times every request by its route pattern
+//     (instrument.go).
 //
 // An availability event stream outlives its request: its handler sends the
 // headers and the first event (stream.go), then hands the connection over

@@ -146,8 +146,9 @@ type Ready func() error
 
 // Deps are what the routes serve; nil ones leave their routes out.
 type Deps struct {
-	// Registerer takes the HTTP facade's own metrics (refused requests);
-	// they are served by MetricsServer, not here.
+	// Registerer takes the HTTP facade's own metrics (requests by route
+	// and their latency, refused requests); they are served by
+	// MetricsServer, not here.
 	Registerer prometheus.Registerer
 	Ready      Ready
 	// Agents serves the agent API (ACD role).
@@ -230,7 +231,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	h.SetClientIPFunc(app.ClientIPWithOption(app.ClientIPOptions{
 		RemoteIPHeaders: []string{"X-Forwarded-For", "X-Real-IP"}, TrustedCIDRs: trusted}))
 	refusals := refused.Counter(deps.Registerer)
-	h.Use(limitBody(cfg.maxBody(), refusals))
+	h.Use(newRequestMetrics(deps.Registerer).handler(), limitBody(cfg.maxBody(), refusals))
 	h.GET("/healthz", func(_ context.Context, c *app.RequestContext) {
 		c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

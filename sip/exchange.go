@@ -138,6 +138,7 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 	}
 	if code >= 200 {
 		x.s.metrics.answered(x.req.Method, code)
+		x.s.metrics.took(x.req.Method, time.Since(x.start))
 		x.settle()
 	}
 }

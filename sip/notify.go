@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
@@ -34,7 +35,11 @@ func (s *Server) Notify(ctx context.Context, n presence.Notification) error {
 	if n.State == presence.StateTerminated {
 		s.dialogs.drop(n.Subscription.ID)
 	}
+	sent := time.Now()
 	code, reason, err := s.sendNotify(ctx, pd.subDialog, n)
+	if err == nil {
+		s.metrics.notifyLatency.Observe(time.Since(sent).Seconds())
+	}
 	switch {
 	case err != nil && ctx.Err() == nil &&
 		(errors.Is(err, sipmsg.ErrTransactionTimeout) || errors.Is(err, sipmsg.ErrTransactionTransport)):

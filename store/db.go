@@ -40,7 +40,8 @@ const initialMmapBytes = 1 << 30
 
 // DB is the open database.
 type DB struct {
-	bolt *bolt.DB
+	bolt    *bolt.DB
+	metrics *metrics
 }
 
 var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks}
@@ -79,7 +80,7 @@ func Open(cfg Config) (*DB, error) {
 		b.Close()
 		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
 	}
-	return &DB{bolt: b}, nil
+	return &DB{bolt: b, metrics: newMetrics()}, nil
 }
 
 // Close closes the file.
@@ -91,7 +92,13 @@ func (db *DB) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Batch(fn)
+	start := time.Now()
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		db.metrics.joined(tx)
+		return fn(tx)
+	})
+	db.metrics.write.Observe(time.Since(start).Seconds())
+	return err
 }
 
 // put encodes v as JSON under key in bucket.

@@ -50,6 +50,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	reg.MustRegister(db.Collectors()...)
 
 	sipSrv, err := sip.NewServer(cfg.SIP, reg, log)
 	if err != nil {
@@ -238,6 +239,9 @@ func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Se
 		return nil, nil, err
 	}
 	registerPresenceMetrics(reg, svc)
+	if agents != nil {
+		reg.MustRegister(acdCollector{agents})
+	}
 	sipSrv.ServePresence(svc)
 	if err := loc.Load(ctx); err != nil {
 		svc.Close()
@@ -264,7 +268,7 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	devices := context.WithoutCancel(ctx) // a softphone closed at shutdown is still recorded
 	phones := media.NewSoftphones(engine, func(agent string, live bool) { agents.SetSoftphone(devices, agent, live) })
 	devs := calls.Devices{Softphones: phones, Phones: sipSrv}
-	mgr := calls.NewManager(cfg.Calls, agents, engine, devs, log)
+	mgr := calls.NewManager(cfg.Calls, agents, engine, devs, newCallObserver(reg), log)
 	mgr.EnableChats(devs)
 	sipSrv.ServeChats(mgr)
 	phones.ServeChats(mgr)
@@ -321,47 +325,4 @@ func groupSource(cfg acd.Config, documents func(uri string) ([]byte, bool)) http
 		}
 		return out
 	}
-}
-
-// registerPresenceMetrics exposes the presence service's counts as gauges.
-func registerPresenceMetrics(reg prometheus.Registerer, svc *presence.Service) {
-	gauge := func(name, help string, f func(presence.Stats) int) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
-			func() float64 { return float64(f(svc.Stats())) })
-	}
-	reg.MustRegister(
-		gauge("switchboard_presence_publications", "Live publications.", func(s presence.Stats) int { return s.Publications }),
-		gauge("switchboard_presence_subscriptions", "Live subscriptions.", func(s presence.Stats) int { return s.Subscriptions }),
-		gauge("switchboard_presence_presentities", "Presentities known.", func(s presence.Stats) int { return s.Presentities }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_presence_notifies_in_flight",
-			Help: "NOTIFYs waiting for their answer, at most presence.notify_window."},
-			func() float64 { n, _ := svc.Notifies(); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_presence_notifies_waiting",
-			Help: "NOTIFYs waiting for a place in presence.notify_window."},
-			func() float64 { _, n := svc.Notifies(); return float64(n) }),
-	)
-}
-
-func registerCallMetrics(reg prometheus.Registerer, mgr *calls.Manager, engine *media.Engine) {
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_calls_active",
-		Help: "Visitors' calls queued, ringing or talking."}, func() float64 { return float64(mgr.Stats().Active) }))
-	for _, reason := range calls.Reasons {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_calls_ended_total",
-			Help: "Visitors' calls ended, by reason.", ConstLabels: prometheus.Labels{"reason": reason}},
-			func() float64 { return float64(mgr.Stats().Ended[reason]) }))
-	}
-	for dir, f := range map[string]func(media.Stats) uint64{
-		"to_phone":       func(s media.Stats) uint64 { return s.ToPhone },
-		"to_browser":     func(s media.Stats) uint64 { return s.ToBrowser },
-		"phone_to_phone": func(s media.Stats) uint64 { return s.PhoneToPhone },
-	} {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_rtp_packets_relayed_total",
-			Help: "RTP packets relayed between browsers and phones, by direction.", ConstLabels: prometheus.Labels{"direction": dir}},
-			func() float64 { return float64(f(engine.Stats())) }))
-	}
-	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_ice_restarts_total",
-		Help: "Visitors' ICE restarts answered (a network change mid-call); refused ones past media.ice.max_restarts count in switchboard_refused_total."},
-		func() float64 { return float64(engine.Stats().ICERestarts) }))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_media_calls",
-		Help: "Calls the media relay carries now, at most media.max_calls."}, func() float64 { return float64(engine.Stats().Calls) }))
 }
