@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,18 +42,51 @@ const initialMmapBytes = 1 << 30
 // DB is the open database.
 type DB struct {
 	bolt *bolt.DB
+	path string
 }
 
+// buckets are created in every store; bucketMeta holds the schema
+// version (schema.go).
 var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks}
 
-// Open opens (creating when needed) the database file. A second process
-// opening the same file waits up to timeout for its lock, then fails.
+// lockTimeout is how long Open waits for another process to release the
+// store's lock: long enough for a process that is closing it, short
+// enough for a second instance to say at once why it cannot start.
+const lockTimeout = 250 * time.Millisecond
+
+// Open opens (creating when needed) the database file, brings an older
+// store up to SchemaVersion and stamps a new one. A store another process
+// holds is a *LockedError (ErrLocked), returned within lockTimeout; one of
+// a newer schema is ErrNewerSchema.
 func Open(cfg Config) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	b, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{
-		Timeout: 5 * time.Second,
+	b, err := openBolt(cfg.Path, false)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BatchDelay > 0 {
+		b.MaxBatchDelay = cfg.BatchDelay
+	}
+	if err := prepare(b); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+	}
+	db := &DB{bolt: b, path: cfg.Path}
+	if err := writeOwner(cfg.Path, Owner{PID: os.Getpid()}); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+	}
+	return db, nil
+}
+
+// openBolt opens the bbolt file at path with Switchboard's options,
+// read-only (a shared lock) when asked.
+func openBolt(path string, readOnly bool) (*bolt.DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:  lockTimeout,
+		ReadOnly: readOnly,
 		// The free-page list is rebuilt at open instead of written at
 		// every commit: with a large file, writing it dominates a commit.
 		NoFreelistSync: true,
@@ -61,29 +95,26 @@ func Open(cfg Config) (*DB, error) {
 		// transaction while it remaps.
 		InitialMmapSize: initialMmapBytes,
 	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, lockedError(path)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if cfg.BatchDelay > 0 {
-		b.MaxBatchDelay = cfg.BatchDelay
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
-	}
-	return &DB{bolt: b}, nil
+	return b, nil
 }
 
-// Close closes the file.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Path is the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close removes the owner file, then closes the store and releases its
+// lock.
+func (db *DB) Close() error {
+	if o, err := ReadOwner(db.path); err == nil && o.PID == os.Getpid() {
+		os.Remove(OwnerPath(db.path))
+	}
+	return db.bolt.Close()
+}
 
 // batch runs fn in a shared, durable commit. ctx only bounds the wait for
 // the commit to start: once started, a commit is not abandoned.
