@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Config locates the database file.
@@ -18,6 +19,10 @@ type Config struct {
 	Path string `yaml:"path"`
 	// BatchDelay is the longest a write waits for others to share its commit.
 	BatchDelay time.Duration `yaml:"batch_delay"`
+	// Retention is how long agent transitions and finished callbacks
+	// (done, failed, cancelled) are kept: a sweep at start and daily
+	// deletes older ones. 0 keeps everything.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // DefaultBatchDelay keeps added latency small while still grouping writes
@@ -31,6 +36,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.BatchDelay < 0 || c.BatchDelay > time.Second {
 		return fmt.Errorf("%s.batch_delay: %s must lie between 0 and 1s", prefix, c.BatchDelay)
+	}
+	if c.Retention != 0 && c.Retention < time.Hour {
+		return fmt.Errorf("%s.retention: %s must be 0 (keep everything) or at least 1h", prefix, c.Retention)
 	}
 	return nil
 }
@@ -95,7 +103,7 @@ func openBolt(path string, readOnly bool) (*bolt.DB, error) {
 		// transaction while it remaps.
 		InitialMmapSize: initialMmapBytes,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, lockedError(path)
 	}
 	if err != nil {
