@@ -56,6 +56,14 @@ func TestStore_SecondInstanceIsRefusedPromptly(t *testing.T) {
 		t.Fatalf("the second instance took %s to give up", took)
 	}
 	t.Logf("refused in %s: %s", took.Round(time.Millisecond), strings.TrimSpace(out))
+
+	// The first one swept its store at start (store.retention).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(first.logs(), `"msg":"retention sweep"`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retention sweep logged:\n%s", first.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // A backup taken from a running server under a PUBLISH load holds every
