@@ -129,8 +129,8 @@ func Restore(path, from string) (Info, error) {
 	case err == nil:
 		defer release()
 	default:
-		// A store bbolt cannot open (damaged, not a store) is replaced
-		// all the same: no server can run on it either.
+		// No store yet (a new host), or one bbolt cannot open (damaged,
+		// not a store): replaced all the same, no server can run on it.
 	}
 	src, err := os.Open(from)
 	if err != nil {
@@ -191,6 +191,9 @@ func Compact(path string) (before, after int64, err error) {
 // lock opens the bbolt file at path, holding its lock until release, and
 // writes the owner file meanwhile.
 func lock(path string) (*bolt.DB, func(), error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("store %w", err)
+	}
 	b, err := openBolt(path, false)
 	if err != nil {
 		return nil, nil, err
