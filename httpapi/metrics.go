@@ -40,14 +40,18 @@ type MetricsServer struct {
 	ln  net.Listener
 }
 
-// NewMetrics binds the metrics listener; Run serves it.
-func NewMetrics(cfg MetricsConfig, g prometheus.Gatherer) (*MetricsServer, error) {
+// NewMetrics binds the metrics listener; Run serves it, with admin's
+// endpoint when it has a token (admin.go).
+func NewMetrics(cfg MetricsConfig, g prometheus.Gatherer, admin Admin) (*MetricsServer, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen %s: %w", cfg.Addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	if admin.enabled() {
+		mux.HandleFunc("GET /admin/backup", admin.serveBackup)
+	}
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

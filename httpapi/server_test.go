@@ -81,7 +81,7 @@ func TestOps_MetricsOnTheirOwnListener(t *testing.T) {
 	for _, pprof := range []bool{false, true} {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
-		m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", Pprof: pprof}, reg)
+		m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", Pprof: pprof}, reg, Admin{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -16,19 +16,35 @@ var (
 
 var _ acd.Store = (*DB)(nil)
 
+// transitionRecord is an acd.Transition as stored, in both buckets: its
+// JSON with a record version (records of schema 0 had none; the 0 → 1
+// migration added it).
+type transitionRecord struct {
+	V int `json:"v"`
+	acd.Transition
+}
+
+// transitionKey orders an agent's transitions by time.
+func transitionKey(agent string, at time.Time) []byte {
+	return []byte(agent + "\x00" + at.UTC().Format(transitionTimeLayout))
+}
+
+// transitionTimeLayout is fixed-width, so that keys sort by time.
+const transitionTimeLayout = "2006-01-02T15:04:05.000000000Z"
+
 // SaveTransition implements acd.Store: the agent's last state replaced, the
 // transition appended under "<agent>\x00<RFC 3339 nano time>".
 func (db *DB) SaveTransition(ctx context.Context, t acd.Transition) error {
 	return db.batch(ctx, func(tx *bolt.Tx) error {
-		if err := put(tx, bucketAgentStates, []byte(t.Agent), t); err != nil {
+		rec := transitionRecord{V: 1, Transition: t}
+		if err := put(tx, bucketAgentStates, []byte(t.Agent), rec); err != nil {
 			return err
 		}
-		key := fmt.Sprintf("%s\x00%s", t.Agent, t.At.UTC().Format("2006-01-02T15:04:05.000000000Z"))
-		return put(tx, bucketTransitions, []byte(key), t)
+		return put(tx, bucketTransitions, transitionKey(t.Agent, t.At), rec)
 	})
 }
 
 // LoadAgentStates implements acd.Store.
 func (db *DB) LoadAgentStates(_ context.Context, fn func(acd.Transition) error) error {
-	return each(db, bucketAgentStates, fn)
+	return each(db, bucketAgentStates, func(r transitionRecord) error { return fn(r.Transition) })
 }

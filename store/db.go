@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Config locates the database file.
@@ -17,6 +19,10 @@ type Config struct {
 	Path string `yaml:"path"`
 	// BatchDelay is the longest a write waits for others to share its commit.
 	BatchDelay time.Duration `yaml:"batch_delay"`
+	// Retention is how long agent transitions and finished callbacks
+	// (done, failed, cancelled) are kept: a sweep at start and daily
+	// deletes older ones. 0 keeps everything.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // DefaultBatchDelay keeps added latency small while still grouping writes
@@ -31,6 +37,9 @@ func (c Config) Validate(prefix string) error {
 	if c.BatchDelay < 0 || c.BatchDelay > time.Second {
 		return fmt.Errorf("%s.batch_delay: %s must lie between 0 and 1s", prefix, c.BatchDelay)
 	}
+	if c.Retention != 0 && c.Retention < time.Hour {
+		return fmt.Errorf("%s.retention: %s must be 0 (keep everything) or at least 1h", prefix, c.Retention)
+	}
 	return nil
 }
 
@@ -41,19 +50,52 @@ const initialMmapBytes = 1 << 30
 // DB is the open database.
 type DB struct {
 	bolt    *bolt.DB
+	path    string
 	metrics *metrics
 }
 
+// buckets are created in every store; bucketMeta holds the schema
+// version (schema.go).
 var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks}
 
-// Open opens (creating when needed) the database file. A second process
-// opening the same file waits up to timeout for its lock, then fails.
+// lockTimeout is how long Open waits for another process to release the
+// store's lock: long enough for a process that is closing it, short
+// enough for a second instance to say at once why it cannot start.
+const lockTimeout = 250 * time.Millisecond
+
+// Open opens (creating when needed) the database file, brings an older
+// store up to SchemaVersion and stamps a new one. A store another process
+// holds is a *LockedError (ErrLocked), returned within lockTimeout; one of
+// a newer schema is ErrNewerSchema.
 func Open(cfg Config) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	b, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{
-		Timeout: 5 * time.Second,
+	b, err := openBolt(cfg.Path, false)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BatchDelay > 0 {
+		b.MaxBatchDelay = cfg.BatchDelay
+	}
+	if err := prepare(b); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+	}
+	db := &DB{bolt: b, path: cfg.Path, metrics: newMetrics()}
+	if err := writeOwner(cfg.Path, Owner{PID: os.Getpid()}); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+	}
+	return db, nil
+}
+
+// openBolt opens the bbolt file at path with Switchboard's options,
+// read-only (a shared lock) when asked.
+func openBolt(path string, readOnly bool) (*bolt.DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:  lockTimeout,
+		ReadOnly: readOnly,
 		// The free-page list is rebuilt at open instead of written at
 		// every commit: with a large file, writing it dominates a commit.
 		NoFreelistSync: true,
@@ -62,29 +104,26 @@ func Open(cfg Config) (*DB, error) {
 		// transaction while it remaps.
 		InitialMmapSize: initialMmapBytes,
 	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, lockedError(path)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if cfg.BatchDelay > 0 {
-		b.MaxBatchDelay = cfg.BatchDelay
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
-	}
-	return &DB{bolt: b, metrics: newMetrics()}, nil
+	return b, nil
 }
 
-// Close closes the file.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Path is the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close removes the owner file, then closes the store and releases its
+// lock.
+func (db *DB) Close() error {
+	if o, err := ReadOwner(db.path); err == nil && o.PID == os.Getpid() {
+		os.Remove(OwnerPath(db.path))
+	}
+	return db.bolt.Close()
+}
 
 // batch runs fn in a shared, durable commit. ctx only bounds the wait for
 // the commit to start: once started, a commit is not abandoned.

@@ -1,6 +1,13 @@
-// Package store keeps Switchboard's state in one bbolt file: presence
-// publications and subscriptions, registrar bindings, agents' states and
-// their transitions, ACD settings, and callbacks.
+// Package store keeps Switchboard's state in one bbolt file. Its buckets:
+//
+//	publications       presence publications, "<presentity>\x00<etag>" (presence.go, binary records)
+//	subscriptions      presence and dialog-event subscriptions by id (presence.go, binary records)
+//	bindings           the registrar's bindings of each address-of-record (bindings.go)
+//	agent_states       each agent's last state transition (acd.go)
+//	agent_transitions  every agent state transition, "<agent>\x00<time>" (acd.go; pruned by retention)
+//	settings           generated secrets, such as the visitor cookie key (settings.go)
+//	callbacks          visitors' callback requests by id (callbacks.go; finished ones pruned by retention)
+//	meta               the schema version, "schema_version" (schema.go)
 //
 // Writes go through bbolt's Batch, so concurrent writers share one commit
 // and one fsync; every write method returns only once its commit is
@@ -12,7 +19,21 @@
 // Presence publications and subscriptions, the records there are millions
 // of, are written in a compact binary form that start-up decodes without
 // reflection (record.go; 1M presentities and subscriptions load in about
-// 5 s instead of 30); their JSON from earlier releases is still read. The
-// other records are JSON objects, most with a version field "v", so a
-// later release can read what an earlier one wrote.
+// 5 s instead of 30), led by a format byte; their JSON from earlier
+// releases is still read. The other records are JSON objects with a
+// version field "v", so a later release can read what an earlier one
+// wrote (agent states, transitions and callbacks got theirs in schema 1).
+//
+// The store as a whole carries a schema version (schema.go): a new store
+// is stamped SchemaVersion; Open brings an older one up through the
+// registered migrations, one per version, each idempotent and committed
+// in batches, and refuses a newer one (ErrNewerSchema).
+//
+// One process holds the file (bbolt's flock): Open gives up after
+// lockTimeout with a *LockedError naming the file and, from the owner file
+// beside it (owner.go), the holder's pid. ops.go backs up an open store in
+// a read transaction (Tx.WriteTo), and verifies, restores and compacts
+// store files, always writing a temporary file, syncing it and renaming it
+// over the target. retention.go prunes old transitions and finished
+// callbacks in bounded batches.
 package store

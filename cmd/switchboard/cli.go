@@ -29,6 +29,12 @@ func commands() []command {
 			"run the roles of the configuration (presence, acd, web)", func(a []string, _, e io.Writer) int { return serveCommand(a, e) }},
 		{"check", "[--config FILE] [--set path=value ...]",
 			"validate a configuration and print it as it takes effect, secrets masked", checkCommand},
+		{"backup", "[--config FILE] [--set path=value ...] [--from URL [--token T]] FILE",
+			"write a consistent copy of the store to FILE: from the server running on it, or from the file when none runs", backupCommand},
+		{"restore", "[--config FILE] [--set path=value ...] FILE",
+			"replace the store with the backup FILE, once checked; no server may run on the store", restoreCommand},
+		{"compact", "[--config FILE] [--set path=value ...]",
+			"rewrite the store without its free pages and print its size before and after; no server may run on it", compactCommand},
 		{"init-config", "", "print the default configuration with random secrets, listening on every address", initConfigCommand},
 		{"simulate", "[-visitors N] [-seeds N] [-seed S] [-format text|json]",
 			"compare the waiting-time estimate with simulated call centres", simulateCommand},
@@ -95,6 +101,9 @@ func flagsOf(name string) *flag.FlagSet {
 		return fs
 	case "check":
 		fs, _, _ := configFlags("check")
+		return fs
+	case "backup", "restore", "compact":
+		fs, _, _, _, _ := storeOpFlags(name)
 		return fs
 	case "simulate":
 		fs, _ := simulateFlags()

@@ -53,6 +53,8 @@ func TestConfig_ErrorsNameTheField(t *testing.T) {
 		{set: "sip.auth.trusted=carol", want: "sip.auth.trusted[0]"},
 		{set: "sip.tls=0.0.0.0:5061", want: "sip.cert_file"},
 		{set: "store.batch_delay=soon", want: "store.batch_delay"},
+		{set: "store.retention=30m", want: "store.retention"},
+		{set: "store.retention=-1h", want: "store.retention"},
 		{set: "no.such=1", want: "no.such"},
 		{env: "SWITCHBOARD_NOPE=1", want: "SWITCHBOARD_NOPE"},
 		{set: "log.format=xml", want: "log.format"},

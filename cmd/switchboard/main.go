@@ -3,6 +3,9 @@
 //
 //	switchboard serve [--config FILE] [--log-format text|json] [--set path=value ...]
 //	switchboard check [--config FILE] [--set path=value ...]
+//	switchboard backup [--config FILE] [--set path=value ...] [--from URL [--token T]] FILE
+//	switchboard restore [--config FILE] [--set path=value ...] FILE
+//	switchboard compact [--config FILE] [--set path=value ...]
 //	switchboard init-config
 //	switchboard simulate [-visitors N] [-seeds N] [-seed S] [-format text|json]
 //	switchboard version

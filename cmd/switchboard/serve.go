@@ -151,11 +151,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	metrics, err := httpapi.NewMetrics(cfg.Metrics, reg)
+	admin := adminFor(db, log)
+	metrics, err := httpapi.NewMetrics(cfg.Metrics, reg, admin)
 	if err != nil {
 		return err
 	}
 	defer metrics.Shutdown(context.Background())
+	if err := db.Advertise("http://"+loopbackOf(metrics.Addr()), admin.Token); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if cfg.Store.Retention > 0 {
+		background.Go(func() { sweepRetention(runCtx, db, cfg.Store.Retention, reg, log) })
+	}
 	httpDone := make(chan error, 2)
 	go func() { httpDone <- web.Run() }()
 	go func() { httpDone <- metrics.Run() }()
