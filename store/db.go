@@ -43,7 +43,7 @@ type DB struct {
 	bolt *bolt.DB
 }
 
-var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks}
+var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks, bucketTLSFiles}
 
 // Open opens (creating when needed) the database file. A second process
 // opening the same file waits up to timeout for its lock, then fails.

@@ -1,6 +1,8 @@
 // Package store keeps Switchboard's state in one bbolt file: presence
 // publications and subscriptions, registrar bindings, agents' states and
-// their transitions, ACD settings, and callbacks.
+// their transitions, ACD settings, callbacks, and the certificates, keys
+// and ACME account that tlscert obtains (tlsfiles.go, bucket tls_files,
+// when tls.acme.storage is "store").
 //
 // Writes go through bbolt's Batch, so concurrent writers share one commit
 // and one fsync; every write method returns only once its commit is
