@@ -80,7 +80,7 @@ func (m *Manager) HTTPAddr() string {
 // answer TLS-ALPN-01 (SIP TLS, WSS): it names no ALPN protocol, so a
 // client's own ALPN list is ignored rather than refused.
 func (m *Manager) TLSConfig() *tls.Config {
-	return &tls.Config{GetCertificate: m.getCertificate, MinVersion: tls.VersionTLS12}
+	return &tls.Config{GetCertificate: m.GetCertificate, MinVersion: tls.VersionTLS12}
 }
 
 // HTTPSConfig serves the managed certificates over HTTP/1.1 and answers
@@ -95,7 +95,9 @@ func (m *Manager) HTTPSConfig() *tls.Config {
 	return c
 }
 
-func (m *Manager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+// GetCertificate is the tls.Config hook every listener shares: the
+// certificate for the client's SNI, or for the first domain without one.
+func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	magic := m.magic.Load()
 	if magic == nil {
 		return nil, ErrNoCertificate
