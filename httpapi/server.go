@@ -28,7 +28,8 @@ import (
 type Config struct {
 	// Addr is the listen address, "host:port".
 	Addr string `yaml:"addr"`
-	// CertFile and KeyFile switch on HTTPS when both are set.
+	// CertFile and KeyFile switch on HTTPS when both are set; without
+	// them, HTTPS serves the certificate ACME obtains (tls.acme).
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
 	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
@@ -146,6 +147,9 @@ type Ready func() error
 
 // Deps are what the routes serve; nil ones leave their routes out.
 type Deps struct {
+	// TLS, when set, serves HTTPS with it (ACME certificates from
+	// tlscert) unless Config names a cert_file of its own.
+	TLS *tls.Config
 	// Registerer takes the HTTP facade's own metrics (requests by route
 	// and their latency, refused requests); they are served by
 	// MetricsServer, not here.
@@ -190,10 +194,19 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http: listen %s: %w", cfg.Addr, err)
 	}
+	tlsConf := deps.TLS
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("http: load certificate: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	// netpoll serves plain HTTP with lower tail latency (make bench: p99
 	// 2.3 ms against 5.7 ms); it has no TLS, so HTTPS uses the standard one.
 	transport := netpoll.NewTransporter
-	if cfg.CertFile != "" {
+	if tlsConf != nil {
 		transport = standard.NewTransporter
 	}
 	opts := []config.Option{
@@ -214,13 +227,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	if cfg.IdleTimeout > 0 {
 		opts = append(opts, server.WithIdleTimeout(cfg.IdleTimeout))
 	}
-	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("http: load certificate: %w", err)
-		}
-		opts = append(opts, server.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	if tlsConf != nil {
+		opts = append(opts, server.WithTLS(tlsConf))
 	}
 	h := server.New(opts...)
 	trusted, err := cfg.trustedNets()
@@ -252,7 +260,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		}
 	}
 	codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge, domain: deps.Web.CookieDomain,
-		secure: cfg.CertFile != ""}
+		secure: tlsConf != nil}
 	var all *streams
 	if deps.Snapshots != nil {
 		all = newStreams(deps.Snapshots)

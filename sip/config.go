@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/netlist"
 	"github.com/switchboard/switchboard/sip/digestauth"
+	"github.com/switchboard/switchboard/tlscert"
 )
 
 // Config chooses the SIP listeners and who may use them.
@@ -18,9 +19,15 @@ type Config struct {
 	TLS string `yaml:"tls"`
 	WS  string `yaml:"ws"`
 	WSS string `yaml:"wss"`
-	// CertFile and KeyFile are the PEM certificate chain and key for TLS and WSS.
+	// CertFile and KeyFile are the PEM certificate chain and key for TLS
+	// and WSS; empty, they serve the certificate ACME obtains (tls.acme).
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// TLSClientCA is a PEM bundle of CA certificates: when set, a client
+	// of the TLS listener must present a certificate one of them signed
+	// (trunks, trusted proxies), or its handshake fails. WSS (browsers)
+	// is not affected.
+	TLSClientCA string `yaml:"tls_client_ca"`
 	// Host is the address other parties reach us at, used in Contact
 	// headers; empty means the host of the first listener.
 	Host string `yaml:"host"`
@@ -86,8 +93,16 @@ func (c Config) Validate(prefix string) error {
 	if !any {
 		return errors.New(prefix + ": at least one of udp, tcp, tls, ws, wss must be set")
 	}
-	if (c.TLS != "" || c.WSS != "") && (c.CertFile == "" || c.KeyFile == "") {
-		return fmt.Errorf("%s.cert_file: tls and wss need cert_file and key_file", prefix)
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return fmt.Errorf("%s.cert_file: cert_file and key_file go together", prefix)
+	}
+	if c.TLSClientCA != "" {
+		if c.TLS == "" {
+			return fmt.Errorf("%s.tls_client_ca: only the tls listener verifies client certificates, and it is off", prefix)
+		}
+		if _, err := tlscert.LoadPool(c.TLSClientCA); err != nil {
+			return fmt.Errorf("%s.tls_client_ca: %w", prefix, err)
+		}
 	}
 	if _, err := netlist.Parse(c.TrustedProxies); err != nil {
 		return fmt.Errorf("%s.trusted_proxies%w", prefix, err)

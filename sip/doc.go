@@ -26,7 +26,10 @@
 // address and idle time, flood.go a token bucket per source address (503, then
 // silence), authguard.go backs off wrong passwords, and peerlogs.go bounds
 // what peers make us log. Drain stops taking requests while those in hand
-// are answered.
+// are answered. tls.go builds the TLS listeners' configurations: a
+// certificate from files or from ACME (WithCertificates, tlscert), and on
+// the TLS listener, with tls_client_ca, the client certificates it
+// requires and verifies.
 //
 // A request enters through a sipgo handler, is checked once (checkRequest),
 // authenticated (authorize), and becomes one domain call (presence.Publish,

@@ -51,10 +51,13 @@ type Server struct {
 	client  *sipgo.Client
 	metrics *metrics
 	auth    *authorizer
-	tlsConf *tls.Config
-	trusted []netip.Prefix // proxies whose Record-Route is followed
-	flood   *flood
-	admit   *admission
+	tlsConf *tls.Config // WSS, and the client side of outgoing TLS
+	// tlsListenConf is the TLS listener's: tlsConf, verifying client
+	// certificates when tls_client_ca is set
+	tlsListenConf *tls.Config
+	trusted       []netip.Prefix // proxies whose Record-Route is followed
+	flood         *flood
+	admit         *admission
 	// answered keeps what was answered over UDP for retransmissions
 	answered *answered
 	conns    *connLimiter
@@ -88,15 +91,17 @@ type Server struct {
 
 // NewServer prepares a server; register roles with ServePresence and
 // ServeRegistrar, then call Start.
-func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger, with ...Option) (*Server, error) {
+	var o options
+	for _, opt := range with {
+		opt(&o)
+	}
 	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.userAgent())}
-	var tlsConf *tls.Config
-	if cfg.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("sip: load certificate: %w", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf, tlsListenConf, err := cfg.serverTLS(o)
+	if err != nil {
+		return nil, err
+	}
+	if tlsConf != nil {
 		opts = append(opts, sipgo.WithUserAgenTLSConfig(tlsConf))
 	}
 	ua, err := sipgo.NewUA(opts...)
@@ -120,7 +125,8 @@ func NewServer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Server
 		return nil, fmt.Errorf("sip: flood.exempt%w", err)
 	}
 	s := &Server{
-		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, trusted: trusted, flood: flood,
+		cfg: cfg, log: log, ua: ua, srv: srv, auth: auth, tlsConf: tlsConf, tlsListenConf: tlsListenConf,
+		trusted: trusted, flood: flood,
 		admit:    newAdmission(cfg.Overload, time.Now()),
 		answered: newAnswered(time.Now()),
 		conns:    &connLimiter{cfg: cfg.Connections.withDefaults(), exempt: trusted, perAddr: map[netip.Addr]int{}},
@@ -239,14 +245,12 @@ func (s *Server) listen(network, addr string) (func(), error) {
 			serve = func() error { return s.srv.ServeTCP(s.framed(l)) }
 		case "ws":
 			serve = func() error { return s.srv.ServeWS(l) }
-		case "tls", "wss":
+		case "tls":
+			tl := tls.NewListener(l, s.tlsListenConf)
+			closer, serve = tl, func() error { return s.srv.ServeTLS(s.framed(tl)) }
+		case "wss":
 			tl := tls.NewListener(l, s.tlsConf)
-			closer = tl
-			if network == "tls" {
-				serve = func() error { return s.srv.ServeTLS(s.framed(tl)) }
-			} else {
-				serve = func() error { return s.srv.ServeWSS(tl) }
-			}
+			closer, serve = tl, func() error { return s.srv.ServeWSS(tl) }
 		}
 	}
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"crypto/tls"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,56 @@ func TestTransport_SubscribeOverWebSocketGetsNotifyOnSameConnection(t *testing.T
 	case <-time.After(10 * time.Second):
 		t.Fatal("no NOTIFY over the WebSocket")
 	}
+}
+
+// With sip.tls_client_ca, a client whose certificate the CA signed is
+// served over TLS; one without a certificate, or with another CA's, is
+// refused at the handshake.
+func TestTransport_TLSClientCertificateFromTheConfiguredCA(t *testing.T) {
+	certFile, keyFile, pool := testcert.Write(t)
+	trunks, stranger := testcert.NewCA(t, "trunks"), testcert.NewCA(t, "stranger")
+	st := newStack(t, func(c *Config, _ *presence.Config) {
+		c.TLS, c.CertFile, c.KeyFile, c.TLSClientCA = "127.0.0.1:0", certFile, keyFile, trunks.File
+	})
+	addr := st.srv.Addr("tls")
+	ua, err := sipgo.NewUA(sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1",
+		Certificates: []tls.Certificate{trunks.Client(t, "trunk.example.net")}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	client, _ := sipgo.NewClient(ua, sipgo.WithClientLogger(siptest.Quiet()))
+	req := siptest.NewPeer(t).Request("OPTIONS", alice, "alice", addr, "")
+	req.SetTransport("TLS")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if res, err := client.Do(ctx, req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("OPTIONS over TLS with the CA's client certificate: %v %v", res, err)
+	}
+
+	other := stranger.Client(t, "trunk.example.net")
+	for name, get := range map[string]func(*tls.CertificateRequestInfo) (*tls.Certificate, error){
+		"no client certificate": nil,
+		// sent whatever CAs the server names (Certificates alone would not be)
+		"another CA's certificate": func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &other, nil },
+	} {
+		err := handshake(addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", GetClientCertificate: get})
+		if err == nil || !strings.Contains(err.Error(), "remote error: tls:") {
+			t.Errorf("%s: the server took the handshake (%v), want an alert", name, err)
+		}
+	}
+}
+
+// handshake completes a TLS handshake with addr and reads once: in TLS
+// 1.3 the client's side of the handshake ends before the server has
+// checked its certificate, and the server's refusal arrives as an alert.
+func handshake(addr string, cfg *tls.Config) error {
+	conn, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	return err
 }

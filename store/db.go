@@ -56,7 +56,7 @@ type DB struct {
 
 // buckets are created in every store; bucketMeta holds the schema
 // version (schema.go).
-var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks}
+var buckets = [][]byte{bucketPublications, bucketSubscriptions, bucketBindings, bucketAgentStates, bucketTransitions, bucketSettings, bucketCallbacks, bucketTLSFiles}
 
 // lockTimeout is how long Open waits for another process to release the
 // store's lock: long enough for a process that is closing it, short

@@ -8,6 +8,7 @@
 //	settings           generated secrets, such as the visitor cookie key (settings.go)
 //	callbacks          visitors' callback requests by id (callbacks.go; finished ones pruned by retention)
 //	meta               the schema version, "schema_version" (schema.go)
+//	tls_files          certificates, keys and the ACME account tlscert obtains (tlsfiles.go; when tls.acme.storage is "store")
 //
 // Writes go through bbolt's Batch, so concurrent writers share one commit
 // and one fsync; every write method returns only once its commit is

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip"
 	"github.com/switchboard/switchboard/store"
+	"github.com/switchboard/switchboard/tlscert"
 )
 
 // Config is the whole configuration file; each section belongs to the
@@ -43,6 +44,7 @@ type Config struct {
 	Web       httpapi.WebConfig     `yaml:"web"`
 	HTTP      httpapi.Config        `yaml:"http"`
 	Metrics   httpapi.MetricsConfig `yaml:"metrics"`
+	TLS       tlscert.Config        `yaml:"tls"`
 }
 
 // ShutdownConfig says how the first SIGTERM drains (see drain); a second
@@ -251,11 +253,27 @@ func (c Config) Validate() error {
 		func() error { return c.Shutdown.Validate("shutdown") },
 		func() error { return c.HTTP.Validate("http") },
 		func() error { return c.Metrics.Validate("metrics") },
+		func() error { return c.TLS.Validate("tls") },
+		c.checkCertificates,
 		c.checkSecrets,
 	} {
 		if err := v(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkCertificates checks that every TLS listener has a certificate, from
+// its own files or from ACME, and that ACME's TLS-ALPN-01 challenge has a
+// listener to answer it.
+func (c Config) checkCertificates() error {
+	acme := c.TLS.ACME
+	if (c.SIP.TLS != "" || c.SIP.WSS != "") && c.SIP.CertFile == "" && !acme.Enabled {
+		return errors.New("sip.cert_file: tls and wss need cert_file and key_file, or tls.acme.enabled")
+	}
+	if acme.OffersTLSALPN() && c.HTTP.CertFile != "" {
+		return errors.New("tls.acme.challenges: tls-alpn-01 is answered on http.addr, which serves http.cert_file instead: drop one of them")
 	}
 	return nil
 }

@@ -46,18 +46,22 @@ func TestMain(m *testing.M) {
 
 // proc is a running switchboard process.
 type proc struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	DB      string
-	UDP     string // bound SIP, HTTP and metrics addresses, read from the start-up log
-	TCP     string
-	WS      string
-	HTTP    string
-	Metrics string
-	mu      sync.Mutex
-	logTail []string
-	races   int // data races the race detector reported
-	exited  chan struct{}
+	t    *testing.T
+	cmd  *exec.Cmd
+	DB   string
+	UDP  string // bound SIP, HTTP and metrics addresses, read from the start-up log
+	TCP  string
+	WS   string
+	TLS  string // SIP over TLS and WSS, when set
+	WSS  string
+	HTTP string
+	// ACMEHTTP is tls.acme's HTTP-01 listener, when there is one.
+	ACMEHTTP string
+	Metrics  string
+	mu       sync.Mutex
+	logTail  []string
+	races    int // data races the race detector reported
+	exited   chan struct{}
 }
 
 // startSwitchboard runs the binary on loopback ports chosen by the kernel,
@@ -93,6 +97,9 @@ func startSwitchboard(t *testing.T, dir string, sets ...string) *proc {
 		p.UDP, _ = rec["sip_udp"].(string)
 		p.TCP, _ = rec["sip_tcp"].(string)
 		p.WS, _ = rec["sip_ws"].(string)
+		p.TLS, _ = rec["sip_tls"].(string)
+		p.WSS, _ = rec["sip_wss"].(string)
+		p.ACMEHTTP, _ = rec["acme_http"].(string)
 		p.HTTP, _ = rec["http"].(string)
 		p.Metrics, _ = rec["metrics"].(string)
 	case <-p.exited:

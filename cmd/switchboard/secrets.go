@@ -49,7 +49,7 @@ func (c Config) secrets() []secret {
 // exposed names the first listener beyond loopback, "" when all are on it.
 func (c Config) exposed() string {
 	for _, l := range []secret{{"sip.udp", c.SIP.UDP}, {"sip.tcp", c.SIP.TCP}, {"sip.tls", c.SIP.TLS},
-		{"sip.ws", c.SIP.WS}, {"sip.wss", c.SIP.WSS}, {"http.addr", c.HTTP.Addr}} {
+		{"sip.ws", c.SIP.WS}, {"sip.wss", c.SIP.WSS}, {"http.addr", c.HTTP.Addr}, {"tls.acme.http_addr", c.TLS.ACME.HTTPAddr}} {
 		if l.value == "" {
 			continue
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip"
 	"github.com/switchboard/switchboard/store"
+	"github.com/switchboard/switchboard/tlscert"
 )
 
 // stopTimeout bounds each step of the drain that waits for requests in
@@ -52,7 +53,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer db.Close()
 	reg.MustRegister(db.Collectors()...)
 
-	sipSrv, err := sip.NewServer(cfg.SIP, reg, log)
+	// ACME certificates: one manager for the HTTPS, SIP TLS and WSS
+	// listeners; it starts obtaining them once the listeners are up.
+	var certs *tlscert.Manager
+	var sipOpts []sip.Option
+	if cfg.TLS.ACME.Enabled {
+		if certs, err = tlscert.New(cfg.TLS.ACME, db, log.With("component", "acme")); err != nil {
+			return fmt.Errorf("tls.acme: %w", err)
+		}
+		sipOpts = append(sipOpts, sip.WithCertificates(certs.GetCertificate))
+	}
+	sipSrv, err := sip.NewServer(cfg.SIP, reg, log, sipOpts...)
 	if err != nil {
 		return err
 	}
@@ -111,6 +122,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return nil
 	}
 	deps := httpapi.Deps{Registerer: reg, Ready: ready, Web: cfg.Web}
+	if certs != nil {
+		deps.TLS = certs.HTTPSConfig()
+	}
 	if cfg.runs("web") || callMgr != nil { // both read visitor cookies
 		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
 			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
@@ -166,11 +180,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	httpDone := make(chan error, 2)
 	go func() { httpDone <- web.Run() }()
 	go func() { httpDone <- metrics.Run() }()
+	if certs != nil { // TLS-ALPN-01 is answered on the HTTPS listener, now bound
+		background.Go(func() {
+			if err := certs.Run(runCtx, web.Addr()); err != nil {
+				log.Error("acme stopped", "error", err)
+			}
+		})
+	}
 
 	v, c, _ := buildInfo()
 	log.Info("switchboard started", "version", v, "commit", c, "roles", cfg.Roles,
 		"sip_udp", sipSrv.Addr("udp"), "sip_tcp", sipSrv.Addr("tcp"), "sip_ws", sipSrv.Addr("ws"),
-		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path)
+		"sip_tls", sipSrv.Addr("tls"), "sip_wss", sipSrv.Addr("wss"),
+		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path, "acme_http", acmeHTTP(certs))
 	notifyReady(ctx, log, "serving "+strings.Join(cfg.Roles, ", "))
 
 	select {
@@ -290,6 +312,14 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	registerCallMetrics(reg, mgr, engine)
 	background.Go(func() { mgr.Run(ctx); phones.Close() })
 	return mgr, phones, nil
+}
+
+// acmeHTTP is the address of ACME's HTTP-01 listener, "" without one.
+func acmeHTTP(certs *tlscert.Manager) string {
+	if certs == nil {
+		return ""
+	}
+	return certs.HTTPAddr()
 }
 
 // loopbackOf turns a listener address into one this process can send to:

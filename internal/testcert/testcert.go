@@ -1,4 +1,6 @@
-// Package testcert makes throwaway TLS certificates for tests on loopback.
+// Package testcert makes throwaway TLS certificates for tests on loopback:
+// a self-signed server certificate (Write) and a CA that signs client
+// certificates (NewCA, ca.go).
 package testcert
 
 import (
