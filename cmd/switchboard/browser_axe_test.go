@@ -125,7 +125,8 @@ func TestBrowser_WidgetAndConsolePassAxe(t *testing.T) {
 
 	// Away for lunch: the reason chosen in the console's list goes with
 	// the Away button and shows beside the state.
-	wait("the away reasons listed", `[...document.getElementById('sbc-away-reason').options].some(o => o.value === 'lunch')`)
+	wait("the away reasons listed", `(s => !!s && [...s.options].some(o => o.value === 'lunch'))(
+		document.getElementById('sbc-away-reason'))`)
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(s => { s.value = 'lunch';
 		s.dispatchEvent(new Event('change')); })(document.getElementById('sbc-away-reason'))`)); err != nil {
 		t.Fatal(err)

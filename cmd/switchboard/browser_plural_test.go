@@ -71,8 +71,8 @@ func TestBrowser_WaitsInEachLanguagesPluralForms(t *testing.T) {
 				}
 			}()
 			openWidget(t, ctx, base+"/")
-			wait("one minute", `sbwq('[data-group=billing] .sbw-w').textContent === `+jsQuote(tc.one))
-			wait("three minutes", `sbwq('[data-group=support] .sbw-w').textContent === `+jsQuote(tc.other))
+			wait("one minute", `(w => !!w && w.textContent === `+jsQuote(tc.one)+`)(sbwq('[data-group=billing] .sbw-w'))`)
+			wait("three minutes", `(w => !!w && w.textContent === `+jsQuote(tc.other)+`)(sbwq('[data-group=support] .sbw-w'))`)
 		})
 	}
 }
