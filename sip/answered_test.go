@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
 )
 
 // A PUBLISH retransmitted over UDP after its 200 gets the very same
@@ -53,5 +55,50 @@ func TestAnswered_RetransmissionGetsTheSameAnswer(t *testing.T) {
 	o := listen()
 	if other := roundTrip(o, publishFrom(o)); !strings.HasPrefix(other, "SIP/2.0 200") || other == first {
 		t.Fatalf("the same branch from another port answered\n%s", other)
+	}
+}
+
+// A retransmission can pass the screen while its original is still being
+// answered, and reach the handlers once sipgo's transaction has ended: it
+// gets the original's answer, and is not handled a second time (under
+// load a PUBLISH handled twice came back 401, its nonce count replayed).
+func TestAnswered_RetransmissionPastTheScreenIsNotHandledTwice(t *testing.T) {
+	st := newStack(t, nil)
+	dst, _ := net.ResolveUDPAddr("udp", st.srv.Addr("udp"))
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := strings.Replace(string(publishBytes(1)), "127.0.0.1:5999", c.LocalAddr().String(), 1)
+	msg = strings.Replace(msg, "Content-Length: 0", "Event: presence\r\nContent-Type: application/pidf+xml\r\nContent-Length: "+
+		strconv.Itoa(len(pidfOf(1))), 1) + pidfOf(1)
+	c.WriteTo([]byte(msg), dst)
+	buf := make([]byte, 4096)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := c.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := string(buf[:n])
+
+	// The same request, as sipgo hands it to the server after the screen.
+	req, err := sipmsg.ParseMessage([]byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := req.(*sipmsg.Request)
+	r.SetSource(c.LocalAddr().String())
+	handled := false
+	st.srv.handle(func(*exchange) { handled = true })(r, nil)
+	if handled {
+		t.Fatal("the retransmission was handled a second time")
+	}
+	n, _, err = c.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no answer to the retransmission: %v", err)
+	}
+	if again := string(buf[:n]); again != first {
+		t.Fatalf("retransmission answered\n%s\nafter\n%s", again, first)
 	}
 }

@@ -20,7 +20,9 @@
 // datagrams not left waiting in the socket: 503 at once otherwise),
 // sojourn_linux.go reading the kernel's arrival stamps; answered.go
 // answers a retransmission of a request answered over UDP with the bytes
-// sent, sipgo's server transaction being ended as soon as it answered;
+// sent, sipgo's server transaction being ended as soon as it answered (one
+// that passed the screen while its original was being answered gets the
+// same bytes at the handler, never a second handling);
 // framing.go cuts TCP and TLS streams into
 // messages, each to arrive whole in time; connlimit.go caps connections per
 // address and idle time, flood.go a token bucket per source address (503, then

@@ -61,6 +61,9 @@ func (s *Server) handle(fn func(x *exchange)) func(*sipmsg.Request, sipmsg.Serve
 			x.respond(503, "Shutting Down", nil, sipmsg.NewHeader("Retry-After", "5"))
 			return
 		}
+		if x.answeredAlready() {
+			return
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("sip handler panic", "method", req.Method, "call_id", callID(req), "panic", r)
@@ -148,19 +151,50 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 // now on, and ends sipgo's server transaction, which would otherwise keep
 // the request and the response for Timer J.
 func (x *exchange) keepAnswer(res *sipmsg.Response) {
-	if x.req.Transport() != "UDP" || x.req.Method == sipmsg.INVITE || x.tx == nil {
+	if x.tx == nil {
 		return
+	}
+	if key, _, ok := x.udpTransaction(); ok {
+		x.s.answered.put(key, []byte(res.String()), time.Now())
+		x.tx.Terminate()
+	}
+}
+
+// answeredAlready answers a retransmission that passed the screen while
+// its original was being answered, and so reached sipgo after the
+// original's transaction ended (keepAnswer): it gets the answer kept for
+// the original, and is not handled a second time (a PUBLISH handled twice
+// is a replayed nonce count to the digest check, answered 401).
+func (x *exchange) answeredAlready() bool {
+	key, src, ok := x.udpTransaction()
+	if !ok || x.s.udp == nil {
+		return false
+	}
+	res := x.s.answered.get(key, time.Now())
+	if res == nil {
+		return false
+	}
+	x.s.udp.conn.WriteToUDPAddrPort(res, src)
+	if x.tx != nil {
+		x.tx.Terminate()
+	}
+	return true
+}
+
+// udpTransaction is the answered cache's key of a non-INVITE request that
+// came over UDP, and its source; ok is false for any other request.
+func (x *exchange) udpTransaction() (key uint64, src netip.AddrPort, ok bool) {
+	if x.req.Transport() != "UDP" || x.req.Method == sipmsg.INVITE {
+		return 0, src, false
 	}
 	src, err := netip.ParseAddrPort(x.req.Source())
 	via := x.req.Via()
 	if err != nil || via == nil {
-		return
+		return 0, src, false
 	}
 	branch, _ := via.Params.Get("branch")
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	key := transactionKey([]byte(x.req.Method), []byte(branch), src)
-	x.s.answered.put(key, []byte(res.String()), time.Now())
-	x.tx.Terminate()
+	return transactionKey([]byte(x.req.Method), []byte(branch), src), src, true
 }
 
 // settle counts the request answered, once: its first final response,
