@@ -2,6 +2,7 @@ package sip
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,6 +90,16 @@ func TestAnswered_RetransmissionPastTheScreenIsNotHandledTwice(t *testing.T) {
 	}
 	r := req.(*sipmsg.Request)
 	r.SetSource(c.LocalAddr().String())
+	// The server keeps its answer just after sending it: the window this
+	// retransmission fell in opens then.
+	branch, _ := r.Via().Params.Get("branch")
+	key := transactionKey([]byte("PUBLISH"), []byte(branch), netip.MustParseAddrPort(c.LocalAddr().String()))
+	for deadline := time.Now().Add(5 * time.Second); st.srv.answered.get(key, time.Now()) == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first answer was never kept")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	handled := false
 	st.srv.handle(func(*exchange) { handled = true })(r, nil)
 	if handled {
