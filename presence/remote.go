@@ -10,7 +10,8 @@ import "time"
 // Change is a change of the stored publications that another node made.
 type Change struct {
 	// Publication is the publication stored, or, when Removed, the one
-	// removed: then only Presentity, Event and ETag are set.
+	// removed: then only Presentity and ETag need be set (entity tags
+	// are unique; an empty Event looks in every event package).
 	Publication Publication
 	// Removed says the publication was removed: unpublished, replaced by
 	// a refresh or a modification, or lapsed.
@@ -42,37 +43,44 @@ func storeExpires(st Store) bool {
 // changes nothing. It writes nothing to the store.
 func (s *Service) Apply(c Change) {
 	p := c.Publication
-	if _, err := packageOf(p.Event); err != nil {
+	if c.Removed {
+		for event := range packages {
+			if p.Event == "" || p.Event == event {
+				s.applyRemoval(resource{event, p.Presentity}, p.ETag)
+			}
+		}
+		return
+	}
+	if _, err := packageOf(p.Event); err != nil || !p.Expires.After(time.Now()) {
 		return
 	}
 	r := resourceOf(p.Event, p.Presentity)
 	p.Event = r.event
-	var pr *presentity
-	if c.Removed {
-		s.mu.RLock()
-		pr = s.presentities[r]
-		s.mu.RUnlock()
-		if pr == nil {
-			return
-		}
-	} else {
-		if !p.Expires.After(time.Now()) {
-			return
-		}
-		s.observeSeq(p.Seq)
-		pr = s.presentity(r)
+	s.observeSeq(p.Seq)
+	pr := s.presentity(r)
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.pub(p.ETag) != nil {
+		return
+	}
+	s.addPublication(pr, &publication{Publication: p})
+	s.recompose(pr)
+}
+
+// applyRemoval drops the publication etag of r when it is held.
+func (s *Service) applyRemoval(r resource, etag string) {
+	s.mu.RLock()
+	pr := s.presentities[r]
+	s.mu.RUnlock()
+	if pr == nil {
+		return
 	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	held := pr.pub(p.ETag) != nil
-	switch {
-	case c.Removed && held:
-		pr.drop(p.ETag)
-	case !c.Removed && !held:
-		s.addPublication(pr, &publication{Publication: p})
-	default:
+	if pr.pub(etag) == nil {
 		return
 	}
+	pr.drop(etag)
 	s.recompose(pr)
 }
 
