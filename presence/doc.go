@@ -15,6 +15,13 @@
 //	PUBLISH ─▶ Publish ─▶ Store.PutPublication (durable) ─▶ compose ─▶ kick watchers
 //	SUBSCRIBE ─▶ Subscribe ─▶ Store.PutSubscription ─▶ (2xx sent) ─▶ Flush ─▶ Notifier.Notify
 //
+// Nodes of a cluster may share one Store (store/natsstore): each holds
+// every publication, and hears of those the others make through
+// [Service.Apply], which recomposes and notifies its own watchers
+// (remote.go). Subscriptions stay with the node that answered them. A
+// store that removes lapsed publications by itself ([Expirer]) owns
+// their expiry: the service then only drops them from memory.
+//
 // The service caps what one client can create (publications and their
 // bytes per presentity, subscriptions per watcher and per presentity) and
 // applies the watch policy (Config.WatchPolicy); refusals are LimitError

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -137,10 +138,13 @@ func (s *Service) grant(req *time.Duration, lo, def, hi time.Duration) (time.Dur
 	return *req, nil
 }
 
-// addPublication indexes p, in Seq order, and arms its expiry. pr.mu
-// must be held.
+// addPublication indexes p, in Seq order, and arms its expiry. Equal
+// Seqs, made by two nodes of a cluster at once, are ordered by entity
+// tag, so that every node composes them alike. pr.mu must be held.
 func (s *Service) addPublication(pr *presentity, p *publication) {
-	i, _ := slices.BinarySearchFunc(pr.pubs, p.Seq, func(q *publication, seq uint64) int { return cmp.Compare(q.Seq, seq) })
+	i, _ := slices.BinarySearchFunc(pr.pubs, p, func(q, p *publication) int {
+		return cmp.Or(cmp.Compare(q.Seq, p.Seq), strings.Compare(q.ETag, p.ETag))
+	})
 	pr.pubs = slices.Insert(pr.pubs, i, p)
 	s.lapses.add(p.Expires, pr, p.ETag)
 }
@@ -161,6 +165,11 @@ func (s *Service) expire(pr *presentity, etag string) {
 	defer pr.mu.Unlock()
 	p := pr.pub(etag)
 	if p == nil || p.Expires.After(time.Now()) {
+		return
+	}
+	if s.storeExpires { // the store removes it by itself (Expirer)
+		pr.drop(etag)
+		s.recompose(pr)
 		return
 	}
 	if err := s.unpublish(s.ctx, pr, p); err != nil {

@@ -29,7 +29,9 @@ type Service struct {
 	sends  sync.WaitGroup
 	window sendWindow // notifications waiting for a place, and their senders
 
-	seq atomic.Uint64 // last publication Seq handed out
+	seq atomic.Uint64 // last publication Seq handed out, or seen from another node (Apply)
+
+	storeExpires bool // the store removes lapsed publications (Expirer)
 
 	observer func(presentity string, doc []byte) // see Observe
 	observes func(presentity string) bool        // which presentities observer wants
@@ -103,6 +105,7 @@ func New(cfg Config, store Store, notifier Notifier, log *slog.Logger) *Service 
 		log:          log,
 		ctx:          ctx,
 		cancel:       cancel,
+		storeExpires: storeExpires(store),
 		presentities: make(map[resource]*presentity),
 		perWatcher:   make(map[string]int),
 		watchers:     make(map[string]*watcher),
@@ -202,6 +205,9 @@ func (s *Service) Load(ctx context.Context) error {
 		return fmt.Errorf("load publications: %w", err)
 	}
 	for _, p := range expired {
+		if s.storeExpires {
+			break // the store removes them by itself (Expirer)
+		}
 		if err := s.store.DeletePublication(ctx, p.Presentity, p.ETag); err != nil {
 			return fmt.Errorf("drop expired publication: %w", err)
 		}

@@ -21,7 +21,9 @@
 // of, are written in a compact binary form that start-up decodes without
 // reflection (record.go; 1M presentities and subscriptions load in about
 // 5 s instead of 30), led by a format byte; their JSON from earlier
-// releases is still read. The other records are JSON objects with a
+// releases is still read; store/natsstore writes the same records
+// (EncodePublication, EncodeSubscription) to JetStream when presence
+// lives there (store.driver nats). The other records are JSON objects with a
 // version field "v", so a later release can read what an earlier one
 // wrote (agent states, transitions and callbacks got theirs in schema 1).
 //

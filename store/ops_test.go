@@ -133,7 +133,7 @@ func TestOps_CompactShrinksAfterDeletes(t *testing.T) {
 		for i := range 5000 {
 			p := samplePublication
 			p.Presentity, p.Body = fmt.Sprintf("sip:u%d@example.com", i), body
-			if err := tx.Bucket(bucketPublications).Put(publicationKey(p.Presentity, p.ETag), encodePublication(p)); err != nil {
+			if err := tx.Bucket(bucketPublications).Put(publicationKey(p.Presentity, p.ETag), EncodePublication(p)); err != nil {
 				return err
 			}
 		}

@@ -19,7 +19,7 @@ var (
 var _ presence.Store = (*DB)(nil)
 
 // publicationRecord is a presence.Publication as earlier releases stored
-// it, in JSON; records are now binary (encodePublication).
+// it, in JSON; records are now binary (EncodePublication).
 type publicationRecord struct {
 	V           int       `json:"v"`
 	Presentity  string    `json:"presentity"`
@@ -32,7 +32,7 @@ type publicationRecord struct {
 }
 
 // subscriptionRecord is a presence.Subscription as earlier releases
-// stored it, in JSON; records are now binary (encodeSubscription).
+// stored it, in JSON; records are now binary (EncodeSubscription).
 type subscriptionRecord struct {
 	V           int       `json:"v"`
 	ID          string    `json:"id"`
@@ -48,7 +48,9 @@ func publicationKey(presentity, etag string) []byte {
 	return []byte(presentity + "\x00" + etag)
 }
 
-func encodePublication(p presence.Publication) []byte {
+// EncodePublication is p as a binary record (record.go); natsstore
+// writes the same records.
+func EncodePublication(p presence.Publication) []byte {
 	w := newRecordWriter(len(p.Presentity) + len(p.Event) + len(p.ETag) + len(p.ContentType) + len(p.Body))
 	w.str(p.Presentity)
 	w.str(p.Event)
@@ -60,7 +62,9 @@ func encodePublication(p presence.Publication) []byte {
 	return w.b
 }
 
-func decodePublication(v []byte) (presence.Publication, error) {
+// DecodePublication reads a record EncodePublication wrote, or the JSON of
+// an earlier release.
+func DecodePublication(v []byte) (presence.Publication, error) {
 	if len(v) > 0 && v[0] == '{' {
 		var r publicationRecord
 		err := json.Unmarshal(v, &r)
@@ -76,7 +80,8 @@ func decodePublication(v []byte) (presence.Publication, error) {
 	return p, r.done()
 }
 
-func encodeSubscription(s presence.Subscription) []byte {
+// EncodeSubscription is s as a binary record (record.go).
+func EncodeSubscription(s presence.Subscription) []byte {
 	w := newRecordWriter(len(s.ID) + len(s.Presentity) + len(s.Event) + len(s.Watcher) + len(s.Dialog))
 	w.str(s.ID)
 	w.str(s.Presentity)
@@ -88,7 +93,9 @@ func encodeSubscription(s presence.Subscription) []byte {
 	return w.b
 }
 
-func decodeSubscription(v []byte) (presence.Subscription, error) {
+// DecodeSubscription reads a record EncodeSubscription wrote, or the JSON
+// of an earlier release.
+func DecodeSubscription(v []byte) (presence.Subscription, error) {
 	if len(v) > 0 && v[0] == '{' {
 		var r subscriptionRecord
 		err := json.Unmarshal(v, &r)
@@ -114,7 +121,7 @@ func binaryRecord(v []byte) (*recordReader, error) {
 
 // PutPublication implements presence.Store.
 func (db *DB) PutPublication(ctx context.Context, p presence.Publication, replaces string) error {
-	rec := encodePublication(p)
+	rec := EncodePublication(p)
 	return db.batch(ctx, func(tx *bolt.Tx) error {
 		if replaces != "" {
 			if err := tx.Bucket(bucketPublications).Delete(publicationKey(p.Presentity, replaces)); err != nil {
@@ -134,7 +141,7 @@ func (db *DB) DeletePublication(ctx context.Context, presentity, etag string) er
 
 // PutSubscription implements presence.Store.
 func (db *DB) PutSubscription(ctx context.Context, s presence.Subscription) error {
-	rec := encodeSubscription(s)
+	rec := EncodeSubscription(s)
 	return db.batch(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSubscriptions).Put([]byte(s.ID), rec)
 	})
@@ -149,12 +156,12 @@ func (db *DB) DeleteSubscription(ctx context.Context, id string) error {
 
 // LoadPublications implements presence.Store.
 func (db *DB) LoadPublications(_ context.Context, fn func(presence.Publication) error) error {
-	return eachDecoded(db, bucketPublications, decodePublication, fn)
+	return eachDecoded(db, bucketPublications, DecodePublication, fn)
 }
 
 // LoadSubscriptions implements presence.Store.
 func (db *DB) LoadSubscriptions(_ context.Context, fn func(presence.Subscription) error) error {
-	return eachDecoded(db, bucketSubscriptions, decodeSubscription, fn)
+	return eachDecoded(db, bucketSubscriptions, DecodeSubscription, fn)
 }
 
 // Counts implements presence.Store. It walks both buckets' pages without

@@ -31,7 +31,7 @@ func sameTimes(a, b *time.Time) {
 
 func TestRecord_PublicationRoundTrip(t *testing.T) {
 	for _, p := range []presence.Publication{samplePublication, {Presentity: "sip:a@b", ETag: "x"}} {
-		got, err := decodePublication(encodePublication(p))
+		got, err := DecodePublication(EncodePublication(p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestRecord_PublicationRoundTrip(t *testing.T) {
 
 func TestRecord_SubscriptionRoundTrip(t *testing.T) {
 	for _, s := range []presence.Subscription{sampleSubscription, {ID: "only"}} {
-		got, err := decodeSubscription(encodeSubscription(s))
+		got, err := DecodeSubscription(EncodeSubscription(s))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,10 +98,10 @@ func TestRecord_JSONOfEarlierReleasesStillLoads(t *testing.T) {
 // A record that is cut short, or has bytes past its last field, is an
 // error naming its bucket and key, never a panic or a half record.
 func TestRecord_DamagedRecordsAreErrors(t *testing.T) {
-	good := encodePublication(samplePublication)
+	good := EncodePublication(samplePublication)
 	for _, v := range [][]byte{nil, {recordBinary}, good[:len(good)-1], append(bytes.Clone(good), 0), {9, 1, 2}} {
-		if p, err := decodePublication(v); err == nil {
-			t.Errorf("decodePublication(%q) = %+v, want an error", v, p)
+		if p, err := DecodePublication(v); err == nil {
+			t.Errorf("DecodePublication(%q) = %+v, want an error", v, p)
 		}
 	}
 }
@@ -110,20 +110,20 @@ func TestRecord_DamagedRecordsAreErrors(t *testing.T) {
 // error, and a record decoded from the binary format encodes to bytes that
 // decode to the same record.
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(encodePublication(samplePublication))
-	f.Add(encodeSubscription(sampleSubscription))
+	f.Add(EncodePublication(samplePublication))
+	f.Add(EncodeSubscription(sampleSubscription))
 	old, _ := json.Marshal(publicationRecord{V: 1, Presentity: "sip:a@b", Body: []byte("x")})
 	f.Add(old)
 	f.Fuzz(func(t *testing.T, v []byte) {
-		if p, err := decodePublication(v); err == nil && v[0] == recordBinary {
-			again, err := decodePublication(encodePublication(p))
+		if p, err := DecodePublication(v); err == nil && v[0] == recordBinary {
+			again, err := DecodePublication(EncodePublication(p))
 			sameTimes(&p.Expires, &again.Expires)
 			if err != nil || !reflect.DeepEqual(again, p) {
 				t.Fatalf("publication %+v came back as %+v, %v", p, again, err)
 			}
 		}
-		if s, err := decodeSubscription(v); err == nil && v[0] == recordBinary {
-			again, err := decodeSubscription(encodeSubscription(s))
+		if s, err := DecodeSubscription(v); err == nil && v[0] == recordBinary {
+			again, err := DecodeSubscription(EncodeSubscription(s))
 			sameTimes(&s.Expires, &again.Expires)
 			if err != nil || !reflect.DeepEqual(again, s) {
 				t.Fatalf("subscription %+v came back as %+v, %v", s, again, err)

@@ -79,7 +79,7 @@ func TestSchema_Migration0To1AddsRecordVersions(t *testing.T) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	oldTransition := acd.Transition{Agent: "sip:alice@example.com", FromName: "offline", ToName: "available", At: at}
 	oldCallback := calls.Callback{ID: "cb1", Group: "support", Phone: "+33123456789", State: calls.CallbackQueued, Updated: at}
-	pub := encodePublication(samplePublication)
+	pub := EncodePublication(samplePublication)
 	writeRaw(t, path, func(tx *bolt.Tx) error {
 		for _, name := range buckets {
 			if _, err := tx.CreateBucket(name); err != nil {

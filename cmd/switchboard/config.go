@@ -21,7 +21,6 @@ import (
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip"
-	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/tlscert"
 )
 
@@ -31,7 +30,7 @@ type Config struct {
 	// Roles this process runs: any of presence, acd, web.
 	Roles     []string              `yaml:"roles"`
 	Log       LogConfig             `yaml:"log"`
-	Store     store.Config          `yaml:"store"`
+	Store     StoreConfig           `yaml:"store"`
 	SIP       sip.Config            `yaml:"sip"`
 	Presence  presence.Config       `yaml:"presence"`
 	Registrar location.Config       `yaml:"registrar"`

@@ -46,12 +46,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	db, err := store.Open(cfg.Store)
+	db, err := store.Open(cfg.Store.Config)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	reg.MustRegister(db.Collectors()...)
+	ps, err := openPresenceStore(ctx, cfg.Store, db, log)
+	if err != nil {
+		return err
+	}
+	defer ps.close()
 
 	// ACME certificates: one manager for the HTTPS, SIP TLS and WSS
 	// listeners; it starts obtaining them once the listeners are up.
@@ -72,10 +77,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var callMgr *calls.Manager
 	var softphones *media.Softphones
 	if cfg.runs("presence") || cfg.runs("acd") {
-		if pres, agents, err = startPresence(runCtx, cfg, db, sipSrv, reg, log); err != nil {
+		if pres, agents, err = startPresence(runCtx, cfg, db, ps, sipSrv, reg, log); err != nil {
 			return err
 		}
 		defer pres.Close()
+		if ps.watch != nil { // the other nodes' publications, until pres closes
+			watchCtx, stopWatch := context.WithCancel(runCtx)
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				if err := ps.watch(watchCtx, pres); err != nil {
+					log.Error("presence watch stopped", "error", err)
+				}
+			}()
+			defer func() { stopWatch(); <-watched }()
+		}
 	}
 	var watcher *sip.Watcher
 	if cfg.runs("web") && !cfg.runs("presence") {
@@ -192,7 +208,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("switchboard started", "version", v, "commit", c, "roles", cfg.Roles,
 		"sip_udp", sipSrv.Addr("udp"), "sip_tcp", sipSrv.Addr("tcp"), "sip_ws", sipSrv.Addr("ws"),
 		"sip_tls", sipSrv.Addr("tls"), "sip_wss", sipSrv.Addr("wss"),
-		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path, "acme_http", acmeHTTP(certs))
+		"http", web.Addr(), "metrics", metrics.Addr(), "store", cfg.Store.Path, "presence_store", cfg.Store.Driver, "acme_http", acmeHTTP(certs))
 	notifyReady(ctx, log, "serving "+strings.Join(cfg.Roles, ", "))
 
 	select {
@@ -244,9 +260,9 @@ func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, mgr *calls
 // REGISTER and PUBLISH to the ACD, so the ACD role runs them too (the same
 // ones when the presence role runs in this process); the ACD returned,
 // when that role runs, hears of agents' registrations and presence.
-func startPresence(ctx context.Context, cfg Config, db *store.DB, sipSrv *sip.Server,
+func startPresence(ctx context.Context, cfg Config, db *store.DB, ps *presenceStore, sipSrv *sip.Server,
 	reg prometheus.Registerer, log *slog.Logger) (*presence.Service, *acd.Service, error) {
-	svc := presence.New(cfg.Presence, db, sipSrv, log)
+	svc := presence.New(cfg.Presence, ps.Store, sipSrv, log)
 	regCfg := cfg.Registrar
 	regCfg.Domains = cfg.Presence.Domains
 	loc := location.New(regCfg, db)

@@ -1,0 +1,144 @@
+package natsstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The buckets. Their streams are KV_<bucket>.
+const (
+	bucketPublications  = "switchboard_publications"
+	bucketSubscriptions = "switchboard_subscriptions"
+)
+
+// markerTTL is how long the markers of removed publications stay in the
+// bucket: a node whose watch was cut for longer misses those removals,
+// and drops the publications when they lapse by its own clock.
+const markerTTL = 15 * time.Minute
+
+// Store keeps presence state in JetStream KV buckets.
+type Store struct {
+	nc   *nats.Conn
+	pubs jetstream.KeyValue
+	subs jetstream.KeyValue
+	node string // encoded: a key token
+	log  *slog.Logger
+
+	loadedAt uint64 // the publications stream's last sequence when LoadPublications began
+	echoes   echoes
+}
+
+// Open connects, and creates the buckets or brings their settings up to
+// cfg. It returns when the servers answered, or with ctx's error.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	node := cfg.Node
+	if node == "" {
+		var err error
+		if node, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("store.nats.node: %w", err)
+		}
+	}
+	opts := []nats.Option{nats.Name("switchboard " + node), nats.MaxReconnects(-1)}
+	if cfg.CredentialsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredentialsFile))
+	}
+	if cfg.CAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.CAFile))
+	}
+	if cfg.CertFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	s := &Store{nc: nc, node: encode(node), log: log, echoes: echoes{n: map[string]int{}}}
+	if err := s.buckets(ctx, cfg.Replicas); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// buckets creates or updates both buckets.
+func (s *Store) buckets(ctx context.Context, replicas int) error {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return err
+	}
+	s.pubs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucketPublications, Description: "Switchboard presence publications",
+		History: 1, Replicas: replicas, Storage: jetstream.FileStorage,
+		LimitMarkerTTL: markerTTL, // per-key TTL: the server expires publications
+	})
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", bucketPublications, err)
+	}
+	s.subs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucketSubscriptions, Description: "Switchboard presence subscriptions",
+		History: 1, Replicas: replicas, Storage: jetstream.FileStorage,
+		LimitMarkerTTL: markerTTL, // removal markers lapse (PurgeTTL)
+	})
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", bucketSubscriptions, err)
+	}
+	return nil
+}
+
+// Close drains the connection: writes in flight finish first.
+func (s *Store) Close() error {
+	return s.nc.Drain()
+}
+
+// encode makes s a KV key token: base64url without padding, whose
+// alphabet ([-_a-zA-Z0-9]) KV keys allow, unlike SIP URIs' ':' and '@'.
+func encode(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decode(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return string(b), err
+}
+
+// echoes counts the writes this process made and its own watch has not
+// reported yet, so that the watch skips them: the service applied them
+// when it made them.
+type echoes struct {
+	mu sync.Mutex
+	n  map[string]int // by op ("put", "del") and key
+}
+
+func (e *echoes) expect(op, key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n[op+" "+key]++
+}
+
+// forget undoes expect for a write that failed.
+func (e *echoes) forget(op, key string) { e.take(op, key) }
+
+// take reports whether op on key was expected, and forgets it.
+func (e *echoes) take(op, key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := op + " " + key
+	if e.n[k] == 0 {
+		return false
+	}
+	if e.n[k]--; e.n[k] == 0 {
+		delete(e.n, k)
+	}
+	return true
+}
+
+// errBadKey is a key this package did not write.
+var errBadKey = errors.New("not a key of ours")
