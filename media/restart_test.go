@@ -80,48 +80,6 @@ func (p *echoPhone) answer() []byte {
 	return localSDP(1, 1, a.Addr(), int(a.Port()), pcmu, -1, sendrecv)
 }
 
-// relay is a path between the browser and the Session that the test can
-// cut: the browser is shown the Session's candidate as toBrowser's
-// address, the Session the browser's as toServer's, and each packet
-// received on one goes out of the other, as a NAT or a Wi-Fi network
-// would carry it. Once cut it carries nothing.
-type relay struct {
-	toBrowser, toServer *net.UDPConn
-	browser, server     atomic.Pointer[net.UDPAddr]
-	cut                 atomic.Bool
-}
-
-func newRelay(t *testing.T) *relay {
-	t.Helper()
-	r := &relay{}
-	for _, c := range []**net.UDPConn{&r.toBrowser, &r.toServer} {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*c = conn
-	}
-	done := make(chan struct{}, 2)
-	forward := func(in, out *net.UDPConn, from, to *atomic.Pointer[net.UDPAddr]) {
-		defer func() { done <- struct{}{} }()
-		buf := make([]byte, 1500)
-		for {
-			n, addr, err := in.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			from.Store(addr)
-			if dst := to.Load(); dst != nil && !r.cut.Load() {
-				out.WriteToUDP(buf[:n], dst)
-			}
-		}
-	}
-	go forward(r.toBrowser, r.toServer, &r.browser, &r.server)
-	go forward(r.toServer, r.toBrowser, &r.server, &r.browser)
-	t.Cleanup(func() { r.toBrowser.Close(); r.toServer.Close(); <-done; <-done })
-	return r
-}
-
 // candidate matches a loopback host candidate's address and port, and
 // component2 a whole candidate line of component 2 (RTCP without mux,
 // which pion may list too).
@@ -148,13 +106,13 @@ func through(t *testing.T, sdp string, conn *net.UDPConn, peer *atomic.Pointer[n
 // talking is a browser sending a 1000 Hz tone in a Session bridged to an
 // echoing phone, over r when it is not nil, once the browser hears its
 // own tone back.
-func talking(t *testing.T, e *Engine, r *relay) (*calltest.Browser, *Session, *echoPhone) {
+func talking(t *testing.T, e *Engine, r *calltest.Relay) (*calltest.Browser, *Session, *echoPhone) {
 	t.Helper()
 	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{DisconnectedTimeout: time.Second})
 	var s *Session
 	err := b.Connect(calltest.Context(t), func(_ context.Context, offer string) (string, error) {
 		if r != nil {
-			offer = through(t, offer, r.toServer, &r.browser)
+			offer = through(t, offer, r.ToServer, &r.Browser)
 		}
 		m, answer, err := e.Answer(offer)
 		if err != nil {
@@ -163,7 +121,7 @@ func talking(t *testing.T, e *Engine, r *relay) (*calltest.Browser, *Session, *e
 		s = m.(*Session)
 		t.Cleanup(s.Close)
 		if r != nil {
-			answer = through(t, answer, r.toBrowser, &r.server)
+			answer = through(t, answer, r.ToBrowser, &r.Server)
 		}
 		return answer, nil
 	})
@@ -198,13 +156,13 @@ func flowsBothWays(t *testing.T, b *calltest.Browser, phone *echoPhone, what str
 
 func TestRestart_NewPathAfterTheOldOneDied(t *testing.T) {
 	e := restartEngine(t, 10*time.Second, 2)
-	r := newRelay(t)
+	r := calltest.NewRelay(t)
 	b, s, phone := talking(t, e, r)
 
-	r.cut.Store(true)
+	r.Cut.Store(true)
 	pair, _ := b.PeerConnection().SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	calltest.Eventually(t, fmt.Sprintf("the browser's ICE disconnected (its pair %v, the relay %v)",
-		pair, r.toBrowser.LocalAddr()), func() bool {
+		pair, r.ToBrowser.LocalAddr()), func() bool {
 		return b.PeerConnection().ICEConnectionState() == webrtc.ICEConnectionStateDisconnected
 	})
 	if err := restart(calltest.Context(t), b, s); err != nil {
@@ -228,9 +186,9 @@ func TestRestart_NewPathAfterTheOldOneDied(t *testing.T) {
 // reason media-timeout.
 func TestRestart_NoneWithinTheMediaTimeoutEndsTheCall(t *testing.T) {
 	e := restartEngine(t, 2*time.Second, 2)
-	r := newRelay(t)
+	r := calltest.NewRelay(t)
 	_, s, _ := talking(t, e, r)
-	r.cut.Store(true)
+	r.Cut.Store(true)
 	calltest.Closed(t, s.Done(), "the call ended by the media timeout")
 	if s.Reason() != calls.ReasonMediaTimeout {
 		t.Errorf("reason %q, want %q", s.Reason(), calls.ReasonMediaTimeout)

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/cdproto/fetch"
@@ -29,9 +28,9 @@ import (
 func TestBrowser_ReconnectsAfterTheNetworkChanged(t *testing.T) {
 	chromium := chromiumPath(t)
 	p := startCallServer(t)
-	r := newRelay(t)
+	r := calltest.NewRelay(t)
 	ctx, pageLog, wait, call := talkingWithToneAfter(t, chromium, p, func(ctx context.Context) { firstPathThrough(t, ctx, r) })
-	if r.packets.Load() == 0 {
+	if r.Packets.Load() == 0 {
 		t.Fatal("the call's first path does not go through the relay")
 	}
 	const host = `document.getElementById('switchboard-widget')`
@@ -47,7 +46,7 @@ func TestBrowser_ReconnectsAfterTheNetworkChanged(t *testing.T) {
 	}
 	wait("connected", host+`.dataset.connection === 'connected'`)
 
-	r.cut.Store(true) // the old network is gone
+	r.Cut.Store(true) // the old network is gone
 	wait("Reconnecting… shown, the call still talking", `window.connections.includes('reconnecting|talking|Reconnecting…')`)
 	wait("connected again, talking with Alice", host+`.dataset.connection === 'connected' &&
 		`+host+`.dataset.callState === 'talking' && sbwq('.sbw-l').textContent === 'Talking with Alice.'`)
@@ -66,49 +65,6 @@ func TestBrowser_ReconnectsAfterTheNetworkChanged(t *testing.T) {
 	}
 }
 
-// relay is a path between Chromium and switchboard's ICE that the test
-// can cut: Chromium is shown switchboard's candidate as toBrowser's
-// address, and each packet received on one side goes out of the other, as
-// a NAT would carry it. Once cut it carries nothing.
-type relay struct {
-	toBrowser, toServer *net.UDPConn
-	browser, server     atomic.Pointer[net.UDPAddr]
-	cut                 atomic.Bool
-	packets             atomic.Uint64 // carried
-}
-
-func newRelay(t *testing.T) *relay {
-	t.Helper()
-	r := &relay{}
-	for _, c := range []**net.UDPConn{&r.toBrowser, &r.toServer} {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*c = conn
-	}
-	done := make(chan struct{}, 2)
-	forward := func(in, out *net.UDPConn, from, to *atomic.Pointer[net.UDPAddr]) {
-		defer func() { done <- struct{}{} }()
-		buf := make([]byte, 1500)
-		for {
-			n, addr, err := in.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			from.Store(addr)
-			if dst := to.Load(); dst != nil && !r.cut.Load() {
-				out.WriteToUDP(buf[:n], dst)
-				r.packets.Add(1)
-			}
-		}
-	}
-	go forward(r.toBrowser, r.toServer, &r.browser, &r.server)
-	go forward(r.toServer, r.toBrowser, &r.server, &r.browser)
-	t.Cleanup(func() { r.toBrowser.Close(); r.toServer.Close(); <-done; <-done })
-	return r
-}
-
 var (
 	// anyCandidate is a whole candidate line of an SDP.
 	anyCandidate = regexp.MustCompile(`a=candidate:[^\r\n]*\r?\n`)
@@ -120,7 +76,7 @@ var (
 // POST /v1/calls (only: ICE restarts go their own way): the offer loses
 // its candidates (switchboard learns Chromium's address from the relay's
 // packets alone), and the answer shows the relay instead of switchboard.
-func firstPathThrough(t *testing.T, ctx context.Context, r *relay) {
+func firstPathThrough(t *testing.T, ctx context.Context, r *calltest.Relay) {
 	t.Helper()
 	paused := chromedp.Events(ctx, fetch.RequestPaused)
 	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
@@ -156,22 +112,22 @@ func firstPathThrough(t *testing.T, ctx context.Context, r *relay) {
 			}
 			chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID,
 				ResponseCode: ev.ResponseStatusCode, ResponseHeaders: headers,
-				Body: editSDP(res.Body, func(sdp string) string { return r.through(sdp) })})
+				Body: editSDP(res.Body, func(sdp string) string { return relayThrough(r, sdp) })})
 		}
 	}()
 }
 
-// through shows r's address instead of switchboard's candidate in sdp,
-// remembering the real one, and leaves out every other candidate.
-func (r *relay) through(sdp string) string {
-	mine := strconv.Itoa(r.toBrowser.LocalAddr().(*net.UDPAddr).Port)
+// relayThrough shows r's address instead of switchboard's candidate in
+// sdp, remembering the real one, and leaves out every other candidate.
+func relayThrough(r *calltest.Relay, sdp string) string {
+	mine := strconv.Itoa(r.ToBrowser.LocalAddr().(*net.UDPAddr).Port)
 	return anyCandidate.ReplaceAllStringFunc(sdp, func(line string) string {
 		m := loopbackRTP.FindStringSubmatch(line)
 		if m == nil {
 			return ""
 		}
 		port, _ := strconv.Atoi(m[2])
-		r.server.Store(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		r.Server.Store(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 		return loopbackRTP.ReplaceAllString(line, "${1}"+mine+"${3}")
 	})
 }

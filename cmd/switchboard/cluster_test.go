@@ -6,35 +6,17 @@ import (
 	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
-	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/switchboard/switchboard/internal/natstest"
 	"github.com/switchboard/switchboard/internal/siptest"
 )
-
-// runJetStream starts a JetStream server in the test process, on a
-// random loopback port with its files in the test's directory, and
-// returns its URL.
-func runJetStream(t *testing.T) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	return srv.ClientURL()
-}
 
 // Two presence nodes share JetStream (store.driver nats): a watcher
 // subscribed on node B gets a NOTIFY from B with the document a device
 // PUBLISHed to node A, and, once the device unpublishes on A, a closed
 // one.
 func TestCluster_PublishOnOneNodeNotifiesWatchersOnAnother(t *testing.T) {
-	url := runJetStream(t)
+	url := natstest.RunJetStream(t)
 	node := func(name string) *proc {
 		return startSwitchboard(t, t.TempDir(), "roles=presence", "sip.auth.enabled=false",
 			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name)

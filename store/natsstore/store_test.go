@@ -9,28 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
+	"github.com/switchboard/switchboard/internal/natstest"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/store/natsstore"
 )
-
-// runServer starts a JetStream server on a random loopback port, its
-// files in the test's directory, and returns its URL.
-func runServer(t *testing.T) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	return srv.ClientURL()
-}
 
 func open(t *testing.T, url, node string) *natsstore.Store {
 	t.Helper()
@@ -68,7 +50,7 @@ func loadPubs(t *testing.T, s *natsstore.Store) []presence.Publication {
 // Publications and subscriptions come back as stored; a replacement and
 // a deletion remove theirs; a node loads its own subscriptions only.
 func TestStore_RoundTrip(t *testing.T) {
-	url := runServer(t)
+	url := natstest.RunJetStream(t)
 	a, b := open(t, url, "node-a"), open(t, url, "node-b")
 	c := ctx(t)
 	p1, p2 := publication("etag-1", 1), publication("etag-2", 2)
@@ -124,7 +106,7 @@ func equalPub(x, y presence.Publication) bool {
 // The watch reports what another connection writes, in order, and skips
 // what its own store wrote.
 func TestWatch_ReportsAnotherNodesChanges(t *testing.T) {
-	url := runServer(t)
+	url := natstest.RunJetStream(t)
 	a, b := open(t, url, "node-a"), open(t, url, "node-b")
 	c := ctx(t)
 	if err := a.PutPublication(c, publication("before", 1), ""); err != nil {
@@ -163,7 +145,7 @@ func TestWatch_ReportsAnotherNodesChanges(t *testing.T) {
 // The server removes a publication when its TTL lapses, and watchers
 // hear of it as a removal.
 func TestWatch_ServerExpiresPublications(t *testing.T) {
-	url := runServer(t)
+	url := natstest.RunJetStream(t)
 	a, b := open(t, url, "node-a"), open(t, url, "node-b")
 	c := ctx(t)
 	loadPubs(t, b)
