@@ -147,6 +147,23 @@ func (s *Service) loadSubscriptions(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// Adopt resumes a subscription another process served until it died,
+// which the store has taken over: numbering continues above its reserved
+// mark, as after a restart, and the current state is sent at once, from
+// this process, so that the watcher learns its address. It reports false
+// for a subscription already lapsed or of a package not served.
+func (s *Service) Adopt(sub Subscription) bool {
+	sub.Event = resourceOf(sub.Event, sub.Presentity).event
+	if _, err := packageOf(sub.Event); err != nil || !sub.Expires.After(time.Now()) {
+		return false
+	}
+	w := newWatcher(sub)
+	w.seq, w.started, w.flush = sub.SeqReserved, true, true
+	s.attach(w)
+	s.kick(w)
+	return true
+}
+
 // attach indexes w under its ID and presentity and arms its expiry.
 func (s *Service) attach(w *watcher) {
 	pr := s.presentity(w.resource())

@@ -64,3 +64,76 @@ func nextNotifyWith(t *testing.T, w *siptest.Peer, want string) *sipmsg.Request 
 		}
 	}
 }
+
+// A node killed with SIGKILL: a surviving node takes its watcher's
+// subscription over within cluster.takeover and NOTIFYs it in the same
+// dialog, CSeq still increasing, with the presence other nodes receive;
+// the watcher's refresh to the new node's Contact succeeds.
+func TestCluster_SurvivorTakesOverADeadNodesWatchers(t *testing.T) {
+	url := natstest.RunJetStream(t)
+	node := func(name string) *proc {
+		return startSwitchboard(t, t.TempDir(), "roles=presence", "sip.auth.enabled=false", "cluster.takeover=2s",
+			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name)
+	}
+	a, b, c := node("a"), node("b"), node("c")
+
+	w := siptest.NewPeer(t)
+	uri := "sip:carol@example.com"
+	sub := w.Request(sipmsg.SUBSCRIBE, uri, "watcher", a.UDP, "", "Event: presence", "Expires: 3600")
+	accepted := w.Do(sub)
+	if accepted.StatusCode/100 != 2 {
+		t.Fatalf("SUBSCRIBE to node A: %d %s", accepted.StatusCode, accepted.Reason)
+	}
+	w.NextNotify()
+	dev := siptest.NewPeer(t)
+	pub := publish(dev, b.UDP, "carol", "")
+	if pub == nil || pub.StatusCode != 200 {
+		t.Fatalf("PUBLISH to node B: %v", pub)
+	}
+	last := nextNotifyWith(t, w, "<basic>open</basic>")
+	if last.Source() != a.UDP {
+		t.Fatalf("NOTIFY from %s before the kill, want node A %s", last.Source(), a.UDP)
+	}
+
+	a.kill()
+	taken := nextNotifyWith(t, w, "<basic>open</basic>") // the survivor sends the current state at once
+	taker := map[string]*proc{b.UDP: b, c.UDP: c}[taken.Source()]
+	if taker == nil {
+		t.Fatalf("NOTIFY after the kill from %s, want node B %s or C %s", taken.Source(), b.UDP, c.UDP)
+	}
+	checkSameDialogLater(t, last, taken)
+
+	etag := pub.GetHeader("SIP-ETag").Value()
+	res := dev.Do(dev.Request(sipmsg.PUBLISH, uri, "carol", c.UDP, "", "Event: presence", "Expires: 0", "SIP-If-Match: "+etag))
+	if res.StatusCode != 200 {
+		t.Fatalf("unPUBLISH to node C: %d", res.StatusCode)
+	}
+	closed := nextNotifyWith(t, w, "<basic>closed</basic>")
+	if closed.Source() != taker.UDP {
+		t.Fatalf("NOTIFY from %s, want the node that took over, %s", closed.Source(), taker.UDP)
+	}
+	checkSameDialogLater(t, taken, closed)
+
+	contact := closed.Contact()
+	if contact == nil {
+		t.Fatal("the survivor's NOTIFY has no Contact")
+	}
+	refresh := w.Request(sipmsg.SUBSCRIBE, contact.Address.String(), "watcher", taker.UDP, "", "Event: presence", "Expires: 600")
+	refresh.ReplaceHeader(sub.From())
+	refresh.ReplaceHeader(accepted.To())
+	refresh.AppendHeader(sub.CallID())
+	refresh.AppendHeader(&sipmsg.CSeqHeader{SeqNo: sub.CSeq().SeqNo + 1, MethodName: sipmsg.SUBSCRIBE})
+	if res := w.Do(refresh); res.StatusCode != 200 {
+		t.Fatalf("refresh SUBSCRIBE to the survivor: %d %s", res.StatusCode, res.Reason)
+	}
+}
+
+// checkSameDialogLater fails unless next is in before's dialog with a
+// higher CSeq.
+func checkSameDialogLater(t *testing.T, before, next *sipmsg.Request) {
+	t.Helper()
+	if *next.CallID() != *before.CallID() || next.CSeq().SeqNo <= before.CSeq().SeqNo {
+		t.Fatalf("NOTIFY with Call-ID %s CSeq %d after Call-ID %s CSeq %d: want the same dialog, a higher CSeq",
+			*next.CallID(), next.CSeq().SeqNo, *before.CallID(), before.CSeq().SeqNo)
+	}
+}

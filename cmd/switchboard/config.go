@@ -31,6 +31,7 @@ type Config struct {
 	Roles     []string              `yaml:"roles"`
 	Log       LogConfig             `yaml:"log"`
 	Store     StoreConfig           `yaml:"store"`
+	Cluster   ClusterConfig         `yaml:"cluster"`
 	SIP       sip.Config            `yaml:"sip"`
 	Presence  presence.Config       `yaml:"presence"`
 	Registrar location.Config       `yaml:"registrar"`
@@ -246,6 +247,7 @@ func (c Config) Validate() error {
 			return c.Web.Validate("web")
 		},
 		func() error { return c.Store.Validate("store") },
+		func() error { return c.Cluster.Validate("cluster") },
 		func() error { return c.SIP.Validate("sip") },
 		func() error { return c.Presence.Validate("presence") },
 		func() error { return c.Registrar.Validate("registrar") },

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboard/switchboard/calls"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/store/natsstore"
 )
 
 // The domain packages (presence, acd, calls) count and time what they do
@@ -33,6 +34,25 @@ func registerPresenceMetrics(reg prometheus.Registerer, svc *presence.Service) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_presence_notifies_waiting",
 			Help: "NOTIFYs waiting for a place in presence.notify_window."},
 			func() float64 { _, n := svc.Notifies(); return float64(n) }),
+	)
+}
+
+// registerClusterMetrics exposes what the JetStream store sees of the
+// other nodes and has taken over from the dead ones.
+func registerClusterMetrics(reg prometheus.Registerer, ns *natsstore.Store) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_cluster_members",
+			Help: "Nodes holding a lease at the last look, this one included."},
+			func() float64 { return float64(ns.TakeoverStats().Members) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_cluster_orphans",
+			Help: "Dead nodes whose subscriptions were not yet taken over, at the last look."},
+			func() float64 { return float64(ns.TakeoverStats().Orphans) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_cluster_takeovers_total",
+			Help: "Dead nodes whose subscriptions this node took over."},
+			func() float64 { return float64(ns.TakeoverStats().Takeovers) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_cluster_adopted_subscriptions_total",
+			Help: "Subscriptions this node took over from dead nodes."},
+			func() float64 { return float64(ns.TakeoverStats().Adopted) }),
 	)
 }
 

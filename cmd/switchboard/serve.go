@@ -52,11 +52,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 	reg.MustRegister(db.Collectors()...)
-	ps, err := openPresenceStore(ctx, cfg.Store, db, log)
+	ps, err := openPresenceStore(ctx, cfg.Store, cfg.Cluster, db, log)
 	if err != nil {
 		return err
 	}
 	defer ps.close()
+	if ps.nats != nil {
+		registerClusterMetrics(reg, ps.nats)
+	}
 
 	// ACME certificates: one manager for the HTTPS, SIP TLS and WSS
 	// listeners; it starts obtaining them once the listeners are up.
@@ -74,6 +77,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	var agents *acd.Service
 	var pres *presence.Service
+	clusterLost := make(chan error, 1)
 	var callMgr *calls.Manager
 	var softphones *media.Softphones
 	if cfg.runs("presence") || cfg.runs("acd") {
@@ -81,17 +85,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		defer pres.Close()
-		if ps.watch != nil { // the other nodes' publications, until pres closes
-			watchCtx, stopWatch := context.WithCancel(runCtx)
-			watched := make(chan struct{})
-			go func() {
-				defer close(watched)
-				if err := ps.watch(watchCtx, pres); err != nil {
-					log.Error("presence watch stopped", "error", err)
-				}
-			}()
-			defer func() { stopWatch(); <-watched }()
-		}
+		// The other nodes' publications and dead nodes' subscriptions,
+		// until pres closes; should this process have to stop serving
+		// them, it stops.
+		followCtx, stopFollowing := context.WithCancel(runCtx)
+		followed := make(chan struct{})
+		go func() {
+			defer close(followed)
+			if err := ps.run(followCtx, pres); err != nil {
+				clusterLost <- err
+			}
+		}()
+		defer func() { stopFollowing(); <-followed }()
 	}
 	var watcher *sip.Watcher
 	if cfg.runs("web") && !cfg.runs("presence") {
@@ -215,6 +220,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	case err := <-httpDone:
 		return err
+	case err := <-clusterLost:
+		return fmt.Errorf("store.nats: %w", err)
 	}
 	draining.Store(true)
 	notifyStopping()

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/store"
@@ -38,24 +40,57 @@ func (c StoreConfig) Validate(prefix string) error {
 	return fmt.Errorf("%s.driver: %q is not bbolt or nats", prefix, c.Driver)
 }
 
+// ClusterConfig is the cluster section: how nodes sharing NATS stand in
+// for one another.
+type ClusterConfig struct {
+	// Takeover bounds how long the subscriptions of a node that died go
+	// without NOTIFYs before a surviving node takes them over.
+	Takeover time.Duration `yaml:"takeover"`
+}
+
+// Validate names the first bad field under prefix.
+func (c ClusterConfig) Validate(prefix string) error {
+	if c.Takeover < natsstore.MinTakeover || c.Takeover > 10*time.Minute {
+		return fmt.Errorf("%s.takeover: %s must lie between %s and 10m", prefix, c.Takeover, natsstore.MinTakeover)
+	}
+	return nil
+}
+
 // presenceStore is where presence state lives: db itself, or JetStream
-// (then watch follows the other nodes' publications into the service,
-// until ctx ends, and closing the store is the caller's).
+// (then nats is set; closing the store is the caller's).
 type presenceStore struct {
 	presence.Store
-	watch func(ctx context.Context, svc *presence.Service) error
+	nats  *natsstore.Store
 	close func() error
 }
 
 // openPresenceStore opens the configured presence store.
-func openPresenceStore(ctx context.Context, cfg StoreConfig, db *store.DB, log *slog.Logger) (*presenceStore, error) {
+func openPresenceStore(ctx context.Context, cfg StoreConfig, cluster ClusterConfig, db *store.DB, log *slog.Logger) (*presenceStore, error) {
 	if cfg.Driver != "nats" {
 		return &presenceStore{Store: db, close: func() error { return nil }}, nil
 	}
-	ns, err := natsstore.Open(ctx, cfg.NATS, log.With("component", "natsstore"))
+	ns, err := natsstore.Open(ctx, cfg.NATS, cluster.Takeover, log.With("component", "natsstore"))
 	if err != nil {
 		return nil, fmt.Errorf("store.nats: %w", err)
 	}
-	return &presenceStore{Store: ns, close: ns.Close,
-		watch: func(ctx context.Context, svc *presence.Service) error { return ns.Watch(ctx, svc.Apply) }}, nil
+	return &presenceStore{Store: ns, nats: ns, close: ns.Close}, nil
+}
+
+// run follows the other nodes into svc until ctx ends: their
+// publications (Watch), and the subscriptions of those that die
+// (Takeover). It returns early with the reason this process must stop
+// serving: its own lease lost, or the watch ended.
+func (ps *presenceStore) run(ctx context.Context, svc *presence.Service) error {
+	if ps.nats == nil {
+		<-ctx.Done()
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 2)
+	go func() { done <- ps.nats.Watch(ctx, svc.Apply) }()
+	go func() { done <- ps.nats.Takeover(ctx, svc.Adopt) }()
+	err := <-done
+	cancel()
+	return errors.Join(err, <-done)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 )
 
 // Config connects to a NATS JetStream cluster (the store.nats settings).
@@ -32,6 +33,13 @@ type Config struct {
 
 // DefaultReplicas suits a single server; a cluster wants 3.
 const DefaultReplicas = 1
+
+// DefaultTakeover is Open's takeover when given none; MinTakeover its
+// least, since leases lapse in whole seconds.
+const (
+	DefaultTakeover = 10 * time.Second
+	MinTakeover     = 2 * time.Second
+)
 
 // Validate names the first bad field under prefix.
 func (c Config) Validate(prefix string) error {

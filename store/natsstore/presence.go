@@ -35,8 +35,9 @@ func parsePublicationKey(key string) (presentity, etag string, err error) {
 	return presentity, etag, err
 }
 
-// subscriptionKey is "<node>.<id>", both encoded: a node loads its own.
-func (s *Store) subscriptionKey(id string) string { return s.node + "." + encode(id) }
+// subscriptionKey is "<owner>.<id>", both encoded: the subscriptions of
+// one process are "<owner>.*".
+func (s *Store) subscriptionKey(id string) string { return s.owner + "." + encode(id) }
 
 // ttl is what is left of a publication's lifetime, in whole seconds (the
 // server's unit), at least one.
@@ -70,20 +71,24 @@ func (s *Store) PutPublication(ctx context.Context, p presence.Publication, repl
 // DeletePublication implements presence.Store: a purge, whose marker
 // itself lapses after markerTTL.
 func (s *Store) DeletePublication(ctx context.Context, presentity, etag string) error {
-	return s.purge(ctx, s.pubs, publicationKey(presentity, etag))
+	key := publicationKey(presentity, etag)
+	s.echoes.expect(opDel, key)
+	if err := purge(ctx, s.pubs, key); err != nil {
+		s.echoes.forget(opDel, key)
+		return err
+	}
+	return nil
 }
 
 // purge removes key and its history, leaving a marker that lapses.
-func (s *Store) purge(ctx context.Context, kv jetstream.KeyValue, key string) error {
-	s.echoes.expect(opDel, key)
+func purge(ctx context.Context, kv jetstream.KeyValue, key string) error {
 	if err := kv.Purge(ctx, key, jetstream.PurgeTTL(markerTTL)); err != nil {
-		s.echoes.forget(opDel, key)
 		return fmt.Errorf("purge %s: %w", kv.Bucket(), err)
 	}
 	return nil
 }
 
-// PutSubscription implements presence.Store, under this node's name.
+// PutSubscription implements presence.Store, under this process's name.
 func (s *Store) PutSubscription(ctx context.Context, sub presence.Subscription) error {
 	if _, err := s.subs.Put(ctx, s.subscriptionKey(sub.ID), store.EncodeSubscription(sub)); err != nil {
 		return fmt.Errorf("put subscription: %w", err)
@@ -93,7 +98,7 @@ func (s *Store) PutSubscription(ctx context.Context, sub presence.Subscription) 
 
 // DeleteSubscription implements presence.Store.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	return s.purge(ctx, s.subs, s.subscriptionKey(id))
+	return purge(ctx, s.subs, s.subscriptionKey(id))
 }
 
 // LoadPublications implements presence.Store: every node's publications.
@@ -107,10 +112,12 @@ func (s *Store) LoadPublications(ctx context.Context, fn func(presence.Publicati
 	return each(ctx, s.pubs, ">", store.DecodePublication, fn)
 }
 
-// LoadSubscriptions implements presence.Store: this node's subscriptions
-// only; another node's are its own (taking them over is for later).
+// LoadSubscriptions implements presence.Store: this process's
+// subscriptions only, none when it starts; those of the processes before
+// it, on this host or another, are taken over once their leases lapse
+// (Takeover).
 func (s *Store) LoadSubscriptions(ctx context.Context, fn func(presence.Subscription) error) error {
-	return each(ctx, s.subs, s.node+".*", store.DecodeSubscription, fn)
+	return each(ctx, s.subs, s.owner+".*", store.DecodeSubscription, fn)
 }
 
 // Counts implements presence.Store with the buckets' message counts: all

@@ -19,6 +19,7 @@ import (
 const (
 	bucketPublications  = "switchboard_publications"
 	bucketSubscriptions = "switchboard_subscriptions"
+	bucketNodes         = "switchboard_nodes"
 )
 
 // markerTTL is how long the markers of removed publications stay in the
@@ -28,19 +29,33 @@ const markerTTL = 15 * time.Minute
 
 // Store keeps presence state in JetStream KV buckets.
 type Store struct {
-	nc   *nats.Conn
-	pubs jetstream.KeyValue
-	subs jetstream.KeyValue
-	node string // encoded: a key token
-	log  *slog.Logger
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	pubs  jetstream.KeyValue
+	subs  jetstream.KeyValue
+	nodes jetstream.KeyValue
+	self  member // this process
+	owner string // self.Owner encoded: a key token, the prefix of its subscriptions
+	log   *slog.Logger
+
+	lease    *Lease        // self's, in the nodes bucket
+	stopHold func()        // ends lease.Hold, which releases it
+	held     chan error    // lease.Hold's result, once it ends
+	stats    takeoverStats // for metrics
 
 	loadedAt uint64 // the publications stream's last sequence when LoadPublications began
 	echoes   echoes
 }
 
-// Open connects, and creates the buckets or brings their settings up to
-// cfg. It returns when the servers answered, or with ctx's error.
-func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+// Open connects, creates the buckets or brings their settings up to cfg,
+// and joins: it holds this process's lease and is listed as a member
+// (takeover.go) until Close. takeover bounds how long the subscriptions
+// of a process that died go without NOTIFYs before another takes them
+// over (the cluster.takeover setting, at least MinTakeover; zero is
+// DefaultTakeover): a lease lapses after half of it, and the others look
+// for lapsed leases every sixth. It returns when the servers answered,
+// or with ctx's error.
+func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Logger) (*Store, error) {
 	node := cfg.Node
 	if node == "" {
 		var err error
@@ -62,8 +77,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
-	s := &Store{nc: nc, node: encode(node), log: log, echoes: echoes{n: map[string]int{}}}
+	self := newMember(node, takeover)
+	s := &Store{nc: nc, self: self, owner: encode(self.Owner), log: log, echoes: echoes{n: map[string]int{}}}
 	if err := s.buckets(ctx, cfg.Replicas); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if err := s.join(ctx); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -76,6 +96,7 @@ func (s *Store) buckets(ctx context.Context, replicas int) error {
 	if err != nil {
 		return err
 	}
+	s.js = js
 	s.pubs, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: bucketPublications, Description: "Switchboard presence publications",
 		History: 1, Replicas: replicas, Storage: jetstream.FileStorage,
@@ -92,11 +113,25 @@ func (s *Store) buckets(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", bucketSubscriptions, err)
 	}
+	s.nodes, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucketNodes, Description: "Switchboard nodes: leases, members, claims",
+		History: 1, Replicas: replicas, Storage: jetstream.FileStorage,
+		LimitMarkerTTL: markerTTL, // per-key TTL: leases lapse when their holder dies
+	})
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", bucketNodes, err)
+	}
 	return nil
 }
 
-// Close drains the connection: writes in flight finish first.
+// Close releases this process's lease, so that the other nodes take its
+// subscriptions over at once, and drains the connection: writes in flight
+// finish first.
 func (s *Store) Close() error {
+	s.stopHold()
+	if err := <-s.held; err != nil {
+		s.log.Warn("leaving the cluster", "error", err)
+	}
 	return s.nc.Drain()
 }
 

@@ -18,7 +18,7 @@ func open(t *testing.T, url, node string) *natsstore.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	s, err := natsstore.Open(ctx, natsstore.Config{URLs: []string{url}, Replicas: 1, Node: node},
+	s, err := natsstore.Open(ctx, natsstore.Config{URLs: []string{url}, Replicas: 1, Node: node}, 0,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

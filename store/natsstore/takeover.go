@@ -1,0 +1,189 @@
+package natsstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/presence"
+	"github.com/switchboard/switchboard/store"
+)
+
+// Each process is a member of the cluster under a name of its own, its
+// owner name: the node's name and a random suffix, new at every start,
+// so that a process never mistakes its predecessor's state for its own.
+// In the nodes bucket, under the owner name encoded:
+//
+//	lease.<owner>   while the process lives (Lease: TTL, renewed)
+//	member.<owner>  while subscriptions may be stored under its name
+//	claim.<owner>   while another process takes them over (a Lease too)
+//
+// A member without a lease died (or was cut off from NATS for longer
+// than its lease's TTL, and has given up: Run returns ErrLeaseLost). Its
+// subscriptions, "<owner>.*" in the subscriptions bucket, are taken over
+// by the first process to claim them: each is stored under the claimer's
+// name, handed to its presence service (which goes on notifying, with
+// sequence numbers above the reserved mark: CSeq keeps increasing), and
+// removed from the dead one's; then the member key goes.
+const (
+	leasePrefix  = "lease."
+	memberPrefix = "member."
+	claimPrefix  = "claim."
+)
+
+// member is what the lease and member keys hold.
+type member struct {
+	Node    string        `json:"node"`
+	Owner   string        `json:"owner"`
+	Started time.Time     `json:"started"`
+	TTL     time.Duration `json:"ttl"` // of its lease
+}
+
+// newMember names a new process of node; its lease lapses after half of
+// takeover.
+func newMember(node string, takeover time.Duration) member {
+	if takeover <= 0 {
+		takeover = DefaultTakeover
+	}
+	return member{Node: node, Owner: node + "~" + strings.ToLower(rand.Text()[:8]), Started: time.Now().UTC().Round(0),
+		TTL: max(time.Second, (takeover / 2).Truncate(time.Second))}
+}
+
+// join holds this process's lease and lists it as a member.
+func (s *Store) join(ctx context.Context) error {
+	v, _ := json.Marshal(s.self)
+	lease, err := s.Acquire(ctx, leasePrefix+s.owner, v, s.self.TTL)
+	if err != nil {
+		return err
+	}
+	if _, err := s.nodes.Put(ctx, memberPrefix+s.owner, v); err != nil {
+		lease.release(ctx)
+		return fmt.Errorf("join: %w", err)
+	}
+	hold, stop := context.WithCancel(context.Background())
+	s.lease, s.stopHold, s.held = lease, stop, make(chan error, 1)
+	go func() { s.held <- lease.Hold(hold) }()
+	return nil
+}
+
+// takeoverStats counts for metrics.
+type takeoverStats struct {
+	takeovers atomic.Uint64 // members taken over by this process
+	adopted   atomic.Uint64 // subscriptions taken over
+	members   atomic.Int64  // live members at the last look
+	orphans   atomic.Int64  // members without a lease at the last look
+}
+
+// TakeoverStats is what Run has seen and done.
+type TakeoverStats struct {
+	Members, Orphans   int    // live members, and dead ones not yet taken over, at the last look
+	Takeovers, Adopted uint64 // dead members this process took over, and their subscriptions
+}
+
+// TakeoverStats reports what Run has seen and done.
+func (s *Store) TakeoverStats() TakeoverStats {
+	return TakeoverStats{Members: int(s.stats.members.Load()), Orphans: int(s.stats.orphans.Load()),
+		Takeovers: s.stats.takeovers.Load(), Adopted: s.stats.adopted.Load()}
+}
+
+// Takeover looks for dead members every sixth of the takeover time and
+// takes their subscriptions over, handing each to adopt (the presence
+// service's Adopt), until ctx ends (nil) or this process's own lease is
+// lost (ErrLeaseLost: another process may be taking this one's
+// subscriptions over, so this one must stop serving them).
+func (s *Store) Takeover(ctx context.Context, adopt func(presence.Subscription) bool) error {
+	tick := time.NewTicker(s.self.TTL / 3)
+	defer tick.Stop()
+	for {
+		if err := s.sweep(ctx, adopt); err != nil && ctx.Err() == nil {
+			s.log.Warn("looking for dead members", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-s.held:
+			s.held <- err // for Close
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+// sweep takes over every member without a lease.
+func (s *Store) sweep(ctx context.Context, adopt func(presence.Subscription) bool) error {
+	keys, err := s.nodes.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	live, members := map[string]bool{}, []string{}
+	for k := range keys.Keys() {
+		if owner, ok := strings.CutPrefix(k, leasePrefix); ok {
+			live[owner] = true
+		} else if owner, ok := strings.CutPrefix(k, memberPrefix); ok {
+			members = append(members, owner)
+		}
+	}
+	var dead []string
+	for _, m := range members {
+		if !live[m] {
+			dead = append(dead, m)
+		}
+	}
+	s.stats.members.Store(int64(len(live)))
+	s.stats.orphans.Store(int64(len(dead)))
+	for _, owner := range dead {
+		if err := s.takeOver(ctx, owner, adopt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeOver claims a dead member and moves its subscriptions under this
+// process's name, unless another process has claimed it already. The
+// claim is a lease held while moving: should this process die midway,
+// it lapses and another one moves the rest.
+func (s *Store) takeOver(ctx context.Context, owner string, adopt func(presence.Subscription) bool) error {
+	v, _ := json.Marshal(s.self)
+	claim, err := s.Acquire(ctx, claimPrefix+owner, v, s.self.TTL)
+	if errors.Is(err, ErrLeaseHeld) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	holding, stop := context.WithCancel(ctx)
+	var held sync.WaitGroup
+	held.Go(func() { claim.Hold(holding) })
+	defer func() { stop(); held.Wait() }()
+
+	name, _ := decode(owner)
+	now, n := time.Now(), 0
+	err = each(holding, s.subs, owner+".*", store.DecodeSubscription, func(sub presence.Subscription) error {
+		if sub.Expires.After(now) {
+			if err := s.PutSubscription(holding, sub); err != nil {
+				return err
+			}
+			if adopt(sub) {
+				n++
+			}
+		}
+		return purge(holding, s.subs, owner+"."+encode(sub.ID))
+	})
+	if err == nil {
+		err = purge(holding, s.nodes, memberPrefix+owner)
+	}
+	if err != nil {
+		return fmt.Errorf("take over %s: %w", name, err)
+	}
+	s.stats.takeovers.Add(1)
+	s.stats.adopted.Add(uint64(n))
+	s.log.Info("took over a dead node's subscriptions", "node", name, "subscriptions", n)
+	return nil
+}
