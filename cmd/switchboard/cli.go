@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/switchboard/switchboard/store/natsstore"
 )
 
 // Build information, set by `make build` with -ldflags "-X main.version=…
@@ -35,6 +40,8 @@ func commands() []command {
 			"replace the store with the backup FILE, once checked; no server may run on the store", restoreCommand},
 		{"compact", "[--config FILE] [--set path=value ...]",
 			"rewrite the store without its free pages and print its size before and after; no server may run on it", compactCommand},
+		{"cluster", "status [--config FILE] [--set path=value ...]",
+			"show, for store.driver nats, the nodes (live, dead, taken over), the leaders and each bucket's replication", clusterCommand},
 		{"init-config", "", "print the default configuration with random secrets, listening on every address", initConfigCommand},
 		{"simulate", "[-visitors N] [-seeds N] [-seed S] [-format text|json]",
 			"compare the waiting-time estimate with simulated call centres", simulateCommand},
@@ -99,8 +106,8 @@ func flagsOf(name string) *flag.FlagSet {
 	case "serve":
 		fs, _, _, _ := serveFlags()
 		return fs
-	case "check":
-		fs, _, _ := configFlags("check")
+	case "check", "cluster":
+		fs, _, _ := configFlags(name)
 		return fs
 	case "backup", "restore", "compact":
 		fs, _, _, _, _ := storeOpFlags(name)
@@ -199,4 +206,77 @@ func checkCommand(args []string, stdout, stderr io.Writer) int {
 	stdout.Write(out)
 	fmt.Fprintln(stderr, "switchboard: the configuration is valid")
 	return 0
+}
+
+// clusterCommand reports, for store.driver nats, the nodes that joined,
+// which live, which died and who takes them over, the leaders, and the
+// replication of every bucket, as JetStream sees them.
+func clusterCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "status" {
+		fmt.Fprintln(stderr, "switchboard cluster: want the subcommand status")
+		return 2
+	}
+	fs, path, sets := configFlags("cluster")
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*path, os.Environ(), *sets)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: invalid configuration: %v\n", err)
+		return 1
+	}
+	if cfg.Store.Driver != "nats" {
+		fmt.Fprintf(stderr, "switchboard cluster: store.driver is %s: a single node, no cluster\n", cfg.Store.Driver)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := natsstore.Inspect(ctx, cfg.Store.NATS)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard cluster: %v\n", err)
+		return 1
+	}
+	printClusterStatus(stdout, st)
+	return 0
+}
+
+func printClusterStatus(w io.Writer, st natsstore.Status) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintln(tw, "NODE\tPROCESS\tSTARTED\tSTATE")
+	for _, m := range st.Members {
+		state := "live"
+		switch {
+		case m.Live:
+		case m.ClaimedBy != "":
+			state = "dead, being taken over by " + m.ClaimedBy
+		default:
+			state = "dead, to be taken over"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Node, m.Owner, m.Started.Format(time.RFC3339), state)
+	}
+	fmt.Fprintln(tw, "\nROLE\tLEADER")
+	for _, role := range slices.Sorted(maps.Keys(st.Leaders)) {
+		fmt.Fprintf(tw, "%s\t%s\n", role, st.Leaders[role])
+	}
+	fmt.Fprintln(tw, "\nBUCKET\tMESSAGES\tBYTES\tLEADER\tREPLICAS")
+	for _, b := range st.Buckets {
+		var rs []string
+		for _, r := range b.Replicas {
+			state := "current"
+			switch {
+			case r.Offline:
+				state = "offline"
+			case !r.Current:
+				state = fmt.Sprintf("lag %d", r.Lag)
+			}
+			rs = append(rs, r.Server+" "+state)
+		}
+		leader := b.Leader
+		if leader == "" {
+			leader = "(single server)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", b.Bucket, b.Values, b.Bytes, leader, strings.Join(rs, ", "))
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,24 @@ func TestCluster_SurvivorTakesOverADeadNodesWatchers(t *testing.T) {
 	refresh.AppendHeader(&sipmsg.CSeqHeader{SeqNo: sub.CSeq().SeqNo + 1, MethodName: sipmsg.SUBSCRIBE})
 	if res := w.Do(refresh); res.StatusCode != 200 {
 		t.Fatalf("refresh SUBSCRIBE to the survivor: %d %s", res.StatusCode, res.Reason)
+	}
+
+	siptest.WaitFor(t, "the taker counting one takeover of one subscription", func() bool {
+		m := scrapeMetrics(t, taker)
+		return m["switchboard_cluster_takeovers_total"] == 1 && m["switchboard_cluster_adopted_subscriptions_total"] == 1
+	})
+	var out, errs bytes.Buffer
+	if code := run([]string{"cluster", "status", "--set", "store.driver=nats", "--set", "store.nats.urls=" + url}, &out, &errs); code != 0 {
+		t.Fatalf("cluster status: exit %d: %s", code, errs.String())
+	}
+	t.Logf("cluster status:\n%s", out.String())
+	for _, want := range []string{"\nb  ", "\nc  ", "live", "switchboard_subscriptions"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("cluster status lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "\na  ") {
+		t.Errorf("cluster status still lists node a, taken over:\n%s", out.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +54,44 @@ func registerClusterMetrics(reg prometheus.Registerer, ns *natsstore.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_cluster_adopted_subscriptions_total",
 			Help: "Subscriptions this node took over from dead nodes."},
 			func() float64 { return float64(ns.TakeoverStats().Adopted) }),
+		replicationCollector{ns},
 	)
+}
+
+// replicationCollector asks JetStream, at each scrape, how far each
+// bucket's replicas are behind their leader.
+type replicationCollector struct{ ns *natsstore.Store }
+
+var (
+	replicaLag = prometheus.NewDesc("switchboard_cluster_replica_lag",
+		"Operations a bucket's replica is behind its stream's leader.", []string{"bucket", "server"}, nil)
+	replicaCurrent = prometheus.NewDesc("switchboard_cluster_replica_current",
+		"1 while a bucket's replica is caught up with its stream's leader and online, else 0.", []string{"bucket", "server"}, nil)
+)
+
+func (replicationCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- replicaLag
+	ch <- replicaCurrent
+}
+
+func (c replicationCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.ns.Status(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(replicaLag, err)
+		return
+	}
+	for _, b := range st.Buckets {
+		for _, r := range b.Replicas {
+			current := 0.0
+			if r.Current && !r.Offline {
+				current = 1
+			}
+			ch <- prometheus.MustNewConstMetric(replicaLag, prometheus.GaugeValue, float64(r.Lag), b.Bucket, r.Server)
+			ch <- prometheus.MustNewConstMetric(replicaCurrent, prometheus.GaugeValue, current, b.Bucket, r.Server)
+		}
+	}
 }
 
 // registerCallMetrics exposes the calls manager's and the media engine's

@@ -56,26 +56,9 @@ type Store struct {
 // for lapsed leases every sixth. It returns when the servers answered,
 // or with ctx's error.
 func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Logger) (*Store, error) {
-	node := cfg.Node
-	if node == "" {
-		var err error
-		if node, err = os.Hostname(); err != nil {
-			return nil, fmt.Errorf("store.nats.node: %w", err)
-		}
-	}
-	opts := []nats.Option{nats.Name("switchboard " + node), nats.MaxReconnects(-1)}
-	if cfg.CredentialsFile != "" {
-		opts = append(opts, nats.UserCredentials(cfg.CredentialsFile))
-	}
-	if cfg.CAFile != "" {
-		opts = append(opts, nats.RootCAs(cfg.CAFile))
-	}
-	if cfg.CertFile != "" {
-		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
-	}
-	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	node, nc, err := connect(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats: %w", err)
+		return nil, err
 	}
 	self := newMember(node, takeover)
 	s := &Store{nc: nc, self: self, owner: encode(self.Owner), log: log, echoes: echoes{n: map[string]int{}}}
@@ -90,7 +73,31 @@ func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Log
 	return s, nil
 }
 
-// buckets creates or updates both buckets.
+// connect connects to the servers of cfg as node (default: the host name).
+func connect(cfg Config) (node string, nc *nats.Conn, err error) {
+	node = cfg.Node
+	if node == "" {
+		if node, err = os.Hostname(); err != nil {
+			return "", nil, fmt.Errorf("store.nats.node: %w", err)
+		}
+	}
+	opts := []nats.Option{nats.Name("switchboard " + node), nats.MaxReconnects(-1)}
+	if cfg.CredentialsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredentialsFile))
+	}
+	if cfg.CAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.CAFile))
+	}
+	if cfg.CertFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+	}
+	if nc, err = nats.Connect(strings.Join(cfg.URLs, ","), opts...); err != nil {
+		return "", nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	return node, nc, nil
+}
+
+// buckets creates or updates the buckets.
 func (s *Store) buckets(ctx context.Context, replicas int) error {
 	js, err := jetstream.New(s.nc)
 	if err != nil {
