@@ -38,9 +38,8 @@ type Store struct {
 	owner string // self.Owner encoded: a key token, the prefix of its subscriptions
 	log   *slog.Logger
 
-	lease    *Lease        // self's, in the nodes bucket
-	stopHold func()        // ends lease.Hold, which releases it
-	held     chan error    // lease.Hold's result, once it ends
+	stopHold func()        // ends the holding of this process's lease, which releases it
+	held     chan error    // its result, once it ends (keep)
 	stats    takeoverStats // for metrics
 
 	loadedAt uint64 // the publications stream's last sequence when LoadPublications began

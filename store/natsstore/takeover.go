@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,9 @@ import (
 //	member.<owner>  while subscriptions may be stored under its name
 //	claim.<owner>   while another process takes them over (a Lease too)
 //
-// A member without a lease died (or was cut off from NATS for longer
-// than its lease's TTL, and has given up: Run returns ErrLeaseLost). Its
+// A member without a lease at two looks in a row died (or was cut off
+// from NATS for longer than its lease's TTL; when it reaches NATS again it
+// finds it out, and stops: Takeover returns ErrLeaseLost). Its
 // subscriptions, "<owner>.*" in the subscriptions bucket, are taken over
 // by the first process to claim them: each is stored under the claimer's
 // name, handed to its presence service (which goes on notifying, with
@@ -57,19 +59,97 @@ func newMember(node string, takeover time.Duration) member {
 
 // join holds this process's lease and lists it as a member.
 func (s *Store) join(ctx context.Context) error {
-	v, _ := json.Marshal(s.self)
-	lease, err := s.Acquire(ctx, leasePrefix+s.owner, v, s.self.TTL)
+	lease, err := s.Acquire(ctx, leasePrefix+s.owner, s.selfValue(), s.self.TTL)
 	if err != nil {
 		return err
 	}
-	if _, err := s.nodes.Put(ctx, memberPrefix+s.owner, v); err != nil {
+	if _, err := s.nodes.Put(ctx, memberPrefix+s.owner, s.selfValue()); err != nil {
 		lease.release(ctx)
 		return fmt.Errorf("join: %w", err)
 	}
 	hold, stop := context.WithCancel(context.Background())
-	s.lease, s.stopHold, s.held = lease, stop, make(chan error, 1)
-	go func() { s.held <- lease.Hold(hold) }()
+	s.stopHold, s.held = stop, make(chan error, 1)
+	go func() { s.held <- s.keep(hold, lease) }()
 	return nil
+}
+
+func (s *Store) selfValue() []byte {
+	v, _ := json.Marshal(s.self)
+	return v
+}
+
+// keep holds this process's lease until ctx ends, and rejoins each time
+// it is lost while this process's subscriptions are still its own. It
+// returns ErrLeaseLost once another process has claimed them.
+func (s *Store) keep(ctx context.Context, lease *Lease) error {
+	for {
+		err := lease.Hold(ctx)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		s.log.Warn("lost this process's lease; rejoining", "error", err)
+		if lease, err = s.rejoin(ctx, lease); err != nil {
+			return err
+		}
+		s.log.Info("rejoined")
+	}
+}
+
+// rejoin gets this process's lease back after Hold gave it up: the lease
+// itself when it never lapsed (all of JetStream was out of reach, and
+// nothing lapses without a leader), or a new one when it did but nobody
+// took this process's subscriptions meanwhile. Others wait for a member
+// to look dead twice before they claim it (Takeover), which leaves a
+// process whose lease lapsed the time to claim itself first. It retries
+// while the servers do not answer; ErrLeaseLost when another process has
+// claimed, or moved, the subscriptions.
+func (s *Store) rejoin(ctx context.Context, old *Lease) (*Lease, error) {
+	retry := time.NewTicker(s.self.TTL / 3)
+	defer retry.Stop()
+	for {
+		lease, err := s.reclaim(ctx, old)
+		if err == nil || errors.Is(err, ErrLeaseLost) {
+			return lease, err
+		}
+		s.log.Warn("rejoining", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-retry.C:
+		}
+	}
+}
+
+// reclaim is one attempt of rejoin.
+func (s *Store) reclaim(ctx context.Context, old *Lease) (*Lease, error) {
+	err := old.renew(ctx)
+	if !errors.Is(err, ErrLeaseLost) {
+		return old, err
+	}
+	claim, err := s.Acquire(ctx, claimPrefix+s.owner, s.selfValue(), s.self.TTL)
+	if errors.Is(err, ErrLeaseHeld) {
+		return nil, fmt.Errorf("%w: another process is taking this one's subscriptions over", ErrLeaseLost)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer claim.release(context.WithoutCancel(ctx))
+	// A listing, unlike a direct get, is the stream leader's: up to date.
+	keys, err := s.nodes.ListKeysFiltered(ctx, memberPrefix+s.owner)
+	if err != nil {
+		return nil, err
+	}
+	member := false
+	for range keys.Keys() {
+		member = true
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if !member {
+		return nil, fmt.Errorf("%w: another process took this one's subscriptions over", ErrLeaseLost)
+	}
+	return s.Acquire(ctx, leasePrefix+s.owner, s.selfValue(), s.self.TTL)
 }
 
 // takeoverStats counts for metrics.
@@ -100,8 +180,9 @@ func (s *Store) TakeoverStats() TakeoverStats {
 func (s *Store) Takeover(ctx context.Context, adopt func(presence.Subscription) bool) error {
 	tick := time.NewTicker(s.self.TTL / 3)
 	defer tick.Stop()
+	suspects := map[string]bool{} // members dead at the last look
 	for {
-		if err := s.sweep(ctx, adopt); err != nil && ctx.Err() == nil {
+		if err := s.sweep(ctx, suspects, adopt); err != nil && ctx.Err() == nil {
 			s.log.Warn("looking for dead members", "error", err)
 		}
 		select {
@@ -115,8 +196,9 @@ func (s *Store) Takeover(ctx context.Context, adopt func(presence.Subscription) 
 	}
 }
 
-// sweep takes over every member without a lease.
-func (s *Store) sweep(ctx context.Context, adopt func(presence.Subscription) bool) error {
+// sweep takes over every member without a lease at this look and the
+// last (suspects, updated).
+func (s *Store) sweep(ctx context.Context, suspects map[string]bool, adopt func(presence.Subscription) bool) error {
 	keys, err := s.nodes.ListKeys(ctx)
 	if err != nil {
 		return err
@@ -137,7 +219,13 @@ func (s *Store) sweep(ctx context.Context, adopt func(presence.Subscription) boo
 	}
 	s.stats.members.Store(int64(len(live)))
 	s.stats.orphans.Store(int64(len(dead)))
+	was := maps.Clone(suspects)
+	clear(suspects)
 	for _, owner := range dead {
+		suspects[owner] = true
+		if !was[owner] {
+			continue // dead at one look only: it may be rejoining
+		}
 		if err := s.takeOver(ctx, owner, adopt); err != nil {
 			return err
 		}
@@ -150,8 +238,7 @@ func (s *Store) sweep(ctx context.Context, adopt func(presence.Subscription) boo
 // claim is a lease held while moving: should this process die midway,
 // it lapses and another one moves the rest.
 func (s *Store) takeOver(ctx context.Context, owner string, adopt func(presence.Subscription) bool) error {
-	v, _ := json.Marshal(s.self)
-	claim, err := s.Acquire(ctx, claimPrefix+owner, v, s.self.TTL)
+	claim, err := s.Acquire(ctx, claimPrefix+owner, s.selfValue(), s.self.TTL)
 	if errors.Is(err, ErrLeaseHeld) {
 		return nil
 	}

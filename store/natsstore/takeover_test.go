@@ -1,39 +1,31 @@
-package natsstore_test
+package natsstore
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/natstest"
 	"github.com/switchboard/switchboard/presence"
-	"github.com/switchboard/switchboard/store/natsstore"
 )
+
+// crash cuts the store's connection as a killed process would: its lease
+// is not released, and lapses.
+func (s *Store) crash() { s.nc.Close() }
 
 // A process whose lease lapses has its subscriptions taken over by
 // exactly one of the others, with their reserved sequence marks; the one
 // that took them loads them as its own.
 func TestTakeover_ADeadNodesSubscriptionsGoToOneSurvivor(t *testing.T) {
 	url := natstest.RunJetStream(t)
-	openFast := func(node string) *natsstore.Store {
-		s, err := natsstore.Open(ctx(t), natsstore.Config{URLs: []string{url}, Replicas: 1, Node: node},
-			natsstore.MinTakeover, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	a, b, c := openFast("a"), openFast("b"), openFast("c")
-	t.Cleanup(func() { b.Close(); c.Close() })
+	a, b, c := openFast(t, url, "a"), openFast(t, url, "b"), openFast(t, url, "c")
 	sub := presence.Subscription{ID: "call;from;to", Presentity: "sip:alice@example.com", Watcher: "sip:w@example.com",
 		Expires: time.Now().Add(time.Hour).Round(0), SeqReserved: 7, Dialog: []byte("dialog")}
 	lapsed := sub
 	lapsed.ID, lapsed.Expires = "lapsed", time.Now().Add(-time.Second)
 	for _, s := range []presence.Subscription{sub, lapsed} {
-		if err := a.PutSubscription(ctx(t), s); err != nil {
+		if err := a.PutSubscription(t.Context(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +33,7 @@ func TestTakeover_ADeadNodesSubscriptionsGoToOneSurvivor(t *testing.T) {
 	adopted := make(chan string, 4)
 	run, stop := context.WithCancel(t.Context())
 	done := make(chan error, 2)
-	for _, s := range []*natsstore.Store{b, c} {
+	for _, s := range []*Store{b, c} {
 		go func() {
 			done <- s.Takeover(run, func(got presence.Subscription) bool {
 				if got.ID != sub.ID || got.SeqReserved != 7 || string(got.Dialog) != "dialog" {
@@ -56,14 +48,14 @@ func TestTakeover_ADeadNodesSubscriptionsGoToOneSurvivor(t *testing.T) {
 			})
 		}()
 	}
-	a.Crash()
+	a.crash()
 	var by string
 	select {
 	case by = <-adopted:
 	case <-time.After(20 * time.Second):
 		t.Fatal("nobody took a's subscription over")
 	}
-	taker := map[string]*natsstore.Store{"b": b, "c": c}[by]
+	taker := map[string]*Store{"b": b, "c": c}[by]
 	deadline := time.Now().Add(10 * time.Second)
 	for taker.TakeoverStats().Takeovers == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -72,14 +64,14 @@ func TestTakeover_ADeadNodesSubscriptionsGoToOneSurvivor(t *testing.T) {
 		t.Fatalf("taker's stats %+v, want one takeover of one subscription", st)
 	}
 	var own []presence.Subscription
-	if err := taker.LoadSubscriptions(ctx(t), func(s presence.Subscription) error { own = append(own, s); return nil }); err != nil {
+	if err := taker.LoadSubscriptions(t.Context(), func(s presence.Subscription) error { own = append(own, s); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(own) != 1 || own[0].ID != sub.ID {
 		t.Fatalf("%s loads %+v, want the taken-over subscription", by, own)
 	}
 	// Let both look again: the dead member is gone, nobody adopts twice.
-	for _, s := range []*natsstore.Store{b, c} {
+	for _, s := range []*Store{b, c} {
 		for st := s.TakeoverStats(); (st.Members != 2 || st.Orphans != 0) && time.Now().Before(deadline); st = s.TakeoverStats() {
 			time.Sleep(20 * time.Millisecond)
 		}
