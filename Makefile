@@ -3,8 +3,9 @@
 
 GO       ?= go
 BIN      := bin/switchboard
-# Commands the tests need, and the Debian package that brings each.
-NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils svcrack:sipvicious
+# Commands the tests need, and the Debian package that brings each
+# (kamailio lives in /usr/sbin, off a user's PATH).
+NEEDS    := sipp:sip-tester baresip:baresip-core chromium:chromium xmllint:libxml2-utils svcrack:sipvicious kamailio:kamailio
 
 .PHONY: run build dist test deps deps-debian vet bench fuzz screenshots clean
 
@@ -44,10 +45,11 @@ $(AXE_JS):
 	npm install --prefix .cache/axe-core --no-save --no-audit --no-fund --silent $(AXE)
 
 # deps-debian installs the Debian packages the tests drive (SIPp, baresip,
-# chromium, xmllint, SIPVicious) when their commands are missing.
+# chromium, xmllint, SIPVicious, Kamailio) when their commands are missing
+# from PATH and /usr/sbin.
 deps-debian:
 	@missing=""; for pair in $(NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \

@@ -70,42 +70,75 @@ func lookSIPp(t *testing.T) string {
 // transport (SIPp's u1 or t1) and checks that all of them succeeded.
 func runSIPp(t *testing.T, sipp string, p *proc, scenario, transport, addr string) {
 	t.Helper()
-	dir := t.TempDir() // SIPp writes its trace files in its working directory
-	sippDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp"))
+	r := execSIPp(t, sipp, scenario, sippFile(t, "users.csv"), transport, addr, sippCalls, sippCalls)
+	if r.err == nil && r.ok == sippCalls && r.failed == 0 {
+		return
+	}
+	r.report(t, sippCalls)
+	t.Logf("switchboard log (tail):\n%s", p.logs())
+}
+
+// sippRun is the outcome of one SIPp run.
+type sippRun struct {
+	scenario, transport string
+	ok, failed          int    // successful and failed calls
+	err                 error  // SIPp's exit status, or its statistics unread
+	out                 []byte // what SIPp printed
+	dir                 string // its working directory, with its error log
+}
+
+// sippFile is the absolute path of name in testdata/sipp.
+func sippFile(t *testing.T, name string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stat := filepath.Join(dir, "stat.csv")
+	return path
+}
+
+// execSIPp runs scenario (in testdata/sipp) with the injection file inf
+// for calls calls, rate per second, against addr over transport (SIPp's
+// u1 or t1), and reads its statistics.
+func execSIPp(t *testing.T, sipp, scenario, inf, transport, addr string, calls, rate int) sippRun {
+	t.Helper()
+	r := sippRun{scenario: scenario, transport: transport, dir: t.TempDir()} // SIPp writes its trace files in its working directory
+	stat := filepath.Join(r.dir, "stat.csv")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sipp,
-		"-sf", filepath.Join(sippDir, scenario),
-		"-inf", filepath.Join(sippDir, "users.csv"),
+		"-sf", sippFile(t, scenario),
+		"-inf", inf,
 		"-au", "[field0]", "-ap", "[field1]",
 		"-t", transport, "-i", "127.0.0.1", "-ci", "127.0.0.1",
-		"-m", strconv.Itoa(sippCalls), "-r", strconv.Itoa(sippCalls),
+		"-m", strconv.Itoa(calls), "-r", strconv.Itoa(rate),
 		"-default_behaviors", "all,-bye",
 		"-timeout", "30s", "-timeout_error", "-recv_timeout", "10s",
 		"-nostdin", "-trace_stat", "-stf", stat, "-trace_err", "-trace_screen",
 		addr)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
+	cmd.Dir = r.dir
+	r.out, r.err = cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run sipp: %v", err)
+	if r.err != nil && !errors.As(r.err, &exit) {
+		t.Fatalf("run sipp: %v", r.err)
 	}
-	ok, failed, statErr := sippResult(stat)
-	if err == nil && statErr == nil && ok == sippCalls && failed == 0 {
-		return
+	var statErr error
+	if r.ok, r.failed, statErr = sippResult(stat); statErr != nil {
+		r.err = errors.Join(r.err, statErr)
 	}
-	t.Errorf("sipp %s over %s: %v; successful calls %d, failed %d (want %d, 0); stat: %v",
-		scenario, transport, err, ok, failed, sippCalls, statErr)
-	t.Logf("sipp output (tail):\n%s", sippTail(string(out), 2000))
-	if logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log")); len(logs) > 0 {
+	return r
+}
+
+// report fails the test with r's counts, SIPp's output and its errors.
+func (r sippRun) report(t *testing.T, calls int) {
+	t.Helper()
+	t.Errorf("sipp %s over %s: %v; successful calls %d, failed %d (want %d, 0)",
+		r.scenario, r.transport, r.err, r.ok, r.failed, calls)
+	t.Logf("sipp output (tail):\n%s", sippTail(string(r.out), 2000))
+	if logs, _ := filepath.Glob(filepath.Join(r.dir, "*_errors.log")); len(logs) > 0 {
 		b, _ := os.ReadFile(logs[0])
 		t.Logf("sipp errors (head):\n%s", sippHead(string(b), 4000))
 	}
-	t.Logf("switchboard log (tail):\n%s", p.logs())
 }
 
 // sippResult reads the cumulative successful and failed call counts from
