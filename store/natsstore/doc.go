@@ -1,13 +1,19 @@
-// Package natsstore keeps the presence domain's publications and
-// subscriptions in NATS JetStream key-value buckets (store.driver: nats),
-// so that several Switchboard nodes share them: a PUBLISH answered on one
-// node reaches the watchers of every node. It implements presence.Store
-// with the records store/ writes to bbolt (store.EncodePublication and
-// friends), and presence.Expirer.
+// Package natsstore keeps Switchboard's shared state in NATS JetStream
+// key-value buckets (store.driver: nats), so that several nodes share it:
+// a PUBLISH answered on one node reaches the watchers of every node, a
+// REGISTER answered on one reaches the ACD wherever it runs. It
+// implements presence.Store and presence.Expirer, location.Store,
+// acd.Store and calls.CallbackStore with the records store/ writes to
+// bbolt (store.EncodePublication, store.EncodeBindings and friends).
 //
 //	switchboard_publications   "<presentity>.<etag>"  every node's publications (presence.go)
 //	switchboard_subscriptions  "<owner>.<id>"         each process's own subscriptions (presence.go)
 //	switchboard_nodes          "lease.<owner>" …      who lives, who died, who takes over (takeover.go)
+//	                           "leader.acd"           the ACD's leader lease (leader.go)
+//	switchboard_bindings       "<aor>"                the registrar's bindings, any node's (bindings.go)
+//	switchboard_agents         "<agent>"              each agent's last state, the leader's (acd.go)
+//	switchboard_callbacks      "<id>"                 visitors' callback requests, the leader's (acd.go)
+//	switchboard_transitions    (a stream)             every agent transition, kept store.retention (acd.go)
 //
 // KV keys allow only [-/_=.a-zA-Z0-9], so each part of a key, a SIP URI,
 // an entity tag, an owner name or a dialog id, is base64url without
@@ -47,10 +53,25 @@
 // applied as it made them, are counted as they are made (echoes) and
 // skipped.
 //
+// Bindings are written by whichever node answered the REGISTER, and
+// every node follows the bucket (WatchBindings, records.go's follow) into
+// its location service (location.Service.Apply), its own writes
+// included, so that all end with the record the stream took last. The
+// ACD runs on one node, the leader: Election (leader.go) has every
+// candidate try to create the "leader.acd" lease (a Lease, with the TTL
+// of a process's own) every third of its TTL; the winner names itself
+// and its HTTP address in it, loads the agent states and callbacks the
+// leaders before it stored, and holds it; a leader that cannot renew it
+// stops. Agent states and callbacks are written by the leader only.
+//
 // Caveats, for now: a replacement (a refresh or a modification) is two
 // writes, the new publication then a purge of the old one, not one
 // transaction; a process that dies while moving a dead member's
 // subscriptions may leave one stored under both names, and then served
 // by two processes until it lapses; TLS and credentials settings are
-// passed to the client but not yet tested.
+// passed to the client but not yet tested; two nodes answering REGISTERs
+// of one address-of-record at once each write the whole set they
+// computed, and the later write wins (no compare-and-set); finished
+// callbacks stay in their bucket (store.retention prunes the bbolt file
+// only).
 package natsstore
