@@ -21,7 +21,8 @@ const standbyRetry = "1"
 // Retry-After, and a JSON error naming the leader, instead of serving
 // them from an ACD that does not run: the agents, calls, chats,
 // callbacks and console live on the leader alone. A load balancer in
-// front retries them on another node (docs/cluster.md).
+// front retries them on another node (README, Several nodes on NATS
+// JetStream).
 func standbyGate(standby Standby) app.HandlerFunc {
 	return func(ctx context.Context, c *app.RequestContext) {
 		node, addr, ok := standby()
