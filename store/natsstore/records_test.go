@@ -28,20 +28,19 @@ func TestRecords_SharedByNodes(t *testing.T) {
 	}
 	seen := make(chan change, 4)
 	go b.WatchBindings(c, func(aor string, bs []location.Binding) { seen <- change{aor, len(bs)} })
-	if err := a.PutBindings(c, aor, []location.Binding{bind}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.PutBindings(c, aor, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []change{{aor, 1}, {aor, 0}} {
+	// Each change is awaited before the next: a watch that starts late
+	// sees the last value of each key only (History 1).
+	for _, bs := range [][]location.Binding{{bind}, nil} {
+		if err := a.PutBindings(c, aor, bs); err != nil {
+			t.Fatal(err)
+		}
 		select {
 		case got := <-seen:
-			if got != want {
+			if want := (change{aor, len(bs)}); got != want {
 				t.Fatalf("node b's watch saw %+v, want %+v", got, want)
 			}
 		case <-c.Done():
-			t.Fatalf("node b's watch never saw %+v", want)
+			t.Fatalf("node b's watch never saw %d bindings", len(bs))
 		}
 	}
 	if err := a.PutBindings(c, aor, []location.Binding{bind}); err != nil {
