@@ -207,6 +207,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case role == nil:
 	case ps.nats == nil:
 		if err := role.start(runCtx, &background); err != nil {
+			stopRun() // what start began ends before the deferred waits
 			return err
 		}
 	default:
