@@ -15,6 +15,9 @@
 //     agent's day;
 //   - for supervisors: the supervisor view and its board's event stream
 //     (supervisor.go);
+//   - on a node whose ACD stands by while another node leads the
+//     cluster's (standby.go), the ACD's routes (agents, calls, chats,
+//     callbacks, supervisors) answer 503 naming the leader;
 //   - for operators: liveness (/healthz), readiness (/readyz) and the
 //     OpenAPI document. Prometheus /metrics is served by MetricsServer on
 //     a listener of its own (metrics.go), off the visitors' port; a

@@ -179,6 +179,10 @@ type Deps struct {
 	// limited by CallbackLimits.
 	Callbacks      Callbacks
 	CallbackLimits RateLimits
+	// Standby, when set, has the routes of the ACD (agents, softphones,
+	// calls, chats, supervisors, callbacks, console) answer 503 naming
+	// the leader while this node's ACD stands by.
+	Standby Standby
 }
 
 // Server is the HTTP listener and its routes.
@@ -250,13 +254,17 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		}
 		c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
+	acdRoutes := &h.RouterGroup
+	if deps.Standby != nil {
+		acdRoutes = h.Group("", standbyGate(deps.Standby))
+	}
 	if deps.Agents != nil {
-		agentRoutes(&h.RouterGroup, deps.Agents, deps.Softphones)
+		agentRoutes(acdRoutes, deps.Agents, deps.Softphones)
 		if deps.Softphones != nil {
-			softphoneRoutes(&h.RouterGroup, deps.Agents, deps.Softphones, refusals)
+			softphoneRoutes(acdRoutes, deps.Agents, deps.Softphones, refusals)
 		}
 		if deps.AgentCalls != nil {
-			agentCallRoutes(&h.RouterGroup, deps.Agents, deps.AgentCalls)
+			agentCallRoutes(acdRoutes, deps.Agents, deps.AgentCalls)
 		}
 	}
 	codec := visitorCodec{key: deps.CookieKey, maxAge: deps.Web.CookieMaxAge, domain: deps.Web.CookieDomain,
@@ -276,18 +284,18 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	}
 	// Calls are served where the ACD runs, with the web role or not.
 	if deps.Calls != nil {
-		callRoutes(&h.RouterGroup, deps.Calls, deps.Web, codec, refusals)
+		callRoutes(acdRoutes, deps.Calls, deps.Web, codec, refusals)
 	}
 	if deps.Chats != nil {
-		chatRoutes(&h.RouterGroup, deps.Chats, deps.Web, codec)
+		chatRoutes(acdRoutes, deps.Chats, deps.Web, codec)
 	}
 	if deps.Supervisors != nil {
-		supervisorRoutes(&h.RouterGroup, deps.Supervisors)
+		supervisorRoutes(acdRoutes, deps.Supervisors)
 	}
 	if deps.Callbacks != nil {
-		callbackRoutes(&h.RouterGroup, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refusals)
+		callbackRoutes(acdRoutes, deps.Callbacks, deps.Web, codec, deps.CallbackLimits, refusals)
 		if deps.Agents != nil {
-			consoleRoutes(&h.RouterGroup, deps.Agents, deps.Callbacks)
+			consoleRoutes(acdRoutes, deps.Agents, deps.Callbacks)
 		}
 	}
 	openAPIRoutes(&h.RouterGroup)

@@ -4,6 +4,12 @@
 // (the ACD, the B2BUA) ask Lookup where to reach a user. It keeps only
 // addresses-of-record of the served domains, and at most
 // Config.MaxContacts bindings each.
+//
+// With several nodes sharing one store (store.driver nats), a REGISTER may
+// reach any of them: each node applies the bindings the others stored
+// (cluster.go: Apply), so that every node, the ACD's leader among them,
+// knows every agent's phone. Replay tells an observer that starts late
+// what it missed.
 package location
 
 import (
@@ -236,6 +242,13 @@ func (s *Service) put(ctx context.Context, aor string, cur, bs []Binding) error 
 	if err := s.store.PutBindings(ctx, aor, bs); err != nil {
 		return fmt.Errorf("register %s: %w", aor, err)
 	}
+	s.set(aor, cur, bs)
+	return nil
+}
+
+// set makes bs the bindings of aor in memory, which were cur, and tells
+// the observer when the AOR came or went. The AOR's lock must be held.
+func (s *Service) set(aor string, cur, bs []Binding) {
 	s.mu.Lock()
 	if len(bs) == 0 {
 		delete(s.bindings, aor)
@@ -247,7 +260,6 @@ func (s *Service) put(ctx context.Context, aor string, cur, bs []Binding) error 
 	if was, now := len(cur) > 0, len(bs) > 0; now != was && s.observer != nil {
 		s.observer(aor, now)
 	}
-	return nil
 }
 
 // aorLock returns the lock that orders the changes of aor: one of a fixed

@@ -40,5 +40,7 @@
 // size and composed only when a watcher or the observer (Observe) wants
 // it, a publication loaded from the store is parsed only then too, and
 // one scheduler (expiry.go) rather than a timer each tells publications
-// and subscriptions when they lapse.
+// and subscriptions when they lapse. Replay hands the observer the
+// current documents again, for one that starts to care late (the ACD of
+// a node that has just become its cluster's leader).
 package presence

@@ -212,7 +212,17 @@ func (s *Service) Load(ctx context.Context) error {
 			return fmt.Errorf("drop expired publication: %w", err)
 		}
 	}
+	s.Replay()
+	return s.loadSubscriptions(ctx, now)
+}
+
+// Replay hands the observer the current document of every presentity it
+// wants that has publications, each in order with that presentity's
+// changes: at Load, and for an observer that starts to care later (the
+// ACD of a node that has just become its cluster's leader).
+func (s *Service) Replay() {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for _, pr := range s.presentities {
 		pr.mu.Lock()
 		if len(pr.pubs) > 0 && s.observed(pr) {
@@ -221,8 +231,6 @@ func (s *Service) Load(ctx context.Context) error {
 		}
 		pr.mu.Unlock()
 	}
-	s.mu.RUnlock()
-	return s.loadSubscriptions(ctx, now)
 }
 
 // sizeIndexes makes the indexes as large as the stored state needs:

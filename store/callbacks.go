@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -19,15 +20,31 @@ type callbackRecord struct {
 	calls.Callback
 }
 
+// EncodeCallback is cb as stored; store/natsstore writes the same
+// records to JetStream.
+func EncodeCallback(cb calls.Callback) ([]byte, error) {
+	return json.Marshal(callbackRecord{V: 1, Callback: cb})
+}
+
+// DecodeCallback reads a record EncodeCallback wrote, or one of schema 0.
+func DecodeCallback(v []byte) (calls.Callback, error) {
+	rec, err := unmarshal[callbackRecord](v)
+	return rec.Callback, err
+}
+
 // SaveCallback implements calls.CallbackStore: the record replaced under
 // its id, durable when it returns.
 func (db *DB) SaveCallback(ctx context.Context, cb calls.Callback) error {
+	rec, err := EncodeCallback(cb)
+	if err != nil {
+		return err
+	}
 	return db.batch(ctx, func(tx *bolt.Tx) error {
-		return put(tx, bucketCallbacks, []byte(cb.ID), callbackRecord{V: 1, Callback: cb})
+		return tx.Bucket(bucketCallbacks).Put([]byte(cb.ID), rec)
 	})
 }
 
 // LoadCallbacks implements calls.CallbackStore.
 func (db *DB) LoadCallbacks(_ context.Context, fn func(calls.Callback) error) error {
-	return each(db, bucketCallbacks, func(r callbackRecord) error { return fn(r.Callback) })
+	return eachDecoded(db, bucketCallbacks, DecodeCallback, fn)
 }

@@ -149,13 +149,11 @@ func put(tx *bolt.Tx, bucket, key []byte, v any) error {
 	return tx.Bucket(bucket).Put(key, data)
 }
 
-// each decodes every value of bucket, JSON, into a fresh T and calls fn.
-func each[T any](db *DB, bucket []byte, fn func(T) error) error {
-	return eachDecoded(db, bucket, func(v []byte) (T, error) {
-		var rec T
-		err := json.Unmarshal(v, &rec)
-		return rec, err
-	}, fn)
+// unmarshal decodes a JSON record into a fresh T.
+func unmarshal[T any](v []byte) (T, error) {
+	var rec T
+	err := json.Unmarshal(v, &rec)
+	return rec, err
 }
 
 // eachDecoded decodes every value of bucket with decode and calls fn.

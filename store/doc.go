@@ -25,7 +25,9 @@
 // (EncodePublication, EncodeSubscription) to JetStream when presence
 // lives there (store.driver nats). The other records are JSON objects with a
 // version field "v", so a later release can read what an earlier one
-// wrote (agent states, transitions and callbacks got theirs in schema 1).
+// wrote (agent states, transitions and callbacks got theirs in schema 1);
+// natsstore writes those too (EncodeBindings, EncodeTransition,
+// EncodeCallback).
 //
 // The store as a whole carries a schema version (schema.go): a new store
 // is stamped SchemaVersion; Open brings an older one up through the

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/sip"
 	"github.com/switchboard/switchboard/store"
+	"github.com/switchboard/switchboard/store/natsstore"
 	"github.com/switchboard/switchboard/tlscert"
 )
 
@@ -75,24 +76,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var agents *acd.Service
 	var pres *presence.Service
-	clusterLost := make(chan error, 1)
-	var callMgr *calls.Manager
-	var softphones *media.Softphones
+	var loc *location.Service
+	var feed *acdFeed
+	clusterLost := make(chan error, 2)
+	var role *acdRole
 	if cfg.runs("presence") || cfg.runs("acd") {
-		if pres, agents, err = startPresence(runCtx, cfg, db, ps, sipSrv, reg, log); err != nil {
+		if pres, loc, feed, err = startPresence(runCtx, cfg, ps, sipSrv, reg, log); err != nil {
 			return err
 		}
 		defer pres.Close()
-		// The other nodes' publications and dead nodes' subscriptions,
-		// until pres closes; should this process have to stop serving
-		// them, it stops.
+		// The other nodes' publications and bindings, and dead nodes'
+		// subscriptions, until pres closes; should this process have to
+		// stop serving them, it stops.
 		followCtx, stopFollowing := context.WithCancel(runCtx)
 		followed := make(chan struct{})
 		go func() {
 			defer close(followed)
-			if err := ps.run(followCtx, pres); err != nil {
+			if err := ps.run(followCtx, pres, loc); err != nil {
 				clusterLost <- err
 			}
 		}()
@@ -113,7 +114,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	var background sync.WaitGroup
 	defer background.Wait()
-	if agents != nil {
+	if feed != nil {
 		target := cfg.ACD.PresenceServer
 		switch {
 		case target != "":
@@ -127,12 +128,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("acd.presence_server: %w", err)
 		}
-		agents.SetPublisher(pub)
-		background.Add(1)
-		go func() { defer background.Done(); agents.Run(runCtx) }()
-		if callMgr, softphones, err = startCalls(runCtx, cfg, db, agents, sipSrv, reg, log, &background); err != nil {
+		feed.agents.SetPublisher(pub)
+		mgr, phones, err := startCalls(cfg, ps, feed.agents, sipSrv, reg, log)
+		if err != nil {
 			return err
 		}
+		role = &acdRole{feed: feed, loc: loc, pres: pres, mgr: mgr, phones: phones, log: log}
+		registerLeaderMetric(reg, role)
 	}
 
 	var draining atomic.Bool
@@ -146,7 +148,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if certs != nil {
 		deps.TLS = certs.HTTPSConfig()
 	}
-	if cfg.runs("web") || callMgr != nil { // both read visitor cookies
+	if cfg.runs("web") || role != nil { // both read visitor cookies
 		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
 			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
 		}
@@ -154,17 +156,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("web.cookie_key: %w", err)
 		}
 	}
-	if agents != nil {
-		deps.Agents = agents
-		deps.Supervisors = agents
-	}
-	if callMgr != nil {
-		deps.Calls = callMgr
-		deps.Chats = callMgr
-		deps.Softphones = softphones
-		deps.AgentCalls = callMgr
+	if role != nil {
+		deps.Agents = feed.agents
+		deps.Supervisors = feed.agents
+		deps.Calls = role.mgr
+		deps.Chats = role.mgr
+		deps.Softphones = role.phones
+		deps.AgentCalls = role.mgr
+		if ps.nats != nil {
+			deps.Standby = role.standby
+		}
 		if cfg.Callbacks.Enabled {
-			deps.Callbacks = callMgr
+			deps.Callbacks = role.mgr
 			deps.CallbackLimits = httpapi.RateLimits{PerVisitor: cfg.Callbacks.PerVisitor, PerIP: cfg.Callbacks.PerIP,
 				Window: cfg.Callbacks.RateWindow}
 		}
@@ -198,6 +201,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.Store.Retention > 0 {
 		background.Go(func() { sweepRetention(runCtx, db, cfg.Store.Retention, reg, log) })
 	}
+	// The ACD runs last, once everything it uses serves: on this node
+	// alone, or on the cluster's leader.
+	switch {
+	case role == nil:
+	case ps.nats == nil:
+		if err := role.start(runCtx, &background); err != nil {
+			stopRun() // what start began ends before the deferred waits
+			return err
+		}
+	default:
+		e := ps.nats.Election(natsstore.LeaderACD, reachableAt(web.Addr(), sipSrv.Host()))
+		background.Go(func() {
+			if err := role.campaign(runCtx, e, &background); err != nil {
+				clusterLost <- err
+			}
+		})
+	}
 	httpDone := make(chan error, 2)
 	go func() { httpDone <- web.Run() }()
 	go func() { httpDone <- metrics.Run() }()
@@ -221,11 +241,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case err := <-httpDone:
 		return err
 	case err := <-clusterLost:
+		stopRun() // before the deferred waits: calls end, then the components
 		return fmt.Errorf("store.nats: %w", err)
 	}
 	draining.Store(true)
 	notifyStopping()
-	return drain(cfg.Shutdown, log, web, callMgr, sipSrv, func() { stopRun(); background.Wait() })
+	var mgr *calls.Manager
+	if role != nil {
+		mgr = role.mgr
+	}
+	return drain(cfg.Shutdown, log, web, mgr, sipSrv, func() { stopRun(); background.Wait() })
 }
 
 // drain is the first signal's graceful stop, each step bounded:
@@ -265,59 +290,53 @@ func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, mgr *calls
 // startPresence loads the presence service and the registrar and has the
 // SIP server answer PUBLISH, SUBSCRIBE and REGISTER with them. Agents
 // REGISTER and PUBLISH to the ACD, so the ACD role runs them too (the same
-// ones when the presence role runs in this process); the ACD returned,
-// when that role runs, hears of agents' registrations and presence.
-func startPresence(ctx context.Context, cfg Config, db *store.DB, ps *presenceStore, sipSrv *sip.Server,
-	reg prometheus.Registerer, log *slog.Logger) (*presence.Service, *acd.Service, error) {
+// ones when the presence role runs in this process); the feed returned,
+// when that role runs, holds the ACD, built but not started (acdRole),
+// and hands it the agents' registrations and presence once it runs.
+func startPresence(ctx context.Context, cfg Config, ps *presenceStore, sipSrv *sip.Server,
+	reg prometheus.Registerer, log *slog.Logger) (*presence.Service, *location.Service, *acdFeed, error) {
 	svc := presence.New(cfg.Presence, ps.Store, sipSrv, log)
 	regCfg := cfg.Registrar
 	regCfg.Domains = cfg.Presence.Domains
-	loc := location.New(regCfg, db)
-	var agents *acd.Service
+	loc := location.New(regCfg, ps.bindings)
+	var feed *acdFeed
 	if cfg.runs("acd") {
-		var err error
-		if agents, err = acd.New(cfg.ACD, nil, db, log); err != nil {
-			return nil, nil, err
+		agents, err := acd.New(cfg.ACD, nil, ps.agents, log)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		if err := agents.Load(ctx); err != nil {
-			return nil, nil, err
-		}
-		svc.Observe(agents.IsAgent, func(uri string, doc []byte) {
-			agents.SetPresence(ctx, uri, acd.PresenceOf(uri, doc))
-		})
-		loc.Observe(func(aor string, live bool) { agents.SetRegistered(ctx, aor, live) })
-	}
-	if err := svc.Load(ctx); err != nil {
-		return nil, nil, err
-	}
-	registerPresenceMetrics(reg, svc)
-	if agents != nil {
+		feed = &acdFeed{ctx: ctx, agents: agents}
+		svc.Observe(agents.IsAgent, feed.presence)
+		loc.Observe(feed.registered)
 		reg.MustRegister(acdCollector{agents})
 	}
+	if err := svc.Load(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	registerPresenceMetrics(reg, svc)
 	sipSrv.ServePresence(svc)
 	if err := loc.Load(ctx); err != nil {
 		svc.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sipSrv.ServeRegistrar(loc)
-	if agents != nil {
+	if feed != nil {
 		sipSrv.ServeCalls(loc)
 	}
-	return svc, agents, nil
+	return svc, loc, feed, nil
 }
 
-// startCalls runs the visitors' calls: media on the SIP host's address,
-// agents' legs placed in their browser softphone when one is connected
-// (a device for the ACD, like a registration), else by the SIP server at
-// the registrar's contacts. Calls end (BYE), then softphones close,
-// before background is done.
-func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Service, sipSrv *sip.Server,
-	reg prometheus.Registerer, log *slog.Logger, background *sync.WaitGroup) (*calls.Manager, *media.Softphones, error) {
+// startCalls builds the visitors' calls, to be run by the ACD (acdRole):
+// media on the SIP host's address, agents' legs placed in their browser
+// softphone when one is connected (a device for the ACD, like a
+// registration), else by the SIP server at the registrar's contacts.
+func startCalls(cfg Config, ps *presenceStore, agents *acd.Service, sipSrv *sip.Server,
+	reg prometheus.Registerer, log *slog.Logger) (*calls.Manager, *media.Softphones, error) {
 	engine, err := media.NewEngine(cfg.Media, sipSrv.Host(), log)
 	if err != nil {
 		return nil, nil, err
 	}
-	devices := context.WithoutCancel(ctx) // a softphone closed at shutdown is still recorded
+	devices := context.Background() // a softphone closed at shutdown is still recorded
 	phones := media.NewSoftphones(engine, func(agent string, live bool) { agents.SetSoftphone(devices, agent, live) })
 	devs := calls.Devices{Softphones: phones, Phones: sipSrv}
 	mgr := calls.NewManager(cfg.Calls, agents, engine, devs, newCallObserver(reg), log)
@@ -326,14 +345,10 @@ func startCalls(ctx context.Context, cfg Config, db *store.DB, agents *acd.Servi
 	phones.ServeChats(mgr)
 	if cfg.Callbacks.Enabled {
 		refusals := refused.Counter(reg)
-		mgr.EnableCallbacks(cfg.Callbacks, db, engine, sipSrv.NewTrunk(cfg.Trunk),
+		mgr.EnableCallbacks(cfg.Callbacks, ps.callbacks, engine, sipSrv.NewTrunk(cfg.Trunk),
 			func(limit string) { refusals.WithLabelValues(limit).Inc() })
-		if err := mgr.LoadCallbacks(ctx); err != nil {
-			return nil, nil, err
-		}
 	}
 	registerCallMetrics(reg, mgr, engine)
-	background.Go(func() { mgr.Run(ctx); phones.Close() })
 	return mgr, phones, nil
 }
 

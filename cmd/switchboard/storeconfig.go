@@ -7,20 +7,25 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard/switchboard/acd"
+	"github.com/switchboard/switchboard/calls"
+	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/store/natsstore"
 )
 
 // StoreConfig is the store section: the bbolt file, which every process
-// opens, and where presence state lives.
+// opens, and where the state nodes share lives.
 type StoreConfig struct {
 	store.Config `yaml:",inline"`
-	// Driver keeps presence publications and subscriptions in the bbolt
-	// file ("bbolt") or in NATS JetStream ("nats"), shared by every node
-	// pointed at the same servers: a PUBLISH on one reaches the watchers
-	// of all. Everything else (bindings, ACD state, callbacks, settings)
-	// stays in the bbolt file either way, for now.
+	// Driver keeps presence publications and subscriptions, registrar
+	// bindings, agent states and callbacks in the bbolt file ("bbolt") or
+	// in NATS JetStream ("nats"), shared by every node pointed at the same
+	// servers: a PUBLISH on one reaches the watchers of all, a REGISTER on
+	// one reaches the ACD, which runs on one leader node at a time.
+	// Settings, such as generated secrets, and ACME certificates stay in
+	// the bbolt file either way.
 	Driver string `yaml:"driver"`
 	// NATS is the JetStream connection, for driver nats.
 	NATS natsstore.Config `yaml:"nats"`
@@ -44,7 +49,8 @@ func (c StoreConfig) Validate(prefix string) error {
 // for one another.
 type ClusterConfig struct {
 	// Takeover bounds how long the subscriptions of a node that died go
-	// without NOTIFYs before a surviving node takes them over.
+	// without NOTIFYs before a surviving node takes them over, and how
+	// long the cluster goes without an ACD once its leader died.
 	Takeover time.Duration `yaml:"takeover"`
 }
 
@@ -56,41 +62,49 @@ func (c ClusterConfig) Validate(prefix string) error {
 	return nil
 }
 
-// presenceStore is where presence state lives: db itself, or JetStream
-// (then nats is set; closing the store is the caller's).
+// presenceStore is where the state nodes share lives (presence, the
+// registrar's bindings, the ACD's agent states and callbacks): db itself,
+// or JetStream (then nats is set; closing the store is the caller's).
 type presenceStore struct {
 	presence.Store
-	nats  *natsstore.Store
-	close func() error
+	bindings  location.Store
+	agents    acd.Store
+	callbacks calls.CallbackStore
+	nats      *natsstore.Store
+	close     func() error
 }
 
-// openPresenceStore opens the configured presence store.
+// openPresenceStore opens the configured store.
 func openPresenceStore(ctx context.Context, cfg StoreConfig, cluster ClusterConfig, db *store.DB, log *slog.Logger) (*presenceStore, error) {
 	if cfg.Driver != "nats" {
-		return &presenceStore{Store: db, close: func() error { return nil }}, nil
+		return &presenceStore{Store: db, bindings: db, agents: db, callbacks: db, close: func() error { return nil }}, nil
 	}
-	ns, err := natsstore.Open(ctx, cfg.NATS, cluster.Takeover, log.With("component", "natsstore"))
+	nc := cfg.NATS
+	nc.Retention = cfg.Retention
+	ns, err := natsstore.Open(ctx, nc, cluster.Takeover, log.With("component", "natsstore"))
 	if err != nil {
 		return nil, fmt.Errorf("store.nats: %w", err)
 	}
-	return &presenceStore{Store: ns, nats: ns, close: ns.Close}, nil
+	return &presenceStore{Store: ns, bindings: ns, agents: ns, callbacks: ns, nats: ns, close: ns.Close}, nil
 }
 
-// run follows the other nodes into svc until ctx ends: their
-// publications (Watch), and the subscriptions of those that die
-// (Takeover). It returns early with the reason this process must stop
-// serving: its own lease lost, or the watch ended.
-func (ps *presenceStore) run(ctx context.Context, svc *presence.Service) error {
+// run follows the other nodes into svc and loc until ctx ends: their
+// publications (Watch) and bindings (WatchBindings), and the
+// subscriptions of those that die (Takeover). It returns early with the
+// reason this process must stop serving: its own lease lost, or a watch
+// ended.
+func (ps *presenceStore) run(ctx context.Context, svc *presence.Service, loc *location.Service) error {
 	if ps.nats == nil {
 		<-ctx.Done()
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan error, 2)
+	done := make(chan error, 3)
 	go func() { done <- ps.nats.Watch(ctx, svc.Apply) }()
+	go func() { done <- ps.nats.WatchBindings(ctx, loc.Apply) }()
 	go func() { done <- ps.nats.Takeover(ctx, svc.Adopt) }()
 	err := <-done
 	cancel()
-	return errors.Join(err, <-done)
+	return errors.Join(err, <-done, <-done)
 }

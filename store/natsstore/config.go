@@ -29,6 +29,9 @@ type Config struct {
 	// ask for one.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// Retention is how long agent transitions are kept (store.retention;
+	// zero: for ever).
+	Retention time.Duration `yaml:"-"`
 }
 
 // DefaultReplicas suits a single server; a cluster wants 3.

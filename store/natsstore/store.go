@@ -44,6 +44,8 @@ type Store struct {
 
 	loadedAt uint64 // the publications stream's last sequence when LoadPublications began
 	echoes   echoes
+
+	recs records // the other domains' (records.go)
 }
 
 // Open connects, creates the buckets or brings their settings up to cfg,
@@ -61,7 +63,7 @@ func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Log
 	}
 	self := newMember(node, takeover)
 	s := &Store{nc: nc, self: self, owner: encode(self.Owner), log: log, echoes: echoes{n: map[string]int{}}}
-	if err := s.buckets(ctx, cfg.Replicas); err != nil {
+	if err := s.buckets(ctx, cfg); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -97,7 +99,8 @@ func connect(cfg Config) (node string, nc *nats.Conn, err error) {
 }
 
 // buckets creates or updates the buckets.
-func (s *Store) buckets(ctx context.Context, replicas int) error {
+func (s *Store) buckets(ctx context.Context, cfg Config) error {
+	replicas := cfg.Replicas
 	js, err := jetstream.New(s.nc)
 	if err != nil {
 		return err
@@ -127,7 +130,7 @@ func (s *Store) buckets(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", bucketNodes, err)
 	}
-	return nil
+	return s.recordBuckets(ctx, cfg)
 }
 
 // Close releases this process's lease, so that the other nodes take its
