@@ -93,6 +93,9 @@ func StartCluster(dir string, n int) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	c := &Cluster{}
 	var routes []string
 	for i := range n {
