@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchboard/switchboard/internal/natstest"
 )
 
@@ -20,8 +23,9 @@ import (
 // server (replicas 1), three nodes on three NATS servers (replicas 3,
 // store.driver nats), the load spread evenly over the nodes, one SIPp
 // per node, each with users of its own. The NATS servers are
-// natstest.Cluster's, child processes of sbbench; every step starts
-// them and the nodes afresh.
+// natstest.Cluster's, child processes of sbbench, started once per setup
+// (a cluster's first meta leader election takes seconds); every step
+// deletes the buckets and starts the nodes afresh, which create them.
 //
 // Besides the highest rate passing and its p99, each step measures over
 // the SIPp run the CPU of the nodes and of the NATS servers, and the
@@ -37,12 +41,15 @@ var natsSetups = []struct {
 	start       map[string]float64 // the ramps' first rates, by metric
 }{
 	{"1 node, bbolt", 0, 1, map[string]float64{"PUBLISH/s": 6000, "SUBSCRIBE/s": 3000}},
-	{"1 node, NATS R1", 1, 1, map[string]float64{"PUBLISH/s": 2000, "SUBSCRIBE/s": 1500}},
-	{"3 nodes, NATS R3", 3, 3, map[string]float64{"PUBLISH/s": 1000, "SUBSCRIBE/s": 800}},
+	{"1 node, NATS R1", 1, 1, map[string]float64{"PUBLISH/s": 3500, "SUBSCRIBE/s": 2600}},
+	{"3 nodes, NATS R3", 3, 3, map[string]float64{"PUBLISH/s": 1300, "SUBSCRIBE/s": 1100}},
 }
 
 // natsBudget caps one ramp of the nats step.
-const natsBudget = 20 * time.Second
+const natsBudget = 25 * time.Second
+
+// natsBuckets are store/natsstore's buckets, deleted before every step.
+var natsBuckets = []string{"switchboard_publications", "switchboard_subscriptions"}
 
 // natsResult is a step of the nats step with its costs.
 type natsResult struct {
@@ -82,29 +89,71 @@ func natsStep(ctx context.Context, o options, env stepEnv, root string) ([][]str
 	o.step, o.budget = o.natsStep, natsBudget
 	var rows [][]string
 	for _, setup := range natsSetups {
-		users := make([]string, setup.nodes)
-		for i := range users {
-			users[i] = filepath.Join(env.tmp, fmt.Sprintf("users-%d-of-%d.csv", i+1, setup.nodes))
-			if err := writeUsers(users[i], i*o.users/setup.nodes, (i+1)*o.users/setup.nodes, o.users); err != nil {
+		var cluster *natstest.Cluster
+		if setup.natsServers > 0 {
+			var err error
+			if cluster, err = natstest.StartCluster(filepath.Join(env.tmp, "nats"), setup.natsServers); err != nil {
 				return nil, err
 			}
 		}
-		for _, sc := range scenarios {
-			fmt.Printf("  %s, %s\n", setup.name, sc.metric)
-			env.scenario = filepath.Join(root, "testdata", "sipp", sc.file)
-			results := map[float64]natsResult{}
-			best, err := ramp(o, setup.start[sc.metric], func(rate float64, dur time.Duration) (step, error) {
-				r, err := runNATSStep(ctx, env, setup.natsServers, users, rate, dur)
-				results[rate] = r
-				return r.step, err
-			})
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, natsRows(setup.name, strings.TrimSuffix(sc.metric, "/s"), setup.natsServers > 0, best, results[best])...)
+		more, err := natsRamps(ctx, o, env, root, setup.name, setup.start, setup.nodes, cluster)
+		if cluster != nil {
+			cluster.Close()
+			os.RemoveAll(filepath.Join(env.tmp, "nats"))
 		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, more...)
 	}
 	return rows, nil
+}
+
+// natsRamps runs the PUBLISH and SUBSCRIBE ramps of one setup: nodes
+// switchboards on cluster, or on bbolt when cluster is nil.
+func natsRamps(ctx context.Context, o options, env stepEnv, root, name string, start map[string]float64, nodes int, cluster *natstest.Cluster) ([][]string, error) {
+	var rows [][]string
+	users := make([]string, nodes)
+	for i := range users {
+		users[i] = filepath.Join(env.tmp, fmt.Sprintf("users-%d-of-%d.csv", i+1, nodes))
+		if err := writeUsers(users[i], i*o.users/nodes, (i+1)*o.users/nodes, o.users); err != nil {
+			return nil, err
+		}
+	}
+	for _, sc := range scenarios {
+		fmt.Printf("  %s, %s\n", name, sc.metric)
+		env.scenario = filepath.Join(root, "testdata", "sipp", sc.file)
+		results := map[float64]natsResult{}
+		best, err := ramp(o, start[sc.metric], func(rate float64, dur time.Duration) (step, error) {
+			r, err := runNATSStep(ctx, env, cluster, users, rate, dur)
+			results[rate] = r
+			return r.step, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, natsRows(name, strings.TrimSuffix(sc.metric, "/s"), cluster != nil, best, results[best])...)
+	}
+	return rows, nil
+}
+
+// deleteBuckets deletes the store's buckets from cluster, if they are there.
+func deleteBuckets(ctx context.Context, cluster *natstest.Cluster) error {
+	nc, err := nats.Connect(cluster.URLs())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	for _, b := range natsBuckets {
+		if err := js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return fmt.Errorf("delete bucket %s: %w", b, err)
+		}
+	}
+	return nil
 }
 
 // natsRows are the table's lines for one ramp whose highest passing rate
@@ -136,25 +185,23 @@ func natsRows(setup, method string, nats bool, best float64, r natsResult) [][]s
 		reportRow("NATS bytes per "+method+", all links, "+setup, per(float64(r.wire.allBytes)), "B"))
 }
 
-// runNATSStep starts natsServers NATS servers (none: bbolt) and one node
-// per injection file in users, runs one SIPp per node at its share of
-// rate for dur, and stops them all.
-func runNATSStep(ctx context.Context, env stepEnv, natsServers int, users []string, rate float64, dur time.Duration) (natsResult, error) {
+// runNATSStep starts one node per injection file in users, on cluster
+// (with its buckets deleted first) or on bbolt when cluster is nil, runs
+// one SIPp per node at its share of rate for dur, and stops the nodes.
+func runNATSStep(ctx context.Context, env stepEnv, cluster *natstest.Cluster, users []string, rate float64, dur time.Duration) (natsResult, error) {
 	r := natsResult{step: step{rate: rate}}
 	dir, err := os.MkdirTemp(env.tmp, "step-")
 	if err != nil {
 		return r, err
 	}
 	defer os.RemoveAll(dir)
-	var cluster *natstest.Cluster
-	var store []string
-	if natsServers > 0 {
-		if cluster, err = natstest.StartCluster(filepath.Join(dir, "nats"), natsServers); err != nil {
+	store := []string{"--set", "shutdown.grace=0s"} // no drain: the next step waits
+	if cluster != nil {
+		if err := deleteBuckets(ctx, cluster); err != nil {
 			return r, err
 		}
-		defer cluster.Close()
-		store = []string{"--set", "store.driver=nats", "--set", "store.nats.urls=" + cluster.URLs(),
-			"--set", fmt.Sprintf("store.nats.replicas=%d", natsServers)}
+		store = append(store, "--set", "store.driver=nats", "--set", "store.nats.urls="+cluster.URLs(),
+			"--set", fmt.Sprintf("store.nats.replicas=%d", len(cluster.Servers)))
 	}
 	nodes := make([]*server, len(users))
 	for i := range nodes {
