@@ -1,6 +1,9 @@
-// Package natstest runs a NATS JetStream server inside a test process,
-// on a random loopback port with its files in the test's directory, for
-// the tests of the JetStream store and of switchboard nodes sharing it.
+// Package natstest runs NATS JetStream servers on random loopback ports
+// with their files in the test's directory, for the tests of the
+// JetStream store and of switchboard nodes sharing it: one inside the
+// test process (RunJetStream), or a cluster of servers in child
+// processes, which can be killed for real and started again (RunCluster,
+// cluster.go; tools/sbbench runs one too).
 package natstest
 
 import (

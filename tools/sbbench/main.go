@@ -8,6 +8,7 @@
 //	                       [-agents=false] [-agent-count 500] [-only agents]
 //	                       [-web=false] [-only web]
 //	                       [-calls=false] [-call-levels 100,300,500] [-call-window 15s] [-only calls]
+//	                       [-nats=false] [-nats-step 5s] [-only nats]
 //
 // After each ramp, two steps judge how it behaves near and past its
 // maximum (issue 13): one at 80% of the maximum, whose p99 answer time
@@ -63,6 +64,17 @@
 // level with every core busy or browsers under 95% of their 50 packets/s
 // is marked "host saturated": its figures measure the host as much as
 // switchboard. -only calls runs just that step; it takes about 80 s.
+//
+// The nats step (nats.go) runs short PUBLISH and SUBSCRIBE ramps against
+// one node on bbolt, one node on one NATS server (replicas 1) and three
+// nodes on three NATS servers (replicas 3, the load spread over the
+// nodes), and reports for each the highest rate passing, its p99, the
+// CPU per request of the nodes and of the NATS servers, and the NATS
+// messages and bytes per request, on the client links and on all links.
+// It has no target (docs/scaling.md reads its figures); -only nats runs
+// just that step, in about two minutes. Its 5-second steps overstate
+// what is sustained, as said below: its rates compare the setups with
+// each other, not with the ramps above.
 //
 // A step lasts longer than sipgo keeps a UDP server transaction for
 // retransmissions (Timer J, 32 s), so memory and the collector reach their
@@ -151,6 +163,8 @@ type options struct {
 	calls         bool   // run the calls step
 	callLevels    []int  // concurrent calls of its levels, rising
 	callWindow    time.Duration
+	nats          bool          // run the nats step
+	natsStep      time.Duration // length of its steps
 }
 
 func main() {
@@ -171,11 +185,13 @@ func main() {
 	flag.BoolVar(&o.goBench, "gobench", true, "also run the Go benchmarks (go test -bench=. ./...)")
 	flag.BoolVar(&o.agents, "agents", true, "also run the agents step: agent state changes reaching watchers")
 	flag.IntVar(&o.agentCount, "agent-count", 500, "agents in the agents step")
-	flag.StringVar(&o.only, "only", "", `run one step alone: "agents", "web" or "calls"`)
+	flag.StringVar(&o.only, "only", "", `run one step alone: "agents", "web", "calls" or "nats"`)
 	flag.BoolVar(&o.web, "web", true, "also run the web step: wrk on /v1/availability, against nginx")
 	flag.BoolVar(&o.calls, "calls", true, "also run the calls step: concurrent bridged calls, loss, relay CPU, added latency")
 	levels := flag.String("call-levels", "100,300,500", "concurrent calls of the calls step's levels, rising")
 	flag.DurationVar(&o.callWindow, "call-window", 15*time.Second, "measuring window of each level of the calls step")
+	flag.BoolVar(&o.nats, "nats", true, "also run the nats step: PUBLISH and SUBSCRIBE on bbolt, on one NATS server, on three nodes and three NATS servers")
+	flag.DurationVar(&o.natsStep, "nats-step", 5*time.Second, "length of one rate step of the nats step")
 	flag.Parse()
 	for _, f := range strings.Split(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -192,11 +208,11 @@ func main() {
 }
 
 func run(o options) error {
-	if o.factor <= 1 || o.start < 0 || o.step < time.Second || o.users < 1 || o.agentCount < 1 || o.callWindow < time.Second {
-		return errors.New("need -start >= 0, -factor > 1, -step >= 1s, -users >= 1, -agent-count >= 1, -call-window >= 1s")
+	if o.factor <= 1 || o.start < 0 || o.step < time.Second || o.users < 1 || o.agentCount < 1 || o.callWindow < time.Second || o.natsStep < time.Second {
+		return errors.New("need -start >= 0, -factor > 1, -step >= 1s, -users >= 1, -agent-count >= 1, -call-window >= 1s, -nats-step >= 1s")
 	}
-	if o.only != "" && o.only != "agents" && o.only != "web" && o.only != "calls" {
-		return fmt.Errorf("-only %q: the steps that run alone are agents, web and calls", o.only)
+	if o.only != "" && o.only != "agents" && o.only != "web" && o.only != "calls" && o.only != "nats" {
+		return fmt.Errorf("-only %q: the steps that run alone are agents, web, calls and nats", o.only)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -221,7 +237,8 @@ func run(o options) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	if env.users, err = writeUsers(env.tmp, o.users); err != nil {
+	env.users = filepath.Join(env.tmp, "users.csv")
+	if err = writeUsers(env.users, 0, o.users, o.users); err != nil {
 		return err
 	}
 	var rows [][]string
@@ -235,7 +252,7 @@ func run(o options) error {
 		if o.start > 0 {
 			start = o.start
 		}
-		best, err := ramp(ctx, o, env, start)
+		best, err := ramp(o, start, env.runner(ctx))
 		if err != nil {
 			return err
 		}
@@ -255,7 +272,7 @@ func run(o options) error {
 		fmt.Printf("  Kamailio (%s, in memory), the same ramp:\n", kam)
 		kenv := env
 		kenv.kamailio, kenv.scenario = kam, filepath.Join(root, "testdata", "sipp", sc.file)
-		kbest, err := ramp(ctx, o, kenv, start)
+		kbest, err := ramp(o, start, kenv.runner(ctx))
 		if err != nil {
 			return err
 		}
@@ -272,6 +289,14 @@ func run(o options) error {
 			}
 			rows = append(rows, more...)
 		}
+	}
+	if o.nats && o.only == "" || o.only == "nats" {
+		fmt.Printf("\nthe presence store: bbolt, NATS, three nodes (%s steps, rate x%.2f, %s per ramp)\n", o.natsStep, o.factor, natsBudget)
+		natsRows, err := natsStep(ctx, o, env, root)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, natsRows...)
 	}
 	if o.agents && o.only == "" || o.only == "agents" {
 		fmt.Printf("\nagent state changes reaching watchers (agents.xml, ACD and presence in two processes)\n")
@@ -356,11 +381,11 @@ func run(o options) error {
 	return nil
 }
 
-// ramp runs steps at rising rates and returns the highest that passed (0
-// when none did). When the first step fails, it steps down instead until
-// one passes: both servers ramp from one start, which may lie above the
-// slower one's maximum.
-func ramp(ctx context.Context, o options, env stepEnv, start float64) (float64, error) {
+// ramp runs steps of o.step at rising rates, each with run, and returns
+// the highest rate that passed (0 when none did). When the first step
+// fails, it steps down instead until one passes: both servers ramp from
+// one start, which may lie above the slower one's maximum.
+func ramp(o options, start float64, run func(rate float64, dur time.Duration) (step, error)) (float64, error) {
 	deadline := time.Now().Add(o.budget)
 	best, factor := 0.0, o.factor
 	for rate := start; ; rate *= factor {
@@ -369,7 +394,7 @@ func ramp(ctx context.Context, o options, env stepEnv, start float64) (float64, 
 			return best, nil
 		}
 		r := math.Round(rate/10) * 10
-		s, err := runStep(ctx, env, r, o.step)
+		s, err := run(r, o.step)
 		if err != nil {
 			return best, err
 		}

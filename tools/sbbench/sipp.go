@@ -27,6 +27,11 @@ func (env stepEnv) start(ctx context.Context, dir string) (*server, error) {
 	return startServer(ctx, env.bin, dir)
 }
 
+// runner runs the steps of a ramp with runStep.
+func (env stepEnv) runner(ctx context.Context) func(float64, time.Duration) (step, error) {
+	return func(rate float64, dur time.Duration) (step, error) { return runStep(ctx, env, rate, dur) }
+}
+
 // step is the outcome of one rate step.
 type step struct {
 	rate, achieved     float64 // requested and achieved calls/s
@@ -75,42 +80,50 @@ func bound(d time.Duration) string {
 // runStep starts a server, runs SIPp at rate for dur against it over UDP,
 // and stops both.
 func runStep(ctx context.Context, env stepEnv, rate float64, dur time.Duration) (step, error) {
-	s := step{rate: rate, calls: int(rate * dur.Seconds())}
 	dir, err := os.MkdirTemp(env.tmp, "step-")
 	if err != nil {
-		return s, err
+		return step{rate: rate}, err
 	}
 	defer os.RemoveAll(dir) // the store of a fast step is large
 	srv, err := env.start(ctx, dir)
 	if err != nil {
-		return s, err
+		return step{rate: rate}, err
 	}
 	defer srv.stop()
+	s, _, err := runSIPp(ctx, env, dir, env.users, srv.sip, rate, dur)
+	s.serverCPU, s.serverRSS = srv.stop()
+	return s, err
+}
+
+// runSIPp runs SIPp in dir with the injection file users against addr, at
+// rate for dur over UDP, and reads its figures; the record is its last
+// line of statistics.
+func runSIPp(ctx context.Context, env stepEnv, dir, users, addr string, rate float64, dur time.Duration) (step, record, error) {
+	s := step{rate: rate, calls: int(rate * dur.Seconds())}
 	limit := dur + 30*time.Second // SIPp's own timeout; the context is the backstop
 	sctx, cancel := context.WithTimeout(ctx, limit+15*time.Second)
 	defer cancel()
 	stat := filepath.Join(dir, "stat.csv")
-	cmd := exec.CommandContext(sctx, env.sipp, "-sf", env.scenario, "-inf", env.users,
+	cmd := exec.CommandContext(sctx, env.sipp, "-sf", env.scenario, "-inf", users,
 		"-t", "u1", "-i", loopback, "-ci", loopback, "-r", fmt.Sprint(rate), "-m", fmt.Sprint(s.calls),
 		"-default_behaviors", "all,-bye", "-nostdin", "-buff_size", "4194304",
 		"-timeout", fmt.Sprintf("%.0fs", limit.Seconds()), "-recv_timeout", "5s",
-		"-trace_stat", "-stf", stat, "-fd", "1", "-trace_counts", "-trace_err", srv.sip)
+		"-trace_stat", "-stf", stat, "-fd", "1", "-trace_counts", "-trace_err", addr)
 	cmd.Dir, cmd.SysProcAttr = dir, childAttr() // SIPp writes its traces in its working directory
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	s.elapsed = time.Since(start)
 	if ctx.Err() != nil {
-		return s, ctx.Err()
+		return s, nil, ctx.Err()
 	}
 	var exit *exec.ExitError
 	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) { // 1: some calls failed
-		return s, fmt.Errorf("sipp at %.0f/s: %v\n%s", rate, err, out[max(0, len(out)-1500):])
+		return s, nil, fmt.Errorf("sipp at %.0f/s: %v\n%s", rate, err, out[max(0, len(out)-1500):])
 	}
 	s.sippCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	s.serverCPU, s.serverRSS = srv.stop()
 	last, err := lastRecord(stat)
 	if err != nil {
-		return s, err
+		return s, nil, err
 	}
 	s.ok, s.failed = int(last.num("SuccessfulCall(C)")), int(last.num("FailedCall(C)"))
 	s.achieved, s.retrans = last.num("CallRate(C)"), int(last.num("Retransmissions(C)"))
@@ -133,7 +146,7 @@ func runStep(ctx context.Context, env stepEnv, rate float64, dur time.Duration) 
 			}
 		}
 	}
-	return s, nil
+	return s, last, nil
 }
 
 // percentile reads the q-quantile of call lengths off SIPp's repartition
@@ -200,15 +213,15 @@ func lastRecord(path string) (record, error) {
 	return r, nil
 }
 
-// writeUsers writes a SIPp injection file of n users u00001...: the user
-// (field0), a password (field1, unused with auth off), the domain (field2)
-// and the next user, to watch (field3).
-func writeUsers(dir string, n int) (string, error) {
+// writeUsers writes a SIPp injection file of the users u<from+1> to
+// u<to> of n (u00001...): the user (field0), a password (field1, unused
+// with auth off), the domain (field2) and the next user, to watch
+// (field3).
+func writeUsers(path string, from, to, n int) error {
 	var b strings.Builder
 	b.WriteString("SEQUENTIAL\n")
-	for i := range n {
+	for i := from; i < to; i++ {
 		fmt.Fprintf(&b, "u%05d;x;example.com;u%05d\n", i+1, (i+1)%n+1)
 	}
-	path := filepath.Join(dir, "users.csv")
-	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
