@@ -1,28 +1,32 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/internal/calltest"
-	"github.com/switchboard/switchboard/internal/natstest"
 	"github.com/switchboard/switchboard/internal/siptest"
 )
 
-// acdCluster starts n nodes with every role on one JetStream server, a
-// short cluster.takeover, callbacks through trunkPort, and returns them
-// with the one that leads the ACD.
+// acdCluster starts n nodes with every role on a three-server JetStream
+// cluster, a short cluster.takeover, callbacks through trunkPort, and
+// returns them with the one that leads the ACD.
 func acdCluster(t *testing.T, n int, trunkPort string) (nodes []*proc, leader *proc) {
 	t.Helper()
-	url := natstest.RunJetStream(t)
+	_, nats := natsCluster(t)
 	for i := range n {
-		sets := append(append([]string(nil), callSets...), "trunk.port="+trunkPort, "cluster.takeover=2s",
-			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+string(rune('a'+i)))
+		sets := append(append(slices.Clone(callSets), nats...), "trunk.port="+trunkPort, "cluster.takeover=4s",
+			"store.nats.node="+string(rune('a'+i)))
 		nodes = append(nodes, startSwitchboard(t, t.TempDir(), sets...))
 	}
 	return nodes, waitLeader(t, nodes...)
@@ -172,4 +176,76 @@ func TestClusterACD_CallbackQueuedOnAKilledLeaderIsPlacedByTheNext(t *testing.T)
 		t.Errorf("trunk Request-URI user %q, want the visitor's number", u)
 	}
 	waitCallback(t, next, cb.ID, "talking")
+}
+
+// Killing the NATS server that leads the nodes bucket's stream leaves the
+// bucket without a leader for a Raft election (4 to 9 s with
+// nats-server's defaults): nobody can renew a lease meanwhile. With the
+// default cluster.takeover, no Switchboard node stops and the ACD keeps
+// its leader.
+func TestClusterACD_LeaderKeepsLeadingWhenTheNodesStreamLeaderDies(t *testing.T) {
+	c, nats := natsCluster(t)
+	var nodes []*proc
+	for _, name := range []string{"a", "b"} {
+		nodes = append(nodes, startSwitchboard(t, t.TempDir(), append(slices.Clone(nats), "store.nats.node="+name)...))
+	}
+	leader := waitLeader(t, nodes...)
+
+	nc, err := natsgo.Connect(c.URLs(), natsgo.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	stream, err := js.Stream(ctx, "KV_switchboard_nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodesKV, err := js.KeyValue(ctx, "switchboard_nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Server(info.Cluster.Leader).Kill()
+	killed := time.Now()
+	t.Logf("killed %s, the nodes stream's leader", info.Cluster.Leader)
+
+	// Wait for the lease to be renewed long after any election: 15 s.
+	var gap time.Duration
+	last := killed
+	for {
+		get, cancelGet := context.WithTimeout(ctx, 2*time.Second)
+		e, err := nodesKV.Get(get, "leader.acd") // fails while the stream has no leader
+		cancelGet()
+		if err == nil && e.Created().After(last) {
+			gap = max(gap, e.Created().Sub(last))
+			last = e.Created()
+		}
+		if last.Sub(killed) > 15*time.Second {
+			break
+		}
+		select {
+		case <-leader.exited:
+			t.Fatalf("the ACD leader stopped after the NATS server's death:\n%s", leader.logs())
+		case <-ctx.Done():
+			t.Fatalf("the ACD lease was not renewed 15 s after the kill (last renewal %s after)", last.Sub(killed))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Logf("longest gap between the lease's renewals from the kill: %s", gap)
+	for _, p := range nodes {
+		select {
+		case <-p.exited:
+			t.Fatalf("a node stopped:\n%s", p.logs())
+		default:
+		}
+	}
+	if waitLeader(t, nodes...) != leader {
+		t.Fatal("another node leads the ACD")
+	}
 }

@@ -48,6 +48,14 @@ func TestCluster_PublishOnOneNodeNotifiesWatchersOnAnother(t *testing.T) {
 	nextNotifyWith(t, w, "<basic>closed</basic>")
 }
 
+// natsCluster starts three NATS servers and returns them, with the
+// settings of a node storing on them with three replicas: store.driver,
+// then store.nats.urls, then store.nats.replicas.
+func natsCluster(t *testing.T) (*natstest.Cluster, []string) {
+	c := natstest.RunCluster(t, 3)
+	return c, []string{"store.driver=nats", "store.nats.urls=" + c.URLs(), "store.nats.replicas=3"}
+}
+
 // nextNotifyWith waits for a NOTIFY whose body contains want, skipping
 // others, for at most siptest.Wait.
 func nextNotifyWith(t *testing.T, w *siptest.Peer, want string) *sipmsg.Request {
@@ -71,10 +79,10 @@ func nextNotifyWith(t *testing.T, w *siptest.Peer, want string) *sipmsg.Request 
 // dialog, CSeq still increasing, with the presence other nodes receive;
 // the watcher's refresh to the new node's Contact succeeds.
 func TestCluster_SurvivorTakesOverADeadNodesWatchers(t *testing.T) {
-	url := natstest.RunJetStream(t)
+	_, nats := natsCluster(t)
 	node := func(name string) *proc {
-		return startSwitchboard(t, t.TempDir(), "roles=presence", "sip.auth.enabled=false", "cluster.takeover=2s",
-			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name)
+		return startSwitchboard(t, t.TempDir(), append(nats, "roles=presence", "sip.auth.enabled=false",
+			"cluster.takeover=4s", "store.nats.node="+name)...)
 	}
 	a, b, c := node("a"), node("b"), node("c")
 
@@ -133,7 +141,7 @@ func TestCluster_SurvivorTakesOverADeadNodesWatchers(t *testing.T) {
 		return m["switchboard_cluster_takeovers_total"] == 1 && m["switchboard_cluster_adopted_subscriptions_total"] == 1
 	})
 	var out, errs bytes.Buffer
-	if code := run([]string{"cluster", "status", "--set", "store.driver=nats", "--set", "store.nats.urls=" + url}, &out, &errs); code != 0 {
+	if code := run([]string{"cluster", "status", "--set", nats[0], "--set", nats[1]}, &out, &errs); code != 0 {
 		t.Fatalf("cluster status: exit %d: %s", code, errs.String())
 	}
 	t.Logf("cluster status:\n%s", out.String())

@@ -40,7 +40,7 @@ const DefaultReplicas = 1
 // DefaultTakeover is Open's takeover when given none; MinTakeover its
 // least, since leases lapse in whole seconds.
 const (
-	DefaultTakeover = 10 * time.Second
+	DefaultTakeover = 30 * time.Second
 	MinTakeover     = 2 * time.Second
 )
 

@@ -31,7 +31,8 @@ type MemberStatus struct {
 	ClaimedBy string
 }
 
-// BucketStatus is one bucket's stream and its replicas.
+// BucketStatus is one bucket's stream, or a stream of Switchboard's own,
+// and its replicas.
 type BucketStatus struct {
 	Bucket        string
 	Values, Bytes uint64
@@ -110,8 +111,8 @@ func inspect(ctx context.Context, js jetstream.JetStream, nodes jetstream.KeyVal
 
 	streams := js.ListStreams(ctx)
 	for info := range streams.Info() {
-		bucket, ok := strings.CutPrefix(info.Config.Name, "KV_")
-		if !ok || !strings.HasPrefix(bucket, "switchboard_") {
+		bucket := strings.TrimPrefix(info.Config.Name, "KV_") // a bucket's stream, or a stream of its own
+		if !strings.HasPrefix(bucket, "switchboard_") {
 			continue
 		}
 		b := BucketStatus{Bucket: bucket, Values: info.State.Msgs, Bytes: info.State.Bytes}
