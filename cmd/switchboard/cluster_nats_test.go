@@ -38,7 +38,8 @@ func TestClusterNATS_NoAckedPublishLostWhenTheStreamLeaderIsKilled(t *testing.T)
 	sipp := lookSIPp(t)
 	c := natstest.RunCluster(t, 3)
 	p := startSwitchboard(t, t.TempDir(), "roles=presence", "sip.auth.enabled=false",
-		"store.driver=nats", "store.nats.urls="+c.URLs(), "store.nats.node=a", "store.nats.replicas=3")
+		"store.driver=nats", "store.nats.urls="+c.URLs(), "store.nats.node=a", "store.nats.replicas=3",
+		"store.nats.write_timeout=2s") // shorter than the stream's election: some writes run out of it
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
@@ -140,6 +141,9 @@ func TestClusterNATS_NoAckedPublishLostWhenTheStreamLeaderIsKilled(t *testing.T)
 	}
 	if len(acked) <= int(killedAt) {
 		t.Errorf("%d PUBLISHes acknowledged, %d before the kill: none after the failover", len(acked), killedAt)
+	}
+	if n := scrapeMetrics(t, p)["switchboard_cluster_write_timeouts_total"]; n == 0 || codes["500"] == 0 {
+		t.Errorf("%v writes timed out, %d PUBLISHes answered 500: want both above 0 with a 2 s write timeout", n, codes["500"])
 	}
 }
 

@@ -44,16 +44,19 @@ func registerClusterMetrics(reg prometheus.Registerer, ns *natsstore.Store) {
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_cluster_members",
 			Help: "Nodes holding a lease at the last look, this one included."},
-			func() float64 { return float64(ns.TakeoverStats().Members) }),
+			func() float64 { return float64(ns.Stats().Members) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_cluster_orphans",
 			Help: "Dead nodes whose subscriptions were not yet taken over, at the last look."},
-			func() float64 { return float64(ns.TakeoverStats().Orphans) }),
+			func() float64 { return float64(ns.Stats().Orphans) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_cluster_takeovers_total",
 			Help: "Dead nodes whose subscriptions this node took over."},
-			func() float64 { return float64(ns.TakeoverStats().Takeovers) }),
+			func() float64 { return float64(ns.Stats().Takeovers) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_cluster_adopted_subscriptions_total",
 			Help: "Subscriptions this node took over from dead nodes."},
-			func() float64 { return float64(ns.TakeoverStats().Adopted) }),
+			func() float64 { return float64(ns.Stats().Adopted) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_cluster_write_timeouts_total",
+			Help: "Writes to JetStream not acknowledged within store.nats.write_timeout (answered with an error)."},
+			func() float64 { return float64(ns.Stats().WriteTimeouts) }),
 		replicationCollector{ns},
 	)
 }

@@ -18,7 +18,9 @@ var (
 // in the agents bucket, then the transition appended to the transitions
 // stream; two acknowledged writes, not one transaction. Only the ACD's
 // leader writes them.
-func (s *Store) SaveTransition(ctx context.Context, t acd.Transition) error {
+func (s *Store) SaveTransition(ctx context.Context, t acd.Transition) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
 	rec, err := store.EncodeTransition(t)
 	if err != nil {
 		return err
@@ -40,7 +42,9 @@ func (s *Store) LoadAgentStates(ctx context.Context, fn func(acd.Transition) err
 
 // SaveCallback implements calls.CallbackStore: the record replaced under
 // its id, acknowledged by the stream.
-func (s *Store) SaveCallback(ctx context.Context, cb calls.Callback) error {
+func (s *Store) SaveCallback(ctx context.Context, cb calls.Callback) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
 	rec, err := store.EncodeCallback(cb)
 	if err != nil {
 		return err

@@ -14,7 +14,9 @@ var _ location.Store = (*Store)(nil)
 
 // PutBindings implements location.Store: the record of aor replaced
 // whole, or purged when none is left, acknowledged by the stream.
-func (s *Store) PutBindings(ctx context.Context, aor string, bs []location.Binding) error {
+func (s *Store) PutBindings(ctx context.Context, aor string, bs []location.Binding) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
 	key := encode(aor)
 	if len(bs) == 0 {
 		return purge(ctx, s.recs.bindings, key)

@@ -19,6 +19,11 @@ type Config struct {
 	// the host name); its subscriptions are stored under it. Two
 	// processes must not share one.
 	Node string `yaml:"node"`
+	// WriteTimeout bounds each write: a request whose write a stream does
+	// not acknowledge within it (no leader, during a Raft election) is
+	// answered with an error (SIP: 500 with Retry-After) rather than left
+	// waiting. Such a write may still have been stored.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// CredentialsFile is a NATS .creds file (user JWT and nkey seed);
 	// empty connects without credentials.
 	CredentialsFile string `yaml:"credentials_file"`
@@ -36,6 +41,9 @@ type Config struct {
 
 // DefaultReplicas suits a single server; a cluster wants 3.
 const DefaultReplicas = 1
+
+// DefaultWriteTimeout is Config.WriteTimeout when zero.
+const DefaultWriteTimeout = 5 * time.Second
 
 // DefaultTakeover is Open's takeover when given none; MinTakeover its
 // least, since leases lapse in whole seconds.
@@ -57,6 +65,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		return fmt.Errorf("%s.replicas: %d must lie between 1 and 5", prefix, c.Replicas)
+	}
+	if c.WriteTimeout < 100*time.Millisecond || c.WriteTimeout > 30*time.Second {
+		return fmt.Errorf("%s.write_timeout: %s must lie between 100ms and 30s", prefix, c.WriteTimeout)
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return fmt.Errorf("%s.cert_file: %w", prefix, errors.New("cert_file and key_file go together"))

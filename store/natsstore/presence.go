@@ -55,7 +55,9 @@ func (s *Store) ExpiresPublications() bool { return true }
 // The new publication is written first, then the replaced one purged:
 // two writes, not one transaction; should the second fail, the replaced
 // publication lingers until its own expiry, older than the new one.
-func (s *Store) PutPublication(ctx context.Context, p presence.Publication, replaces string) error {
+func (s *Store) PutPublication(ctx context.Context, p presence.Publication, replaces string) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
 	key := publicationKey(p.Presentity, p.ETag)
 	s.echoes.expect(opPut, key)
 	if _, err := s.pubs.Create(ctx, key, store.EncodePublication(p), jetstream.KeyTTL(ttl(p.Expires))); err != nil {
@@ -65,12 +67,18 @@ func (s *Store) PutPublication(ctx context.Context, p presence.Publication, repl
 	if replaces == "" {
 		return nil
 	}
-	return s.DeletePublication(ctx, p.Presentity, replaces)
+	return s.deletePublication(ctx, p.Presentity, replaces)
 }
 
 // DeletePublication implements presence.Store: a purge, whose marker
 // itself lapses after markerTTL.
-func (s *Store) DeletePublication(ctx context.Context, presentity, etag string) error {
+func (s *Store) DeletePublication(ctx context.Context, presentity, etag string) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
+	return s.deletePublication(ctx, presentity, etag)
+}
+
+func (s *Store) deletePublication(ctx context.Context, presentity, etag string) error {
 	key := publicationKey(presentity, etag)
 	s.echoes.expect(opDel, key)
 	if err := purge(ctx, s.pubs, key); err != nil {
@@ -89,7 +97,9 @@ func purge(ctx context.Context, kv jetstream.KeyValue, key string) error {
 }
 
 // PutSubscription implements presence.Store, under this process's name.
-func (s *Store) PutSubscription(ctx context.Context, sub presence.Subscription) error {
+func (s *Store) PutSubscription(ctx context.Context, sub presence.Subscription) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
 	if _, err := s.subs.Put(ctx, s.subscriptionKey(sub.ID), store.EncodeSubscription(sub)); err != nil {
 		return fmt.Errorf("put subscription: %w", err)
 	}
@@ -97,7 +107,9 @@ func (s *Store) PutSubscription(ctx context.Context, sub presence.Subscription) 
 }
 
 // DeleteSubscription implements presence.Store.
-func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+func (s *Store) DeleteSubscription(ctx context.Context, id string) (err error) {
+	ctx, done := s.writing(ctx)
+	defer func() { done(err) }()
 	return purge(ctx, s.subs, s.subscriptionKey(id))
 }
 

@@ -71,7 +71,7 @@ func TestRejoin_ALapsedLeaseIsTakenBackBeforeOthersClaimIt(t *testing.T) {
 	waitLease(t, a)
 	// b has looked twice since: a is live again, nothing was claimed.
 	deadline := time.Now().Add(10 * time.Second)
-	for st := b.TakeoverStats(); st.Members != 2 || st.Orphans != 0; st = b.TakeoverStats() {
+	for st := b.Stats(); st.Members != 2 || st.Orphans != 0; st = b.Stats() {
 		if time.Now().After(deadline) {
 			t.Fatalf("b sees %+v", st)
 		}

@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -38,9 +39,11 @@ type Store struct {
 	owner string // self.Owner encoded: a key token, the prefix of its subscriptions
 	log   *slog.Logger
 
-	stopHold func()        // ends the holding of this process's lease, which releases it
-	held     chan error    // its result, once it ends (keep)
-	stats    takeoverStats // for metrics
+	writeTimeout time.Duration // of each write (writing)
+
+	stopHold func()     // ends the holding of this process's lease, which releases it
+	held     chan error // its result, once it ends (keep)
+	stats    counters   // for metrics
 
 	loadedAt uint64 // the publications stream's last sequence when LoadPublications began
 	echoes   echoes
@@ -62,7 +65,8 @@ func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Log
 		return nil, err
 	}
 	self := newMember(node, takeover)
-	s := &Store{nc: nc, self: self, owner: encode(self.Owner), log: log, echoes: echoes{n: map[string]int{}}}
+	s := &Store{nc: nc, self: self, owner: encode(self.Owner), log: log, echoes: echoes{n: map[string]int{}},
+		writeTimeout: cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)}
 	if err := s.buckets(ctx, cfg); err != nil {
 		nc.Close()
 		return nil, err
@@ -142,6 +146,20 @@ func (s *Store) Close() error {
 		s.log.Warn("leaving the cluster", "error", err)
 	}
 	return s.nc.Drain()
+}
+
+// writing bounds one write by store.nats.write_timeout, so that a client
+// waits at most that long while a stream has no leader (a Raft election,
+// up to some 9 s) rather than until its request's own deadline, and done
+// counts the writes that ran out of it.
+func (s *Store) writing(ctx context.Context) (_ context.Context, done func(error)) {
+	ctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
+	return ctx, func(err error) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.stats.writeTimeouts.Add(1)
+		}
+		cancel()
+	}
 }
 
 // encode makes s a KV key token: base64url without padding, whose

@@ -181,7 +181,7 @@ func watch(t *testing.T, s *natsstore.Store) (<-chan presence.Change, <-chan err
 }
 
 func TestConfig_ValidateNamesTheField(t *testing.T) {
-	good := natsstore.Config{URLs: []string{"nats://127.0.0.1:4222"}, Replicas: 3}
+	good := natsstore.Config{URLs: []string{"nats://127.0.0.1:4222"}, Replicas: 3, WriteTimeout: 5 * time.Second}
 	for _, tc := range []struct {
 		cfg  func(*natsstore.Config)
 		want string
@@ -190,6 +190,7 @@ func TestConfig_ValidateNamesTheField(t *testing.T) {
 		{func(c *natsstore.Config) { c.URLs = []string{"http://x:1"} }, "store.nats.urls[0]"},
 		{func(c *natsstore.Config) { c.Replicas = 6 }, "store.nats.replicas"},
 		{func(c *natsstore.Config) { c.CertFile = "c.pem" }, "store.nats.cert_file"},
+		{func(c *natsstore.Config) { c.WriteTimeout = time.Minute }, "store.nats.write_timeout"},
 	} {
 		c := good
 		tc.cfg(&c)

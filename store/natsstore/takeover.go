@@ -152,24 +152,28 @@ func (s *Store) reclaim(ctx context.Context, old *Lease) (*Lease, error) {
 	return s.Acquire(ctx, leasePrefix+s.owner, s.selfValue(), s.self.TTL)
 }
 
-// takeoverStats counts for metrics.
-type takeoverStats struct {
+// counters count for metrics.
+type counters struct {
 	takeovers atomic.Uint64 // members taken over by this process
 	adopted   atomic.Uint64 // subscriptions taken over
 	members   atomic.Int64  // live members at the last look
 	orphans   atomic.Int64  // members without a lease at the last look
+
+	writeTimeouts atomic.Uint64 // writes that ran out of store.nats.write_timeout
 }
 
-// TakeoverStats is what Run has seen and done.
-type TakeoverStats struct {
+// Stats is what Takeover has seen and done, and the writes that timed out.
+type Stats struct {
 	Members, Orphans   int    // live members, and dead ones not yet taken over, at the last look
 	Takeovers, Adopted uint64 // dead members this process took over, and their subscriptions
+	WriteTimeouts      uint64 // writes that ran out of store.nats.write_timeout
 }
 
-// TakeoverStats reports what Run has seen and done.
-func (s *Store) TakeoverStats() TakeoverStats {
-	return TakeoverStats{Members: int(s.stats.members.Load()), Orphans: int(s.stats.orphans.Load()),
-		Takeovers: s.stats.takeovers.Load(), Adopted: s.stats.adopted.Load()}
+// Stats reports what Takeover has seen and done, and the writes that
+// timed out.
+func (s *Store) Stats() Stats {
+	return Stats{Members: int(s.stats.members.Load()), Orphans: int(s.stats.orphans.Load()),
+		Takeovers: s.stats.takeovers.Load(), Adopted: s.stats.adopted.Load(), WriteTimeouts: s.stats.writeTimeouts.Load()}
 }
 
 // Takeover looks for dead members every sixth of the takeover time and

@@ -57,10 +57,10 @@ func TestTakeover_ADeadNodesSubscriptionsGoToOneSurvivor(t *testing.T) {
 	}
 	taker := map[string]*Store{"b": b, "c": c}[by]
 	deadline := time.Now().Add(10 * time.Second)
-	for taker.TakeoverStats().Takeovers == 0 && time.Now().Before(deadline) {
+	for taker.Stats().Takeovers == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if st := taker.TakeoverStats(); st.Takeovers != 1 || st.Adopted != 1 {
+	if st := taker.Stats(); st.Takeovers != 1 || st.Adopted != 1 {
 		t.Fatalf("taker's stats %+v, want one takeover of one subscription", st)
 	}
 	var own []presence.Subscription
@@ -72,7 +72,7 @@ func TestTakeover_ADeadNodesSubscriptionsGoToOneSurvivor(t *testing.T) {
 	}
 	// Let both look again: the dead member is gone, nobody adopts twice.
 	for _, s := range []*Store{b, c} {
-		for st := s.TakeoverStats(); (st.Members != 2 || st.Orphans != 0) && time.Now().Before(deadline); st = s.TakeoverStats() {
+		for st := s.Stats(); (st.Members != 2 || st.Orphans != 0) && time.Now().Before(deadline); st = s.Stats() {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
