@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,41 @@ func checkSameDialogLater(t *testing.T, before, next *sipmsg.Request) {
 	if *next.CallID() != *before.CallID() || next.CSeq().SeqNo <= before.CSeq().SeqNo {
 		t.Fatalf("NOTIFY with Call-ID %s CSeq %d after Call-ID %s CSeq %d: want the same dialog, a higher CSeq",
 			*next.CallID(), next.CSeq().SeqNo, *before.CallID(), before.CSeq().SeqNo)
+	}
+}
+
+// Nodes sharing JetStream sign visitor cookies with one generated key
+// (web.cookie_key unset): a context cookie node A set routes on node B.
+func TestCluster_VisitorCookieFromOneNodeIsGoodOnAnother(t *testing.T) {
+	url := natstest.RunJetStream(t)
+	node := func(name string) *proc {
+		return startSwitchboard(t, t.TempDir(), "roles=presence,web", "sip.auth.enabled=false",
+			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name)
+	}
+	a, b := node("a"), node("b")
+	res, err := http.Post("http://"+a.HTTP+"/v1/context", "application/json", strings.NewReader(`{"group":"support"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "sb_ctx" {
+			cookie = c
+		}
+	}
+	if res.StatusCode != 200 || cookie == nil {
+		t.Fatalf("POST /v1/context to node A: %d, cookies %v", res.StatusCode, res.Cookies())
+	}
+	req, _ := http.NewRequest("GET", "http://"+b.HTTP+"/v1/context", nil)
+	req.AddCookie(cookie)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `"route":{"group":"support"`) {
+		t.Fatalf("node B reads node A's cookie as %s", body)
 	}
 }

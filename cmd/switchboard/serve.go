@@ -53,7 +53,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer db.Close()
 	reg.MustRegister(db.Collectors()...)
-	ps, err := openPresenceStore(ctx, cfg.Store, cfg.Cluster, db, log)
+	ps, err := openSharedStore(ctx, cfg.Store, cfg.Cluster, db, log)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if cfg.runs("web") || role != nil { // both read visitor cookies
 		if deps.CookieKey, err = hex.DecodeString(cfg.Web.CookieKey); cfg.Web.CookieKey == "" {
-			deps.CookieKey, err = db.Secret(ctx, "web.cookie_key", 32)
+			deps.CookieKey, err = ps.secrets.Secret(ctx, "web.cookie_key", 32)
 		}
 		if err != nil {
 			return fmt.Errorf("web.cookie_key: %w", err)
@@ -293,7 +293,7 @@ func drain(cfg ShutdownConfig, log *slog.Logger, web *httpapi.Server, mgr *calls
 // ones when the presence role runs in this process); the feed returned,
 // when that role runs, holds the ACD, built but not started (acdRole),
 // and hands it the agents' registrations and presence once it runs.
-func startPresence(ctx context.Context, cfg Config, ps *presenceStore, sipSrv *sip.Server,
+func startPresence(ctx context.Context, cfg Config, ps *sharedStore, sipSrv *sip.Server,
 	reg prometheus.Registerer, log *slog.Logger) (*presence.Service, *location.Service, *acdFeed, error) {
 	svc := presence.New(cfg.Presence, ps.Store, sipSrv, log)
 	regCfg := cfg.Registrar
@@ -330,7 +330,7 @@ func startPresence(ctx context.Context, cfg Config, ps *presenceStore, sipSrv *s
 // media on the SIP host's address, agents' legs placed in their browser
 // softphone when one is connected (a device for the ACD, like a
 // registration), else by the SIP server at the registrar's contacts.
-func startCalls(cfg Config, ps *presenceStore, agents *acd.Service, sipSrv *sip.Server,
+func startCalls(cfg Config, ps *sharedStore, agents *acd.Service, sipSrv *sip.Server,
 	reg prometheus.Registerer, log *slog.Logger) (*calls.Manager, *media.Softphones, error) {
 	engine, err := media.NewEngine(cfg.Media, sipSrv.Host(), log)
 	if err != nil {

@@ -62,22 +62,26 @@ func (c ClusterConfig) Validate(prefix string) error {
 	return nil
 }
 
-// presenceStore is where the state nodes share lives (presence, the
-// registrar's bindings, the ACD's agent states and callbacks): db itself,
-// or JetStream (then nats is set; closing the store is the caller's).
-type presenceStore struct {
+// sharedStore is where the state nodes share lives (presence, the
+// registrar's bindings, the ACD's agent states and callbacks, generated
+// secrets): db itself, or JetStream (then nats is set; closing the store
+// is the caller's).
+type sharedStore struct {
 	presence.Store
 	bindings  location.Store
 	agents    acd.Store
 	callbacks calls.CallbackStore
-	nats      *natsstore.Store
-	close     func() error
+	secrets   interface {
+		Secret(ctx context.Context, name string, size int) ([]byte, error)
+	}
+	nats  *natsstore.Store
+	close func() error
 }
 
-// openPresenceStore opens the configured store.
-func openPresenceStore(ctx context.Context, cfg StoreConfig, cluster ClusterConfig, db *store.DB, log *slog.Logger) (*presenceStore, error) {
+// openSharedStore opens the configured store.
+func openSharedStore(ctx context.Context, cfg StoreConfig, cluster ClusterConfig, db *store.DB, log *slog.Logger) (*sharedStore, error) {
 	if cfg.Driver != "nats" {
-		return &presenceStore{Store: db, bindings: db, agents: db, callbacks: db, close: func() error { return nil }}, nil
+		return &sharedStore{Store: db, bindings: db, agents: db, callbacks: db, secrets: db, close: func() error { return nil }}, nil
 	}
 	nc := cfg.NATS
 	nc.Retention = cfg.Retention
@@ -85,7 +89,7 @@ func openPresenceStore(ctx context.Context, cfg StoreConfig, cluster ClusterConf
 	if err != nil {
 		return nil, fmt.Errorf("store.nats: %w", err)
 	}
-	return &presenceStore{Store: ns, bindings: ns, agents: ns, callbacks: ns, nats: ns, close: ns.Close}, nil
+	return &sharedStore{Store: ns, bindings: ns, agents: ns, callbacks: ns, secrets: ns, nats: ns, close: ns.Close}, nil
 }
 
 // run follows the other nodes into svc and loc until ctx ends: their
@@ -93,7 +97,7 @@ func openPresenceStore(ctx context.Context, cfg StoreConfig, cluster ClusterConf
 // subscriptions of those that die (Takeover). It returns early with the
 // reason this process must stop serving: its own lease lost, or a watch
 // ended.
-func (ps *presenceStore) run(ctx context.Context, svc *presence.Service, loc *location.Service) error {
+func (ps *sharedStore) run(ctx context.Context, svc *presence.Service, loc *location.Service) error {
 	if ps.nats == nil {
 		<-ctx.Done()
 		return nil

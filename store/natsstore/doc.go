@@ -13,6 +13,7 @@
 //	switchboard_bindings       "<aor>"                the registrar's bindings, any node's (bindings.go)
 //	switchboard_agents         "<agent>"              each agent's last state, the leader's (acd.go)
 //	switchboard_callbacks      "<id>"                 visitors' callback requests, the leader's (acd.go)
+//	switchboard_settings       "<name>"               generated secrets, the first node's (settings.go)
 //	switchboard_transitions    (a stream)             every agent transition, kept store.retention (acd.go)
 //
 // KV keys allow only [-/_=.a-zA-Z0-9], so each part of a key, a SIP URI,

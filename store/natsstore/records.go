@@ -9,12 +9,14 @@ import (
 
 // The buckets of the other domains' records, shared by every node: the
 // registrar's bindings (bindings.go), the ACD's agent states and
-// callbacks (acd.go), and the stream of agent transitions. The record
+// callbacks (acd.go), generated secrets (settings.go), and the stream of
+// agent transitions. The record
 // encodings are store/'s (store.EncodeBindings and friends).
 const (
 	bucketBindings     = "switchboard_bindings"
 	bucketAgents       = "switchboard_agents"
 	bucketCallbacks    = "switchboard_callbacks"
+	bucketSettings     = "switchboard_settings"
 	streamTransitions  = "switchboard_transitions"
 	subjectTransitions = "switchboard.transitions." // then the agent, encoded
 )
@@ -24,6 +26,7 @@ type records struct {
 	bindings  jetstream.KeyValue
 	agents    jetstream.KeyValue
 	callbacks jetstream.KeyValue
+	settings  jetstream.KeyValue
 
 	bindingsLoadedAt uint64 // the bindings stream's last sequence when LoadBindings began
 }
@@ -40,6 +43,9 @@ func (s *Store) recordBuckets(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if s.recs.callbacks, err = s.bucket(ctx, bucketCallbacks, "Switchboard callback requests", cfg.Replicas); err != nil {
+		return err
+	}
+	if s.recs.settings, err = s.bucket(ctx, bucketSettings, "Switchboard generated settings", cfg.Replicas); err != nil {
 		return err
 	}
 	_, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
