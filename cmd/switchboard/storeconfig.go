@@ -20,12 +20,11 @@ import (
 type StoreConfig struct {
 	store.Config `yaml:",inline"`
 	// Driver keeps presence publications and subscriptions, registrar
-	// bindings, agent states and callbacks in the bbolt file ("bbolt") or
-	// in NATS JetStream ("nats"), shared by every node pointed at the same
-	// servers: a PUBLISH on one reaches the watchers of all, a REGISTER on
-	// one reaches the ACD, which runs on one leader node at a time.
-	// Settings, such as generated secrets, and ACME certificates stay in
-	// the bbolt file either way.
+	// bindings, agent states, callbacks and generated secrets in the bbolt
+	// file ("bbolt") or in NATS JetStream ("nats"), shared by every node
+	// pointed at the same servers: a PUBLISH on one reaches the watchers
+	// of all, a REGISTER on one reaches the ACD, which runs on one leader
+	// node at a time. ACME certificates stay in the bbolt file either way.
 	Driver string `yaml:"driver"`
 	// NATS is the JetStream connection, for driver nats.
 	NATS natsstore.Config `yaml:"nats"`
