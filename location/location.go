@@ -32,6 +32,10 @@ type Binding struct {
 	CSeq      uint32    `json:"cseq"`
 	Source    string    `json:"source"`    // host:port the REGISTER came from
 	Transport string    `json:"transport"` // transport it came over
+	// Path is the route set toward the contact (RFC 3327): the Path
+	// values of the REGISTER, in order, when a trusted proxy sent it.
+	// Requests to the contact go through them, as Route headers.
+	Path []string `json:"path,omitempty"`
 }
 
 // Store keeps bindings durable; PutBindings replaces all bindings of aor.
@@ -127,6 +131,7 @@ type Request struct {
 	Wildcard  bool // "Contact: *"
 	Source    string
 	Transport string
+	Path      []string // see Binding.Path
 }
 
 // Service holds every binding in memory, written through to a Store.
@@ -213,7 +218,7 @@ func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
 		}
 		if d > 0 {
 			next = append(next, Binding{AOR: r.AOR, Contact: c.URI, Expires: now.Add(d),
-				CallID: r.CallID, CSeq: r.CSeq, Source: r.Source, Transport: r.Transport})
+				CallID: r.CallID, CSeq: r.CSeq, Source: r.Source, Transport: r.Transport, Path: r.Path})
 		}
 	}
 	if len(r.Contacts) == 0 {
