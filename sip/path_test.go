@@ -55,8 +55,8 @@ func newHop(t *testing.T) *hop {
 		for _, hdr := range hdrs {
 			res.AppendHeader(hdr)
 		}
+		h.reqs <- req // before the answer, which the next request follows
 		tx.Respond(res)
-		h.reqs <- req
 	}
 	var contact sipmsg.Uri
 	if err := sipmsg.ParseUri(phoneContact, &contact); err != nil {
