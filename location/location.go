@@ -9,7 +9,10 @@
 // reach any of them: each node applies the bindings the others stored
 // (cluster.go: Apply), so that every node, the ACD's leader among them,
 // knows every agent's phone. Replay tells an observer that starts late
-// what it missed.
+// what it missed. A binding keeps the Path its REGISTER came with
+// (RFC 3327), which sip/ fills only from trusted proxies, so that the
+// node that calls the phone, whichever it is, goes through the proxy
+// the phone registered through.
 package location
 
 import (
