@@ -9,7 +9,10 @@
 // reach any of them: each node applies the bindings the others stored
 // (cluster.go: Apply), so that every node, the ACD's leader among them,
 // knows every agent's phone. Replay tells an observer that starts late
-// what it missed.
+// what it missed. A binding keeps the Path its REGISTER came with
+// (RFC 3327), which sip/ fills only from trusted proxies, so that the
+// node that calls the phone, whichever it is, goes through the proxy
+// the phone registered through.
 package location
 
 import (
@@ -32,6 +35,10 @@ type Binding struct {
 	CSeq      uint32    `json:"cseq"`
 	Source    string    `json:"source"`    // host:port the REGISTER came from
 	Transport string    `json:"transport"` // transport it came over
+	// Path is the route set toward the contact (RFC 3327): the Path
+	// values of the REGISTER, in order, when a trusted proxy sent it.
+	// Requests to the contact go through them, as Route headers.
+	Path []string `json:"path,omitempty"`
 }
 
 // Store keeps bindings durable; PutBindings replaces all bindings of aor.
@@ -127,6 +134,7 @@ type Request struct {
 	Wildcard  bool // "Contact: *"
 	Source    string
 	Transport string
+	Path      []string // see Binding.Path
 }
 
 // Service holds every binding in memory, written through to a Store.
@@ -213,7 +221,7 @@ func (s *Service) Register(ctx context.Context, r Request) ([]Binding, error) {
 		}
 		if d > 0 {
 			next = append(next, Binding{AOR: r.AOR, Contact: c.URI, Expires: now.Add(d),
-				CallID: r.CallID, CSeq: r.CSeq, Source: r.Source, Transport: r.Transport})
+				CallID: r.CallID, CSeq: r.CSeq, Source: r.Source, Transport: r.Transport, Path: r.Path})
 		}
 	}
 	if len(r.Contacts) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -83,12 +84,17 @@ func TestLookup_ExpiredBindingsVanish(t *testing.T) {
 func TestLoad_BindingsSurviveReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "l.db")
 	svc, db := open(t, path)
-	svc.Register(context.Background(), location.Request{AOR: aor, CallID: "c", CSeq: 1,
+	proxies := []string{"<sip:192.0.2.10;lr>", "<sip:192.0.2.11;lr>"}
+	svc.Register(context.Background(), location.Request{AOR: aor, CallID: "c", CSeq: 1, Path: proxies,
 		Contacts: []location.Contact{{URI: "sip:alice@192.0.2.1", Expires: d(time.Hour)}}})
 	db.Close()
 	svc, db = open(t, path)
 	defer db.Close()
-	if len(svc.Lookup(aor)) != 1 {
+	bs := svc.Lookup(aor)
+	if len(bs) != 1 {
 		t.Fatal("binding lost on reopen")
+	}
+	if !slices.Equal(bs[0].Path, proxies) {
+		t.Fatalf("path after reopen: %q, want %q", bs[0].Path, proxies)
 	}
 }

@@ -211,17 +211,37 @@ func (s *Server) newInvite(agent string, b location.Binding, o calls.Offer) (*si
 	if o.Phone != "" {
 		caller = o.Phone
 	}
-	transport := b.Transport
-	if transport == "" {
-		transport = "UDP"
+	req := s.newRequest(target, sipmsg.Uri{Scheme: "sip", User: caller, Host: aor.Host}, o.Display, aor, bindingTransport(b), o)
+	return req, s.routeToBinding(req, target, b), nil
+}
+
+// bindingTransport is the transport a binding's REGISTER came over, which
+// requests to it take.
+func bindingTransport(b location.Binding) string {
+	if b.Transport == "" {
+		return "UDP"
 	}
-	req := s.newRequest(target, sipmsg.Uri{Scheme: "sip", User: caller, Host: aor.Host}, o.Display, aor, transport, o)
-	source, nat := "", behindNAT(target, b)
-	if nat {
-		source = b.Source
+	return b.Transport
+}
+
+// routeToBinding sends req, addressed to target, the contact of binding
+// b, along the binding's Path (RFC 3327 §5.3): as Route headers, in
+// order, to the first proxy of them (loose routing), when a trusted
+// proxy registered it. Otherwise it goes to the contact, or back where
+// the REGISTER came from when the phone is behind NAT (behindNAT), which
+// it reports.
+func (s *Server) routeToBinding(req *sipmsg.Request, target sipmsg.Uri, b location.Binding) (nat bool) {
+	d := &subDialog{Transport: bindingTransport(b), Source: b.Source, RouteSet: b.Path}
+	route := s.routeSet(d)
+	for _, r := range route {
+		req.AppendHeader(sipmsg.NewHeader("Route", r))
 	}
-	s.route(req, &subDialog{Transport: transport, Source: source})
-	return req, nat, nil
+	nat = len(route) == 0 && behindNAT(target, b)
+	if !nat {
+		d.Source = ""
+	}
+	s.route(req, d)
+	return nat
 }
 
 // newRequest builds an INVITE of o to target, from caller (with display

@@ -64,10 +64,6 @@ func (s *Server) page(ctx context.Context, agent, chat, display, contentType str
 	if err := sipmsg.ParseUri(agent, &aor); err != nil {
 		return fmt.Errorf("agent %q: %w", agent, err)
 	}
-	transport := b.Transport
-	if transport == "" {
-		transport = "UDP"
-	}
 	req := sipmsg.NewRequest(sipmsg.MESSAGE, target)
 	from := &sipmsg.FromHeader{DisplayName: display, Params: sipmsg.NewParams(),
 		Address: sipmsg.Uri{Scheme: "sip", User: visitorPrefix + chat, Host: aor.Host}}
@@ -77,11 +73,7 @@ func (s *Server) page(ctx context.Context, agent, chat, display, contentType str
 	req.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.userAgent()))
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", contentType))
 	req.SetBody(body)
-	source := ""
-	if behindNAT(target, b) {
-		source = b.Source
-	}
-	s.route(req, &subDialog{Transport: transport, Source: source})
+	s.routeToBinding(req, target, b)
 	res, err := s.do(ctx, req)
 	switch {
 	case err != nil:

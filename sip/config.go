@@ -35,9 +35,11 @@ type Config struct {
 	UserAgent string `yaml:"user_agent"`
 	// TrustedProxies are the addresses (IPs or CIDRs) of proxies in front
 	// (Kamailio): only a SUBSCRIBE from them has its Record-Route
-	// followed. From anyone else, NOTIFYs go back where the SUBSCRIBE came
-	// from, whatever Record-Route or Contact it names, so that nobody can
-	// turn the server's NOTIFYs on a third host.
+	// followed, and only a REGISTER from them has its Path kept (calls
+	// and MESSAGEs to the phone then go through the Path). From anyone
+	// else, NOTIFYs go back where the SUBSCRIBE came from, whatever
+	// Record-Route or Contact it names, and a Path is ignored, so that
+	// nobody can turn the server's requests on a third host.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Flood admits requests per source address (rate, burst, exempt).
 	Flood FloodConfig `yaml:"flood"`

@@ -33,6 +33,12 @@
 // the TLS listener, with tls_client_ca, the client certificates it
 // requires and verifies.
 //
+// The registrar keeps the Path of a REGISTER (RFC 3327) that a trusted
+// proxy (sip.trusted_proxies) sent, and echoes it to phones that say
+// "Supported: path"; a Path from anyone else is ignored. INVITEs and
+// MESSAGEs to a binding follow its Path (routeToBinding), as NOTIFYs
+// follow a trusted proxy's Record-Route (routeSet).
+//
 // A request enters through a sipgo handler, is checked once (checkRequest),
 // authenticated (authorize), and becomes one domain call (presence.Publish,
 // presence.Subscribe, location.Register). The domain's answer or error

@@ -97,10 +97,24 @@ func checkRequest(req *sipmsg.Request) (int, string) {
 	case req.Recipient.Scheme != "sip" && req.Recipient.Scheme != "sips":
 		return 416, "Unsupported URI Scheme"
 	}
-	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
+	if len(unsupported(req)) > 0 {
 		return 420, "Bad Extension"
 	}
 	return 0, ""
+}
+
+// unsupported lists the option tags req's Require names that it does not
+// get (RFC 3261 §8.2.2.3): any, but path in a REGISTER (RFC 3327).
+func unsupported(req *sipmsg.Request) []string {
+	var tags []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range splitList(h.Value()) {
+			if req.Method != sipmsg.REGISTER || !strings.EqualFold(tag, "path") {
+				tags = append(tags, tag)
+			}
+		}
+	}
+	return tags
 }
 
 // respond sends a final or provisional response with an exact
@@ -119,7 +133,7 @@ func (x *exchange) respond(code int, reason string, body []byte, hdrs ...sipmsg.
 		res.AppendHeader(h)
 	}
 	if code == 420 {
-		res.AppendHeader(sipmsg.NewHeader("Unsupported", x.req.GetHeader("Require").Value()))
+		res.AppendHeader(sipmsg.NewHeader("Unsupported", strings.Join(unsupported(x.req), ", ")))
 	}
 	if code == 405 || code == 489 || code/100 == 2 {
 		res.AppendHeader(sipmsg.NewHeader("Allow", strings.Join(x.s.methods, ", ")))

@@ -158,15 +158,23 @@ func (s *Server) appendNotify(b []byte, d *subDialog, n presence.Notification, b
 
 // routeSet is the route set in-dialog requests follow: the dialog's, when
 // its SUBSCRIBE came from a trusted proxy; none otherwise, so that a
-// Record-Route naming a third host is not obeyed.
+// Record-Route naming a third host is not obeyed. A binding's Path is
+// followed alike (routeToBinding).
 func (s *Server) routeSet(d *subDialog) []string {
 	if len(d.RouteSet) == 0 {
 		return nil
 	}
-	if src, err := netip.ParseAddrPort(d.Source); err != nil || !netlist.Contains(s.trusted, src.Addr()) {
+	if !s.trustedSource(d.Source) {
 		return nil
 	}
 	return d.RouteSet
+}
+
+// trustedSource reports whether source (host:port) is a trusted proxy
+// (sip.trusted_proxies).
+func (s *Server) trustedSource(source string) bool {
+	src, err := netip.ParseAddrPort(source)
+	return err == nil && netlist.Contains(s.trusted, src.Addr())
 }
 
 // route picks the transport and next hop of an in-dialog request. Without

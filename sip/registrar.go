@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +12,10 @@ import (
 )
 
 // onRegister handles REGISTER (RFC 3261 §10.3). GRUU is not offered, so
-// a phone's later requests keep its plain Contact.
+// a phone's later requests keep its plain Contact. A REGISTER's Path
+// (RFC 3327) is kept with its bindings when a trusted proxy sent it (see
+// path), and echoed in the 200 only when the phone said "Supported:
+// path" (§5.3).
 func (s *Server) onRegister(x *exchange) {
 	req := x.req
 	user, ok := x.authenticate()
@@ -34,6 +38,7 @@ func (s *Server) onRegister(x *exchange) {
 		CSeq:      req.CSeq().SeqNo,
 		Source:    req.Source(),
 		Transport: req.Transport(),
+		Path:      s.path(req),
 	}
 	for _, h := range req.GetHeaders("Contact") {
 		c, ok := h.(*sipmsg.ContactHeader)
@@ -74,6 +79,76 @@ func (s *Server) onRegister(x *exchange) {
 		c.Params.Add("expires", strconv.Itoa(int(time.Until(b.Expires).Round(time.Second).Seconds())))
 		hdrs = append(hdrs, c)
 	}
+	if supports(req, "path") {
+		for _, p := range r.Path {
+			hdrs = append(hdrs, sipmsg.NewHeader("Path", p))
+		}
+	}
 	hdrs = append(hdrs, sipmsg.NewHeader("Date", time.Now().UTC().Format(time.RFC1123)))
 	x.respond(200, "OK", nil, hdrs...)
+}
+
+// path returns the Path values of a REGISTER, in order, when a trusted
+// proxy (sip.trusted_proxies) sent it. From anyone else they are
+// ignored, neither stored nor echoed: requests to the phone then go to
+// its Contact or source address, so that nobody can have the server's
+// INVITEs and MESSAGEs sent through a host of their choosing.
+//
+// RFC 3327 §5.3 has a registrar refuse a Path the phone did not say it
+// supports (420); this one keeps it all the same, as Kamailio's "lazy"
+// path mode does: proxies, deploy/kamailio's among them, add Path to
+// every REGISTER, and few phones send "Supported: path".
+func (s *Server) path(req *sipmsg.Request) []string {
+	hs := req.GetHeaders("Path")
+	if len(hs) == 0 || !s.trustedSource(req.Source()) {
+		return nil
+	}
+	var path []string
+	for _, h := range hs {
+		path = append(path, splitList(h.Value())...)
+	}
+	return path
+}
+
+// supports reports whether req lists option tag in Supported (or its
+// compact form, k).
+func supports(req *sipmsg.Request, tag string) bool {
+	for _, name := range []string{"Supported", "k"} {
+		for _, h := range req.GetHeaders(name) {
+			if slices.ContainsFunc(splitList(h.Value()), func(t string) bool { return strings.EqualFold(t, tag) }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// splitList splits a header value at the commas that separate its
+// values (RFC 3261 §7.3.1), not those inside <...> or quotes, and trims
+// each; empty values are dropped.
+func splitList(v string) []string {
+	var out []string
+	angle, quoted, start := false, false, 0
+	add := func(end int) {
+		if f := strings.TrimSpace(v[start:end]); f != "" {
+			out = append(out, f)
+		}
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"' && !angle:
+			quoted = !quoted
+		case c == '\\' && quoted:
+			i++
+		case c == '<' && !quoted:
+			angle = true
+		case c == '>' && !quoted:
+			angle = false
+		case c == ',' && !angle && !quoted:
+			add(i)
+			start = i + 1
+		}
+	}
+	add(len(v))
+	return out
 }

@@ -24,9 +24,12 @@ type stack struct {
 	dbPath   string
 	db       *store.DB
 	presence *presence.Service
+	location *location.Service
 	srv      *Server
 	// batchDelay is the store's (1 ms unless a test says otherwise).
 	batchDelay time.Duration
+	// calls has the server place calls to the registered phones.
+	calls bool
 }
 
 func TestMain(m *testing.M) {
@@ -78,10 +81,13 @@ func (st *stack) start() {
 	}
 	srv.ServePresence(svc)
 	srv.ServeRegistrar(loc)
+	if st.calls {
+		srv.ServeCalls(loc)
+	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	st.db, st.presence, st.srv = db, svc, srv
+	st.db, st.presence, st.location, st.srv = db, svc, loc, srv
 }
 
 func (st *stack) stop() {

@@ -95,6 +95,26 @@ func TestRecord_JSONOfEarlierReleasesStillLoads(t *testing.T) {
 	}
 }
 
+// A bindings record written before bindings had a Path loads with none;
+// one with a Path keeps it.
+func TestRecord_BindingsWithAndWithoutPath(t *testing.T) {
+	old := `{"v":1,"bindings":[{"aor":"sip:alice@example.com","contact":"sip:alice@192.0.2.1",` +
+		`"expires":"2027-01-15T08:00:00Z","call_id":"c","cseq":1,"source":"192.0.2.1:5060","transport":"UDP"}]}`
+	bs, err := DecodeBindings([]byte(old))
+	if err != nil || len(bs) != 1 || bs[0].Contact != "sip:alice@192.0.2.1" || bs[0].Path != nil {
+		t.Fatalf("record without path: %+v, %v", bs, err)
+	}
+	bs[0].Path = []string{"<sip:192.0.2.10;lr>", "<sip:192.0.2.11;lr>"}
+	rec, err := EncodeBindings(bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeBindings(rec)
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0].Path, bs[0].Path) {
+		t.Fatalf("record with path: %+v, %v", got, err)
+	}
+}
+
 // A record that is cut short, or has bytes past its last field, is an
 // error naming its bucket and key, never a panic or a half record.
 func TestRecord_DamagedRecordsAreErrors(t *testing.T) {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/calltest"
 	"github.com/switchboard/switchboard/internal/natstest"
 	"github.com/switchboard/switchboard/internal/siptest"
 )
@@ -112,6 +115,43 @@ func TestKamailio_FailsOverToALiveNode(t *testing.T) {
 	b.kill()
 	load("node b just killed", false)
 	k.waitFor(t, "node down: sip:"+b.UDP)
+}
+
+// An agent's phone registers through Kamailio, which adds a Path naming
+// itself, and the node that took the REGISTER shares the binding over
+// JetStream. The ACD's leader then rings the phone for a callback
+// through Kamailio, along the Path, rather than straight at its
+// Contact: the INVITE reaches the phone from Kamailio, with Kamailio's
+// Via on top and its Record-Route; the call is answered and bridged.
+func TestKamailio_AgentIsRungAlongItsPath(t *testing.T) {
+	kam := lookKamailio(t)
+	tr, port := trunk(t, calltest.Behaviour{Action: calltest.Answer})
+	url := natstest.RunJetStream(t)
+	var nodes []*proc
+	for _, name := range []string{"a", "b"} {
+		nodes = append(nodes, startSwitchboard(t, t.TempDir(), append(slices.Clone(callSets), "trunk.port="+port,
+			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name, "sip.trusted_proxies=127.0.0.1")...))
+	}
+	leader := waitLeader(t, nodes...)
+	k := startKamailio(t, kam, nodes[0].UDP, nodes[1].UDP)
+
+	alice := calltest.NewTestAgent(t, calltest.AgentOptions{Server: k.addr, User: "alice", Password: "alice-secret",
+		Behaviour: calltest.Behaviour{Action: calltest.Answer}})
+	waitAgentState(t, leader, "available")
+	code, cb := requestCallback(t, leader, `{"group":"billing","phone":"06 12 34 56 78"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST /v1/callbacks on the leader: %d %+v", code, cb)
+	}
+	inv := calltest.Next(t, alice.Answered(), "the callback at the agent, through Kamailio").Invite()
+	via := inv.Via()
+	if src, top := inv.Source(), net.JoinHostPort(via.Host, strconv.Itoa(via.Port)); src != k.addr || top != k.addr {
+		t.Errorf("the agent's INVITE came from %s with top Via %s, want Kamailio at %s", src, top, k.addr)
+	}
+	if rr := inv.GetHeader("Record-Route"); rr == nil || !strings.Contains(rr.Value(), k.addr) {
+		t.Errorf("the agent's INVITE has Record-Route %v, want Kamailio's", rr)
+	}
+	calltest.Next(t, tr.Answered(), "the trunk call")
+	waitCallback(t, leader, cb.ID, "talking")
 }
 
 // lookKamailio finds kamailio on PATH or in /usr/sbin (Debian's package
