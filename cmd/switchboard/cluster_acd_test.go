@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	natsgo "github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/internal/calltest"
@@ -191,29 +188,17 @@ func TestClusterACD_LeaderKeepsLeadingWhenTheNodesStreamLeaderDies(t *testing.T)
 	}
 	leader := waitLeader(t, nodes...)
 
-	nc, err := natsgo.Connect(c.URLs(), natsgo.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := c.JetStream(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	stream, err := js.Stream(ctx, "KV_switchboard_nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	nodesKV, err := js.KeyValue(ctx, "switchboard_nodes")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Server(info.Cluster.Leader).Kill()
+	streamLeader := c.StreamLeader(t, ctx, js, "KV_switchboard_nodes")
+	streamLeader.Kill()
 	killed := time.Now()
-	t.Logf("killed %s, the nodes stream's leader", info.Cluster.Leader)
+	t.Logf("killed %s, the nodes stream's leader", streamLeader.Name)
 
 	// Wait for the lease to be renewed long after any election: 15 s.
 	var gap time.Duration

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboard/switchboard/internal/natstest"
@@ -42,27 +41,12 @@ func TestClusterNATS_NoAckedPublishLostWhenTheStreamLeaderIsKilled(t *testing.T)
 		"store.nats.write_timeout=2s") // shorter than the stream's election: some writes run out of it
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.JetStream(t)
 	stream, err := js.Stream(ctx, "KV_switchboard_publications")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := c.Server(info.Cluster.Leader)
-	if leader == nil {
-		t.Fatalf("stream leader %q is none of the cluster's servers", info.Cluster.Leader)
-	}
+	leader := c.StreamLeader(t, ctx, js, "KV_switchboard_publications")
 
 	dir := t.TempDir() // SIPp writes its logs in its working directory
 	scenario, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sipp", "failover_publish.xml"))

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A Cluster's servers are child processes, so that one can be killed for
@@ -148,6 +150,40 @@ func (c *Cluster) URLs() string {
 		urls[i] = s.URL
 	}
 	return strings.Join(urls, ",")
+}
+
+// JetStream connects a client to the cluster, reconnecting to another
+// server when its own goes, closed when the test ends.
+func (c *Cluster) JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// StreamLeader returns the server leading stream's Raft group.
+func (c *Cluster) StreamLeader(t testing.TB, ctx context.Context, js jetstream.JetStream, stream string) *Server {
+	t.Helper()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := c.Server(info.Cluster.Leader)
+	if leader == nil {
+		t.Fatalf("stream %s's leader %q is none of the cluster's servers", stream, info.Cluster.Leader)
+	}
+	return leader
 }
 
 // Server is the server named name, or nil.

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -14,15 +13,7 @@ import (
 // server, started again on its files, rejoins.
 func TestCluster_KillTheStreamLeaderAndRestartIt(t *testing.T) {
 	c := RunCluster(t, 3)
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s"}, Replicas: 3})
@@ -32,14 +23,7 @@ func TestCluster_KillTheStreamLeaderAndRestartIt(t *testing.T) {
 	if _, err := js.Publish(ctx, "s", []byte("before")); err != nil {
 		t.Fatal(err)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := c.Server(info.Cluster.Leader)
-	if leader == nil {
-		t.Fatalf("stream leader %q is none of the cluster's servers", info.Cluster.Leader)
-	}
+	leader := c.StreamLeader(t, ctx, js, st.CachedInfo().Config.Name)
 	leader.Kill()
 
 	// Until a new leader is elected, a publication may time out.
@@ -60,7 +44,7 @@ func TestCluster_KillTheStreamLeaderAndRestartIt(t *testing.T) {
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, err = st.Info(ctx)
+	info, err := st.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
