@@ -446,6 +446,24 @@ func TestCall_SilentBrowserEndsWithMediaTimeout(t *testing.T) {
 // The calls API is served where the ACD runs: with the web role on
 // another host, the visitor's cookie (same key, a shared domain) carries
 // the context set on the web host to the call placed on the ACD host.
+// postContext POSTs body to p's /v1/context and returns the visitor
+// cookie it sets.
+func postContext(t *testing.T, p *proc, body string) *http.Cookie {
+	t.Helper()
+	res, err := http.Post("http://"+p.HTTP+"/v1/context", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, c := range res.Cookies() {
+		if c.Name == "sb_ctx" {
+			return c
+		}
+	}
+	t.Fatalf("POST /v1/context on %s set no cookie: %d", p.HTTP, res.StatusCode)
+	return nil
+}
+
 func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 	const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	pres := startSwitchboard(t, t.TempDir(), "roles=presence")
@@ -455,21 +473,7 @@ func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 		"web.cookie_domain=example.com")
 	alice := agent(t, acdHost, "alice", calltest.Behaviour{Action: calltest.Answer}, false)
 
-	res, err := http.Post("http://"+web.HTTP+"/v1/context", "application/json",
-		strings.NewReader(`{"group":"billing","language":"fr","page":"/pricing"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var cookie *http.Cookie
-	for _, c := range res.Cookies() {
-		if c.Name == "sb_ctx" {
-			cookie = c
-		}
-	}
-	if cookie == nil {
-		t.Fatalf("POST /v1/context on the web host set no cookie: %d", res.StatusCode)
-	}
+	cookie := postContext(t, web, `{"group":"billing","language":"fr","page":"/pricing"}`)
 	if cookie.Domain != "example.com" {
 		t.Errorf("sb_ctx Domain %q, want example.com (web.cookie_domain)", cookie.Domain)
 	}
@@ -478,7 +482,7 @@ func TestCall_ACDOnItsOwnHostReadsTheWebHostsCookie(t *testing.T) {
 	}
 
 	b := calltest.NewTestBrowser(t, calltest.BrowserOptions{})
-	err = b.Connect(calltest.Context(t), func(ctx context.Context, offer string) (string, error) {
+	err := b.Connect(calltest.Context(t), func(ctx context.Context, offer string) (string, error) {
 		body, _ := json.Marshal(map[string]string{"sdp": offer}) // the group comes from the cookie
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+acdHost.HTTP+"/v1/calls", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

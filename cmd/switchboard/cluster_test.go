@@ -176,23 +176,10 @@ func TestCluster_VisitorCookieFromOneNodeIsGoodOnAnother(t *testing.T) {
 			"store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name)
 	}
 	a, b := node("a"), node("b")
-	res, err := http.Post("http://"+a.HTTP+"/v1/context", "application/json", strings.NewReader(`{"group":"support"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var cookie *http.Cookie
-	for _, c := range res.Cookies() {
-		if c.Name == "sb_ctx" {
-			cookie = c
-		}
-	}
-	if res.StatusCode != 200 || cookie == nil {
-		t.Fatalf("POST /v1/context to node A: %d, cookies %v", res.StatusCode, res.Cookies())
-	}
+	cookie := postContext(t, a, `{"group":"support"}`)
 	req, _ := http.NewRequest("GET", "http://"+b.HTTP+"/v1/context", nil)
 	req.AddCookie(cookie)
-	res, err = http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package natsstore
 
 import (
 	"context"
-	"errors"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -23,24 +22,7 @@ const (
 // own writes are skipped: the service applied them as it made them.
 // apply is presence.Service.Apply in a running process.
 func (s *Store) Watch(ctx context.Context, apply func(presence.Change)) error {
-	w, err := s.pubs.WatchAll(ctx, jetstream.IncludeHistory(), jetstream.ResumeFromRevision(s.loadedAt+1))
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch publications: the watch ended")
-			}
-			if e != nil {
-				s.report(e, apply)
-			}
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return follow(ctx, s.pubs, s.loadedAt+1, func(e jetstream.KeyValueEntry) { s.report(e, apply) })
 }
 
 // report hands one entry to apply, unless it is this process's own.
