@@ -157,7 +157,9 @@ func TestClusterACD_CallbackQueuedOnAKilledLeaderIsPlacedByTheNext(t *testing.T)
 	}
 
 	leader.kill()
+	killed := time.Now()
 	next := waitLeader(t, survivors...)
+	t.Logf("a new leader %s after the kill (cluster.takeover 4s)", time.Since(killed).Round(time.Millisecond))
 	waitAgentState(t, next, "busy")
 	alicePublish(t, phone, via, "", etag) // off the phone
 

@@ -107,7 +107,9 @@ func TestCluster_SurvivorTakesOverADeadNodesWatchers(t *testing.T) {
 	}
 
 	a.kill()
+	killed := time.Now()
 	taken := nextNotifyWith(t, w, "<basic>open</basic>") // the survivor sends the current state at once
+	t.Logf("the survivor's first NOTIFY %s after the kill (cluster.takeover 4s)", time.Since(killed).Round(time.Millisecond))
 	taker := map[string]*proc{b.UDP: b, c.UDP: c}[taken.Source()]
 	if taker == nil {
 		t.Fatalf("NOTIFY after the kill from %s, want node B %s or C %s", taken.Source(), b.UDP, c.UDP)

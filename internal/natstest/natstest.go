@@ -7,18 +7,23 @@
 package natstest
 
 import (
+	"crypto/tls"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// RunJetStream starts a JetStream server, shut down when the test ends,
-// and returns its client URL.
-func RunJetStream(t testing.TB) string {
+// RunJetStream starts a JetStream server with opts, shut down when the
+// test ends, and returns its client URL (tls:// with the TLS option).
+func RunJetStream(t testing.TB, opts ...Option) string {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	o := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true}
+	for _, opt := range opts {
+		opt(o)
+	}
+	srv, err := server.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,5 +32,20 @@ func RunJetStream(t testing.TB) string {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats server not ready")
 	}
+	if o.TLSConfig != nil {
+		return "tls://" + srv.Addr().String()
+	}
 	return srv.ClientURL()
+}
+
+// Option changes a server's settings.
+type Option func(*server.Options)
+
+// TLS makes the server require TLS with cfg; with cfg.ClientAuth set to
+// tls.RequireAndVerifyClientCert, a client certificate from cfg.ClientCAs.
+func TLS(cfg *tls.Config) Option {
+	return func(o *server.Options) {
+		o.TLS, o.TLSConfig = true, cfg
+		o.TLSVerify = cfg.ClientAuth == tls.RequireAndVerifyClientCert
+	}
 }

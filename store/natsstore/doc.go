@@ -70,8 +70,9 @@
 // writes, the new publication then a purge of the old one, not one
 // transaction; a process that dies while moving a dead member's
 // subscriptions may leave one stored under both names, and then served
-// by two processes until it lapses; TLS and credentials settings are
-// passed to the client but not yet tested; two nodes answering REGISTERs
+// by two processes until it lapses; a .creds file is passed to the
+// client but not tested (TLS with a client certificate is); two nodes
+// answering REGISTERs
 // of one address-of-record at once each write the whole set they
 // computed, and the later write wins (no compare-and-set); finished
 // callbacks stay in their bucket (store.retention prunes the bbolt file

@@ -48,8 +48,10 @@ var natsSetups = []struct {
 // natsBudget caps one ramp of the nats step.
 const natsBudget = 25 * time.Second
 
-// natsBuckets are store/natsstore's buckets, deleted before every step.
-var natsBuckets = []string{"switchboard_publications", "switchboard_subscriptions"}
+// natsBuckets are store/natsstore's buckets that the presence ramps
+// write, deleted before every step: the step's state, and the members
+// (leases) of the nodes before.
+var natsBuckets = []string{"switchboard_publications", "switchboard_subscriptions", "switchboard_nodes"}
 
 // natsResult is a step of the nats step with its costs.
 type natsResult struct {
