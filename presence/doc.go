@@ -18,9 +18,11 @@
 // Nodes of a cluster may share one Store (store/natsstore): each holds
 // every publication, and hears of those the others make through
 // [Service.Apply], which recomposes and notifies its own watchers
-// (remote.go). Subscriptions stay with the node that answered them. A
-// store that removes lapsed publications by itself ([Expirer]) owns
-// their expiry: the service then only drops them from memory.
+// (remote.go). A subscription stays with the node that answered it
+// until that node dies: the store then hands it to a survivor's
+// [Service.Adopt], which notifies at once, numbering above the reserved
+// mark. A store that removes lapsed publications by itself ([Expirer])
+// owns their expiry: the service then only drops them from memory.
 //
 // The service caps what one client can create (publications and their
 // bytes per presentity, subscriptions per watcher and per presentity) and

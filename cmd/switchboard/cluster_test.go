@@ -144,6 +144,15 @@ func TestCluster_SurvivorTakesOverADeadNodesWatchers(t *testing.T) {
 		m := scrapeMetrics(t, taker)
 		return m["switchboard_cluster_takeovers_total"] == 1 && m["switchboard_cluster_adopted_subscriptions_total"] == 1
 	})
+	siptest.WaitFor(t, "two followers of the subscriptions bucket caught up", func() bool {
+		current := 0
+		for series, v := range scrapeMetrics(t, taker) {
+			if strings.HasPrefix(series, `switchboard_cluster_replica_current{bucket="switchboard_subscriptions"`) && v == 1 {
+				current++
+			}
+		}
+		return current == 2
+	})
 	var out, errs bytes.Buffer
 	if code := run([]string{"cluster", "status", "--set", nats[0], "--set", nats[1]}, &out, &errs); code != 0 {
 		t.Fatalf("cluster status: exit %d: %s", code, errs.String())

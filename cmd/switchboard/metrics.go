@@ -80,12 +80,12 @@ func (replicationCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c replicationCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, err := c.ns.Status(ctx)
+	buckets, err := c.ns.Buckets(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(replicaLag, err)
 		return
 	}
-	for _, b := range st.Buckets {
+	for _, b := range buckets {
 		for _, r := range b.Replicas {
 			current := 0.0
 			if r.Current && !r.Offline {

@@ -71,10 +71,20 @@ func Inspect(ctx context.Context, cfg Config) (Status, error) {
 	return inspect(ctx, js, nodes)
 }
 
-// Status reports the cluster's status as this process sees it.
-func (s *Store) Status(ctx context.Context) (Status, error) { return inspect(ctx, s.js, s.nodes) }
+// Buckets reports the replication of every Switchboard bucket.
+func (s *Store) Buckets(ctx context.Context) ([]BucketStatus, error) { return buckets(ctx, s.js) }
 
 func inspect(ctx context.Context, js jetstream.JetStream, nodes jetstream.KeyValue) (Status, error) {
+	st, err := members(ctx, nodes)
+	if err != nil {
+		return st, err
+	}
+	st.Buckets, err = buckets(ctx, js)
+	return st, err
+}
+
+// members reads the members and leaders from the nodes bucket.
+func members(ctx context.Context, nodes jetstream.KeyValue) (Status, error) {
 	st := Status{Leaders: map[string]string{}}
 	keys, err := nodes.ListKeys(ctx)
 	if err != nil {
@@ -108,7 +118,12 @@ func inspect(ctx context.Context, js jetstream.JetStream, nodes jetstream.KeyVal
 			ClaimedBy: values[claimPrefix+owner].Owner})
 	}
 	slices.SortFunc(st.Members, func(a, b MemberStatus) int { return strings.Compare(a.Owner, b.Owner) })
+	return st, nil
+}
 
+// buckets reads every Switchboard stream's state and replicas.
+func buckets(ctx context.Context, js jetstream.JetStream) ([]BucketStatus, error) {
+	var bs []BucketStatus
 	streams := js.ListStreams(ctx)
 	for info := range streams.Info() {
 		bucket := strings.TrimPrefix(info.Config.Name, "KV_") // a bucket's stream, or a stream of its own
@@ -123,11 +138,11 @@ func inspect(ctx context.Context, js jetstream.JetStream, nodes jetstream.KeyVal
 					Lag: r.Lag, Active: r.Active})
 			}
 		}
-		st.Buckets = append(st.Buckets, b)
+		bs = append(bs, b)
 	}
 	if err := streams.Err(); err != nil {
-		return st, err
+		return bs, err
 	}
-	slices.SortFunc(st.Buckets, func(a, b BucketStatus) int { return strings.Compare(a.Bucket, b.Bucket) })
-	return st, nil
+	slices.SortFunc(bs, func(a, b BucketStatus) int { return strings.Compare(a.Bucket, b.Bucket) })
+	return bs, nil
 }
