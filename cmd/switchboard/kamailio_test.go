@@ -289,3 +289,66 @@ func (k *kamailio) waitFor(t *testing.T, want string) {
 		}
 	}
 }
+
+// A watcher subscribes through Kamailio, which record-routes the dialog;
+// the node that answered is killed. The survivor that takes the
+// subscription over NOTIFYs along the dialog's route set, through
+// Kamailio, with its own Contact, and the watcher's refresh, sent
+// through Kamailio to that Contact, reaches it and gets 200.
+func TestKamailio_TakenOverSubscriptionGoesOnThroughIt(t *testing.T) {
+	kam := lookKamailio(t)
+	url := natstest.RunJetStream(t)
+	var nodes []*proc
+	for _, name := range []string{"a", "b"} {
+		nodes = append(nodes, startSwitchboard(t, t.TempDir(), "roles=presence", "sip.auth.enabled=false",
+			"cluster.takeover=4s", "store.driver=nats", "store.nats.urls="+url, "store.nats.node="+name,
+			"sip.trusted_proxies=127.0.0.1"))
+	}
+	k := startKamailio(t, kam, nodes[0].UDP, nodes[1].UDP)
+	// nodeOf is the node whose Contact a NOTIFY names.
+	nodeOf := func(n *sipmsg.Request) *proc {
+		for _, p := range nodes {
+			if c := n.Contact(); c != nil && strings.Contains(c.Address.String(), p.UDP) {
+				return p
+			}
+		}
+		t.Fatalf("NOTIFY with Contact %v: none of the nodes", n.Contact())
+		return nil
+	}
+
+	w := siptest.NewPeer(t)
+	uri := "sip:carol@example.com"
+	sub := w.Request(sipmsg.SUBSCRIBE, uri, "watcher", k.addr, "", "Event: presence", "Expires: 3600")
+	accepted := w.Do(sub)
+	rr := accepted.GetHeader("Record-Route")
+	if accepted.StatusCode/100 != 2 || rr == nil || !strings.Contains(rr.Value(), k.addr) {
+		t.Fatalf("SUBSCRIBE through Kamailio: %d, Record-Route %v", accepted.StatusCode, rr)
+	}
+	first := w.NextNotify()
+	owner := nodeOf(first)
+	if first.Source() != k.addr {
+		t.Fatalf("the first NOTIFY came from %s, not through Kamailio at %s", first.Source(), k.addr)
+	}
+
+	owner.kill()
+	dev := siptest.NewPeer(t)
+	if res := publish(dev, k.addr, "carol", ""); res == nil || res.StatusCode != 200 {
+		t.Fatalf("PUBLISH through Kamailio after the kill: %v", res)
+	}
+	taken := nextNotifyWith(t, w, "<basic>open</basic>")
+	survivor := nodeOf(taken)
+	if survivor == owner || taken.Source() != k.addr {
+		t.Fatalf("NOTIFY after the kill from %s naming %s; want the survivor, through Kamailio", taken.Source(), taken.Contact())
+	}
+	checkSameDialogLater(t, first, taken)
+
+	refresh := w.Request(sipmsg.SUBSCRIBE, taken.Contact().Address.String(), "watcher", k.addr, "",
+		"Event: presence", "Expires: 600", "Route: "+rr.Value())
+	refresh.ReplaceHeader(sub.From())
+	refresh.ReplaceHeader(accepted.To())
+	refresh.AppendHeader(sub.CallID())
+	refresh.AppendHeader(&sipmsg.CSeqHeader{SeqNo: sub.CSeq().SeqNo + 1, MethodName: sipmsg.SUBSCRIBE})
+	if res := w.Do(refresh); res.StatusCode != 200 {
+		t.Fatalf("refresh SUBSCRIBE through Kamailio to the survivor: %d %s", res.StatusCode, res.Reason)
+	}
+}
