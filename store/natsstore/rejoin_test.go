@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard/switchboard/presence"
 )
 
-func openFast(t *testing.T, url, node string) *Store {
+func openFast(t testing.TB, url, node string) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()

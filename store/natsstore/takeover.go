@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard/switchboard/presence"
 	"github.com/switchboard/switchboard/store"
@@ -237,6 +240,10 @@ func (s *Store) sweep(ctx context.Context, suspects map[string]bool, adopt func(
 	return nil
 }
 
+// moveParallelism bounds the subscriptions a takeover moves at once: each
+// is a put and a purge, round trips to the stream's leader.
+const moveParallelism = 32
+
 // takeOver claims a dead member and moves its subscriptions under this
 // process's name, unless another process has claimed it already. The
 // claim is a lease held while moving: should this process die midway,
@@ -255,18 +262,25 @@ func (s *Store) takeOver(ctx context.Context, owner string, adopt func(presence.
 	defer func() { stop(); held.Wait() }()
 
 	name, _ := decode(owner)
-	now, n := time.Now(), 0
-	err = each(holding, s.subs, owner+".*", store.DecodeSubscription, func(sub presence.Subscription) error {
-		if sub.Expires.After(now) {
-			if err := s.PutSubscription(holding, sub); err != nil {
-				return err
+	now := time.Now()
+	var n atomic.Int64
+	moves, movesCtx := errgroup.WithContext(holding)
+	moves.SetLimit(moveParallelism)
+	err = each(movesCtx, s.subs, owner+".*", store.DecodeSubscription, func(sub presence.Subscription) error {
+		moves.Go(func() error {
+			if sub.Expires.After(now) {
+				if err := s.PutSubscription(movesCtx, sub); err != nil {
+					return err
+				}
+				if adopt(sub) {
+					n.Add(1)
+				}
 			}
-			if adopt(sub) {
-				n++
-			}
-		}
-		return purge(holding, s.subs, owner+"."+encode(sub.ID))
+			return purge(movesCtx, s.subs, owner+"."+encode(sub.ID))
+		})
+		return nil
 	})
+	err = cmp.Or(moves.Wait(), err) // a move's error, the cause of each's
 	if err == nil {
 		err = purge(holding, s.nodes, memberPrefix+owner)
 	}
@@ -274,7 +288,7 @@ func (s *Store) takeOver(ctx context.Context, owner string, adopt func(presence.
 		return fmt.Errorf("take over %s: %w", name, err)
 	}
 	s.stats.takeovers.Add(1)
-	s.stats.adopted.Add(uint64(n))
-	s.log.Info("took over a dead node's subscriptions", "node", name, "subscriptions", n)
+	s.stats.adopted.Add(uint64(n.Load()))
+	s.log.Info("took over a dead node's subscriptions", "node", name, "subscriptions", n.Load())
 	return nil
 }
