@@ -67,7 +67,7 @@ func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Log
 	self := newMember(node, takeover)
 	s := &Store{nc: nc, self: self, owner: encode(self.Owner), log: log, echoes: echoes{n: map[string]int{}},
 		writeTimeout: cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)}
-	if err := s.buckets(ctx, cfg); err != nil {
+	if err := s.patiently(ctx, func(ctx context.Context) error { return s.buckets(ctx, cfg) }); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -76,6 +76,45 @@ func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Log
 		return nil, err
 	}
 	return s, nil
+}
+
+// openPatience is how long Open waits for a cluster that cannot place a
+// bucket yet: just started (its servers do not all know each other as
+// online), or one server short of the replicas.
+const openPatience = 30 * time.Second
+
+// patiently runs f, each try bounded by attemptTimeout (a request lost
+// with a server that died goes unanswered), until it succeeds, fails for
+// good, or openPatience has passed since the first try.
+func (s *Store) patiently(ctx context.Context, f func(context.Context) error) error {
+	deadline := time.Now().Add(openPatience)
+	for {
+		try, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := f(try)
+		cancel()
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return err
+		}
+		s.log.Warn("JetStream is not ready; trying again", "error", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// attemptTimeout bounds one try of patiently.
+const attemptTimeout = 5 * time.Second
+
+// transient reports whether err may go by itself: no servers to place
+// replicas on (10005), JetStream unavailable (10008), no answer yet.
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == 10005 || apiErr.ErrorCode == 10008
+	}
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // connect connects to the servers of cfg as node (default: the host name).
