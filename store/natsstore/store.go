@@ -57,8 +57,9 @@ type Store struct {
 // of a process that died go without NOTIFYs before another takes them
 // over (the cluster.takeover setting, at least MinTakeover; zero is
 // DefaultTakeover): a lease lapses after half of it, and the others look
-// for lapsed leases every sixth. It returns when the servers answered,
-// or with ctx's error.
+// for lapsed leases every sixth. It returns when the servers answered;
+// a cluster that cannot place the buckets yet (just started, a server
+// short) is given up to openPatience.
 func Open(ctx context.Context, cfg Config, takeover time.Duration, log *slog.Logger) (*Store, error) {
 	node, nc, err := connect(cfg)
 	if err != nil {
