@@ -123,14 +123,17 @@ func supports(req *sipmsg.Request, tag string) bool {
 	return false
 }
 
+// lws is the linear white space around a header's values (RFC 3261 §25.1).
+const lws = " \t\r\n"
+
 // splitList splits a header value at the commas that separate its
 // values (RFC 3261 §7.3.1), not those inside <...> or quotes, and trims
-// each; empty values are dropped.
+// each of linear white space; empty values are dropped.
 func splitList(v string) []string {
 	var out []string
 	angle, quoted, start := false, false, 0
 	add := func(end int) {
-		if f := strings.TrimSpace(v[start:end]); f != "" {
+		if f := strings.Trim(v[start:end], lws); f != "" {
 			out = append(out, f)
 		}
 	}
