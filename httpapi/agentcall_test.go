@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,18 +49,8 @@ func (a *oaAgentCalls) Transfer(_ context.Context, _ string, to calls.Target) er
 // refusals included.
 func TestAgentCall_RoutesMatchTheDocument(t *testing.T) {
 	cs := &oaAgentCalls{}
-	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Registerer: prometheus.NewRegistry(), Ready: func() error { return nil },
-		Agents: &oaAgents{state: "busy", since: time.Now()}, AgentCalls: cs},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Run()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
+	s := serve(t, Config{Addr: "127.0.0.1:0"}, Deps{Registerer: prometheus.NewRegistry(), Ready: func() error { return nil },
+		Agents: &oaAgents{state: "busy", since: time.Now()}, AgentCalls: cs})
 	base := "http://" + s.Addr()
 	res, body := oaCall(t, "GET", base+"/openapi.json", "")
 	doc := newOADoc(t, body)

@@ -23,7 +23,13 @@ func start(t *testing.T, cfg Config, ready Ready) *Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_test_total", Help: "test"}))
-	s, err := New(cfg, Deps{Registerer: reg, Ready: ready}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return serve(t, cfg, Deps{Registerer: reg, Ready: ready})
+}
+
+// serve runs a server with cfg and deps until the test ends.
+func serve(t *testing.T, cfg Config, deps Deps) *Server {
+	t.Helper()
+	s, err := New(cfg, deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

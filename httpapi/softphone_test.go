@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -54,18 +51,8 @@ func (s *oaSoftphones) Connected(agent string) bool {
 // turning it off.
 func TestSoftphone_RoutesMatchTheDocument(t *testing.T) {
 	phones := &oaSoftphones{connected: map[string]bool{}}
-	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Registerer: prometheus.NewRegistry(), Ready: func() error { return nil },
-		Agents: &oaAgents{state: "offline", since: time.Now()}, Softphones: phones},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Run()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
+	s := serve(t, Config{Addr: "127.0.0.1:0"}, Deps{Registerer: prometheus.NewRegistry(), Ready: func() error { return nil },
+		Agents: &oaAgents{state: "offline", since: time.Now()}, Softphones: phones})
 	base := "http://" + s.Addr()
 	res, body := oaCall(t, "GET", base+"/openapi.json", "")
 	doc := newOADoc(t, body)

@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -18,19 +15,9 @@ import (
 // the ACD's routes serve too.
 func TestStandby_ACDRoutesNameTheLeaderUntilThisNodeLeads(t *testing.T) {
 	var leading atomic.Bool
-	s, err := New(Config{Addr: "127.0.0.1:0"}, Deps{Registerer: prometheus.NewRegistry(), Ready: func() error { return nil },
+	s := serve(t, Config{Addr: "127.0.0.1:0"}, Deps{Registerer: prometheus.NewRegistry(), Ready: func() error { return nil },
 		Agents:  &oaAgents{state: "available", since: time.Now()},
-		Standby: func() (string, string, bool) { return "a", "192.0.2.1:8080", !leading.Load() }},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Run()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
+		Standby: func() (string, string, bool) { return "a", "192.0.2.1:8080", !leading.Load() }})
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	me := func() *http.Response {
 		t.Helper()
